@@ -1,0 +1,81 @@
+/*
+ * platform/memfile.h - the memory file that backs all guest memory.
+ *
+ * All guest physical memory is one memfd.  It is mapped once, whole, into
+ * the sentry (so the sentry reaches any frame at base + offset) and, by the
+ * VMM, registered as one KVM memslot at guest-physical 0: a guest-physical
+ * address is a file offset.  The file's size is the sandbox's memory cap;
+ * it is sparse, so only frames that were touched cost host memory.
+ *
+ * The allocator hands out page-aligned file ranges, each charged to one
+ * memacct kind, and takes them back, punching holes so that the host gets
+ * the memory back and the host's view matches the accounting.  A range
+ * fresh from memfile_alloc() always reads as zeros.  Ranges may be freed
+ * piecewise (munmap of part of a chunk), but only ranges that are entirely
+ * allocated: freeing a hole is -EINVAL, never a silent double free.
+ *
+ * Allocation is first fit, starting where the last allocation ended; the
+ * used set merges neighbours of one kind, so it stays small.
+ *
+ * Locking: @lock protects @used, @allocated and @hint.  memfile_map() takes
+ * no lock: the mapping is fixed for the file's life.
+ */
+#ifndef KSENTRY_PLATFORM_MEMFILE_H
+#define KSENTRY_PLATFORM_MEMFILE_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "platform/file_range.h"
+#include "platform/memacct.h"
+#include "platform/segset.h"
+
+struct memfile {
+	int fd;
+	unsigned char *base; /* the whole file, MAP_SHARED */
+	uint64_t size;       /* the cap: bytes the file may hold */
+	struct memacct *acct;
+
+	pthread_mutex_t lock;
+	struct segset used;  /* allocated ranges -> kind; protected by lock */
+	uint64_t allocated;  /* bytes in @used; protected by lock */
+	uint64_t hint;       /* where the next search starts; protected by lock */
+};
+
+/*
+ * Create a memory file of @size bytes (a positive multiple of the page
+ * size), charging allocations to @acct, which must outlive it.
+ * Returns 0, -EINVAL for a bad size, or the host's error (-ENOMEM, -EMFILE).
+ */
+int __attribute__((warn_unused_result)) memfile_init(struct memfile *mf, uint64_t size,
+						     struct memacct *acct);
+
+/* Unmap and close.  Frames still allocated are uncharged. */
+void memfile_destroy(struct memfile *mf);
+
+/*
+ * Allocate @len bytes (a positive multiple of the page size) aligned to
+ * @align (a power of two, at least the page size), charged to @kind.
+ * On success *@out is the range and it reads as zeros.  Returns 0,
+ * -EINVAL for a bad length, alignment or kind, or -ENOMEM when the cap
+ * is reached.  May block briefly on @lock.
+ */
+int __attribute__((warn_unused_result)) memfile_alloc(struct memfile *mf, uint64_t len,
+						      uint64_t align, enum memacct_kind kind,
+						      struct file_range *out);
+
+/*
+ * Free @fr, which must be page aligned and entirely allocated: uncharge it
+ * from the kinds it was charged to and give its memory back to the host.
+ * Returns 0 or -EINVAL (nothing freed then).
+ */
+int __attribute__((warn_unused_result)) memfile_free(struct memfile *mf, struct file_range fr);
+
+/* The sentry's pointer to the bytes of @fr, or NULL if @fr is malformed or
+ * not inside the file. */
+void *memfile_map(const struct memfile *mf, struct file_range fr);
+
+/* Bytes allocated now. */
+uint64_t memfile_allocated(struct memfile *mf);
+
+#endif

@@ -1,0 +1,41 @@
+/*
+ * vmm/main.c - the ksentry command line.
+ *
+ * ksentry is one executable with subcommands, like git:
+ *   ksentry selfcheck     exercise the platform layer on this host
+ *   ksentry --version
+ * Commands that are not built yet are not listed and not accepted.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "vmm/selfcheck.h"
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: ksentry [--version] [--help] COMMAND [ARGS...]\n"
+		     "\n"
+		     "commands:\n"
+		     "  selfcheck   check the platform layer (memory file, accounting) on this host\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		printf("ksentry %s\n", KSENTRY_VERSION);
+		return 0;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "selfcheck"))
+		return selfcheck_run(stdout) ? 1 : 0;
+	fprintf(stderr, "ksentry: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return 2;
+}
