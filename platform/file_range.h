@@ -72,9 +72,10 @@ static inline bool file_range_is_superset(struct file_range outer, struct file_r
 	return outer.start <= inner.start && inner.end <= outer.end;
 }
 
+/* Do @a and @b share at least one offset?  An empty range shares none. */
 static inline bool file_range_overlaps(struct file_range a, struct file_range b)
 {
-	return a.start < b.end && b.start < a.end;
+	return a.start < b.end && b.start < a.end && a.start < a.end && b.start < b.end;
 }
 
 /* The overlap of @a and @b; empty (start == end) when they do not overlap. */
