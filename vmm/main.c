@@ -3,12 +3,14 @@
  *
  * ksentry is one executable with subcommands, like git:
  *   ksentry selfcheck     exercise the platform layer on this host
+ *   ksentry bench NAME    run a benchmark (segset)
  *   ksentry --version
  * Commands that are not built yet are not listed and not accepted.
  */
 #include <stdio.h>
 #include <string.h>
 
+#include "vmm/bench.h"
 #include "vmm/selfcheck.h"
 
 static void usage(FILE *out)
@@ -16,7 +18,8 @@ static void usage(FILE *out)
 	fprintf(out, "usage: ksentry [--version] [--help] COMMAND [ARGS...]\n"
 		     "\n"
 		     "commands:\n"
-		     "  selfcheck   check the platform layer (memory file, accounting) on this host\n");
+		     "  selfcheck   check the platform layer (memory file, accounting) on this host\n"
+		     "  bench NAME  run a benchmark: segset\n");
 }
 
 int main(int argc, char **argv)
@@ -35,6 +38,12 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "selfcheck"))
 		return selfcheck_run(stdout) ? 1 : 0;
+	if (!strcmp(argv[1], "bench") && argc >= 3 && !strcmp(argv[2], "segset"))
+		return bench_segset_main(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "bench")) {
+		fprintf(stderr, "ksentry bench: name a benchmark: segset\n");
+		return 2;
+	}
 	fprintf(stderr, "ksentry: unknown command '%s'\n", argv[1]);
 	usage(stderr);
 	return 2;

@@ -1,0 +1,12 @@
+/*
+ * vmm/bench.h - `ksentry bench ...`: benchmarks are programs, not timed
+ * tests.  Each prints a table of medians with its spread and the command
+ * that reproduces it.
+ */
+#ifndef KSENTRY_VMM_BENCH_H
+#define KSENTRY_VMM_BENCH_H
+
+/* `ksentry bench segset [--quick]`.  Returns a process exit status. */
+int bench_segset_main(int argc, char **argv);
+
+#endif
