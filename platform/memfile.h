@@ -67,9 +67,10 @@ int __attribute__((warn_unused_result)) memfile_alloc(struct memfile *mf, uint64
 /*
  * Free @fr, which must be page aligned and entirely allocated: uncharge it
  * from the kinds it was charged to and give its memory back to the host.
- * Returns 0 or -EINVAL (nothing freed then).
+ * Returns 0 or -EINVAL (nothing freed then).  An owner freeing what it
+ * allocated cannot fail, and may ignore the result.
  */
-int __attribute__((warn_unused_result)) memfile_free(struct memfile *mf, struct file_range fr);
+int memfile_free(struct memfile *mf, struct file_range fr);
 
 /* The sentry's pointer to the bytes of @fr, or NULL if @fr is malformed or
  * not inside the file. */

@@ -1,0 +1,755 @@
+/*
+ * kernel/mm.c - VMAs, PMAs, faults and guest copies; see mm.h.
+ *
+ * Every mutating operation first reserves the segment-set nodes it can
+ * need, so once it starts changing the sets it cannot fail half way; the
+ * only failures after that point are memory-file allocations, which leave
+ * the pages they could not back simply unbacked (a later touch retries).
+ */
+#include <string.h>
+
+#include "abi/mman.h"
+#include "kernel/mm.h"
+
+#define PG ABI_PAGE_SIZE
+
+static bool vma_merge(struct file_range lr, void *lv, struct file_range rr, const void *rv)
+{
+	return memcmp(lv, rv, sizeof(struct mm_vma)) == 0;
+}
+
+static const struct segset_ops vma_ops = {
+	.value_size = sizeof(struct mm_vma),
+	.merge = vma_merge,
+};
+
+/* PMAs merge when the frames continue in the memory file. */
+static bool pma_merge(struct file_range lr, void *lv, struct file_range rr, const void *rv)
+{
+	const struct mm_pma *l = lv, *r = rv;
+
+	return l->off + file_range_len(lr) == r->off;
+}
+
+static void pma_split(struct file_range r, void *v, uint64_t at, void *right)
+{
+	((struct mm_pma *)right)->off = ((struct mm_pma *)v)->off + (at - r.start);
+}
+
+static const struct segset_ops pma_ops = {
+	.value_size = sizeof(struct mm_pma),
+	.merge = pma_merge,
+	.split = pma_split,
+};
+
+static struct mm_vma *vma_of(struct segset_seg *seg)
+{
+	return segset_seg_value(seg);
+}
+
+static struct mm_pma *pma_of(struct segset_seg *seg)
+{
+	return segset_seg_value(seg);
+}
+
+/* The memory-file range behind [va, va + len) of PMA @seg. */
+static struct file_range pma_frames(struct segset_seg *seg, uint64_t va, uint64_t len)
+{
+	uint64_t off = pma_of(seg)->off + (va - segset_seg_range(seg).start);
+
+	return file_range_make(off, off + len);
+}
+
+void mm_init(struct mm *mm, struct memfile *mf, struct platform_as *as)
+{
+	memset(mm, 0, sizeof(*mm));
+	pthread_mutex_init(&mm->lock, NULL);
+	mm->mf = mf;
+	mm->as = as;
+	segset_init(&mm->vmas, &vma_ops);
+	segset_init(&mm->pmas, &pma_ops);
+}
+
+/* --- ranges --- */
+
+/* [addr, addr + page_up(len)) as a user range into *@out.  @addr must be
+ * page aligned.  -EINVAL for a bad start or zero length, -ENOMEM if the
+ * range leaves the user half (what mmap and mprotect return). */
+static int user_range(uint64_t addr, uint64_t len, struct file_range *out)
+{
+	uint64_t rlen, end;
+
+	if (!abi_page_aligned(addr) || len == 0)
+		return -EINVAL;
+	if (!abi_page_round_up(len, &rlen) || __builtin_add_overflow(addr, rlen, &end) ||
+	    end > ABI_USER_END)
+		return -ENOMEM;
+	*out = file_range_make(addr, end);
+	return 0;
+}
+
+static bool range_free(struct mm *mm, struct file_range r)
+{
+	struct segset_seg *seg = segset_lower_bound_seg(&mm->vmas, r.start);
+
+	return !seg || segset_seg_range(seg).start >= r.end;
+}
+
+/* Is every page of @r inside some VMA? */
+static bool range_mapped(struct mm *mm, struct file_range r)
+{
+	uint64_t at = r.start;
+	struct segset_seg *seg = segset_find(&mm->vmas, at, NULL);
+
+	while (seg && segset_seg_range(seg).start <= at) {
+		at = segset_seg_range(seg).end;
+		if (at >= r.end)
+			return true;
+		seg = segset_next(seg);
+	}
+	return false;
+}
+
+/* Top-down search for @len free bytes below MM_MMAP_BASE. */
+static int find_free(struct mm *mm, uint64_t len, uint64_t *out)
+{
+	struct segset_gap g = segset_upper_bound_gap(&mm->vmas, MM_MMAP_BASE - 1);
+
+	for (; segset_gap_ok(g); g = segset_gap_prev_gap(g)) {
+		struct file_range gr = segset_gap_range(g);
+		uint64_t end = gr.end < MM_MMAP_BASE ? gr.end : MM_MMAP_BASE;
+		uint64_t start = gr.start > ABI_MMAP_MIN_ADDR ? gr.start : ABI_MMAP_MIN_ADDR;
+
+		if (end > start && end - start >= len) {
+			*out = end - len;
+			return 0;
+		}
+		if (gr.start <= ABI_MMAP_MIN_ADDR)
+			break;
+	}
+	return -ENOMEM;
+}
+
+/* Make sure the next isolate/split/insert steps on both sets cannot fail. */
+static int reserve(struct mm *mm, size_t vma_nodes, size_t pma_nodes)
+{
+	if (segset_reserve(&mm->vmas, vma_nodes) || segset_reserve(&mm->pmas, pma_nodes))
+		return -ENOMEM;
+	return 0;
+}
+
+/* --- PMAs --- */
+
+/* Free the frames behind @r and forget them; the platform stops mapping
+ * them before they are freed.  Needs two reserved PMA nodes. */
+static void drop_pmas(struct mm *mm, struct file_range r)
+{
+	struct segset_seg *seg = segset_lower_bound_seg(&mm->pmas, r.start);
+
+	mm->as->ops->unmap(mm->as, r.start, file_range_len(r));
+	while (seg && segset_seg_range(seg).start < r.end) {
+		struct file_range sr;
+
+		seg = segset_isolate(&mm->pmas, seg, r);
+		sr = segset_seg_range(seg);
+		/* Frames of a PMA are allocated: this cannot fail. */
+		(void)memfile_free(mm->mf, pma_frames(seg, sr.start, file_range_len(sr)));
+		seg = segset_gap_next_seg(segset_remove(&mm->pmas, seg));
+	}
+}
+
+/* Unmap everything in @r: frames, translations, VMAs.  Needs two reserved
+ * nodes in each set. */
+static void unmap_range(struct mm *mm, struct file_range r)
+{
+	int err;
+
+	drop_pmas(mm, r);
+	err = segset_remove_range(&mm->vmas, r, NULL);
+	(void)err; /* reserved: cannot fail */
+}
+
+/* Allocate frames for [start, start + len), falling back to smaller pieces
+ * when the memory file is fragmented. */
+static int back_gap(struct mm *mm, struct segset_gap g, uint64_t start, uint64_t len)
+{
+	while (len > 0) {
+		uint64_t try = len;
+		struct file_range fr;
+		struct mm_pma pma;
+		struct segset_seg *seg;
+		int err;
+
+		while ((err = memfile_alloc(mm->mf, try, PG, MEMACCT_ANONYMOUS, &fr)) == -ENOMEM &&
+		       try > PG)
+			try = abi_page_round_down(try / 2);
+		if (err)
+			return err;
+		pma.off = fr.start;
+		seg = segset_insert(&mm->pmas, g, file_range_make(start, start + try), &pma);
+		if (abi_is_err(seg)) {
+			(void)memfile_free(mm->mf, fr);
+			return (int)abi_ptr_err(seg);
+		}
+		start += try;
+		len -= try;
+		g = segset_seg_next_gap(&mm->pmas, seg);
+	}
+	return 0;
+}
+
+/* Give every page of @r frames. */
+static int back_range(struct mm *mm, struct file_range r)
+{
+	struct segset_gap g = segset_lower_bound_gap(&mm->pmas, r.start);
+
+	while (segset_gap_ok(g) && segset_gap_range(g).start < r.end) {
+		struct file_range gr = file_range_intersect(segset_gap_range(g), r);
+		int err;
+
+		if (file_range_empty(gr)) {
+			g = segset_gap_next_gap(g);
+			continue;
+		}
+		err = back_gap(mm, g, gr.start, file_range_len(gr));
+		if (err)
+			return err;
+		/* The gap is gone (and may have merged): go on after it. */
+		g = segset_lower_bound_gap(&mm->pmas, gr.end - 1);
+	}
+	return 0;
+}
+
+/* Tell the platform about every backed page of @r, with its VMA's rights. */
+static int map_pmas(struct mm *mm, struct file_range r)
+{
+	struct segset_seg *p, *v;
+
+	for (p = segset_lower_bound_seg(&mm->pmas, r.start);
+	     p && segset_seg_range(p).start < r.end; p = segset_next(p)) {
+		struct file_range pr = file_range_intersect(segset_seg_range(p), r);
+
+		for (v = segset_lower_bound_seg(&mm->vmas, pr.start);
+		     v && segset_seg_range(v).start < pr.end; v = segset_next(v)) {
+			struct file_range vr = file_range_intersect(segset_seg_range(v), pr);
+			int err;
+
+			if (file_range_empty(vr) || vma_of(v)->prot == 0)
+				continue;
+			err = mm->as->ops->map(mm->as, vr.start,
+					       pma_frames(p, vr.start, file_range_len(vr)),
+					       vma_of(v)->prot);
+			if (err)
+				return err;
+		}
+	}
+	return 0;
+}
+
+static bool access_ok(unsigned prot, enum mm_access access)
+{
+	if (access & MM_ACCESS_WRITE)
+		return prot & PROT_WRITE;
+	if (access & MM_ACCESS_EXEC)
+		return prot & PROT_EXEC;
+	return prot != 0; /* on x86 every mapped page is readable */
+}
+
+/* Back and map the fault-around window of @addr.  Caller holds the lock. */
+static int fault_locked(struct mm *mm, uint64_t addr, enum mm_access access)
+{
+	struct segset_seg *v = segset_find(&mm->vmas, addr, NULL);
+	struct file_range vr, w;
+	uint64_t page = abi_page_round_down(addr), half = (MM_FAULT_AROUND / 2) * PG;
+	int err;
+
+	if (!v || !access_ok(vma_of(v)->prot, access))
+		return -EFAULT;
+	vr = segset_seg_range(v);
+	w.start = page - vr.start > half ? page - half : vr.start;
+	w.end = vr.end - page > half ? page + half : vr.end;
+	err = segset_reserve(&mm->pmas, MM_FAULT_AROUND + 2);
+	if (!err)
+		err = back_range(mm, w);
+	if (!err)
+		err = map_pmas(mm, w);
+	return err;
+}
+
+int mm_handle_fault(struct mm *mm, uint64_t addr, enum mm_access access)
+{
+	int err;
+
+	pthread_mutex_lock(&mm->lock);
+	err = fault_locked(mm, addr, access);
+	pthread_mutex_unlock(&mm->lock);
+	return err;
+}
+
+static int populate_locked(struct mm *mm, struct file_range r)
+{
+	int err;
+
+	if (!range_mapped(mm, r))
+		return -EFAULT;
+	err = back_range(mm, r);
+	if (!err)
+		err = map_pmas(mm, r);
+	return err;
+}
+
+int mm_populate(struct mm *mm, uint64_t addr, uint64_t len)
+{
+	struct file_range r;
+	int err;
+
+	err = user_range(abi_page_round_down(addr), len + (addr & ABI_PAGE_MASK), &r);
+	if (err)
+		return err == -ENOMEM ? -EFAULT : err;
+	pthread_mutex_lock(&mm->lock);
+	err = populate_locked(mm, r);
+	pthread_mutex_unlock(&mm->lock);
+	return err;
+}
+
+/* --- mmap family --- */
+
+/* Insert a VMA over the free range @r.  Needs reserved VMA nodes. */
+static int insert_vma(struct mm *mm, struct file_range r, const struct mm_vma *v)
+{
+	struct segset_seg *seg = segset_insert_range(&mm->vmas, r, v);
+
+	return abi_is_err(seg) ? (int)abi_ptr_err(seg) : 0;
+}
+
+int64_t mm_mmap(struct mm *mm, uint64_t addr, uint64_t len, unsigned prot, unsigned flags)
+{
+	unsigned type = flags & MAP_TYPE;
+	struct mm_vma v = {.prot = prot, .kind = MM_VMA_ANON, .shared = type != MAP_PRIVATE};
+	bool fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE);
+	struct file_range r;
+	uint64_t rlen, start;
+	int err;
+
+	if ((prot & ~ABI_PROT_MASK) || (type != MAP_PRIVATE && type != MAP_SHARED &&
+					type != MAP_SHARED_VALIDATE))
+		return -EINVAL;
+	if (!(flags & MAP_ANONYMOUS))
+		return -ENODEV; /* file mappings come with the VFS */
+	if (len == 0)
+		return -EINVAL;
+	if (!abi_page_round_up(len, &rlen) || rlen > ABI_USER_END)
+		return -ENOMEM;
+	if (fixed) {
+		if (!abi_page_aligned(addr))
+			return -EINVAL;
+		if (addr < ABI_MMAP_MIN_ADDR)
+			return -EPERM;
+		err = user_range(addr, rlen, &r);
+		if (err)
+			return err;
+	}
+
+	pthread_mutex_lock(&mm->lock);
+	err = reserve(mm, 2, 2);
+	if (err)
+		goto out_unlock;
+	if (fixed) {
+		err = -EEXIST;
+		if ((flags & MAP_FIXED_NOREPLACE) && !range_free(mm, r))
+			goto out_unlock;
+		unmap_range(mm, r);
+	} else {
+		start = abi_page_round_down(addr);
+		if (start < ABI_MMAP_MIN_ADDR || user_range(start, rlen, &r) || !range_free(mm, r)) {
+			err = find_free(mm, rlen, &start);
+			if (err)
+				goto out_unlock;
+			r = file_range_make(start, start + rlen);
+		}
+	}
+	err = insert_vma(mm, r, &v);
+	if (err)
+		goto out_unlock;
+	if (flags & MAP_POPULATE) {
+		err = populate_locked(mm, r);
+		if (err) {
+			unmap_range(mm, r);
+			err = -ENOMEM;
+			goto out_unlock;
+		}
+	}
+	pthread_mutex_unlock(&mm->lock);
+	return (int64_t)r.start;
+
+out_unlock:
+	pthread_mutex_unlock(&mm->lock);
+	return err;
+}
+
+int mm_munmap(struct mm *mm, uint64_t addr, uint64_t len)
+{
+	struct file_range r;
+	int err;
+
+	err = user_range(addr, len, &r);
+	if (err)
+		return -EINVAL;
+	pthread_mutex_lock(&mm->lock);
+	err = reserve(mm, 2, 2);
+	if (!err)
+		unmap_range(mm, r);
+	pthread_mutex_unlock(&mm->lock);
+	return err;
+}
+
+int mm_mprotect(struct mm *mm, uint64_t addr, uint64_t len, unsigned prot)
+{
+	struct segset_seg *seg;
+	struct file_range r;
+	int err;
+
+	if ((prot & ~ABI_PROT_MASK) || !abi_page_aligned(addr))
+		return -EINVAL;
+	if (len == 0)
+		return 0;
+	err = user_range(addr, len, &r);
+	if (err)
+		return err;
+
+	pthread_mutex_lock(&mm->lock);
+	err = -ENOMEM;
+	if (!range_mapped(mm, r))
+		goto out_unlock;
+	err = reserve(mm, 2, 0);
+	if (err)
+		goto out_unlock;
+	for (seg = segset_find(&mm->vmas, r.start, NULL); seg && segset_seg_range(seg).start < r.end;
+	     seg = segset_next(seg)) {
+		seg = segset_isolate(&mm->vmas, seg, r);
+		vma_of(seg)->prot = prot;
+	}
+	segset_merge_range(&mm->vmas, r);
+	segset_merge_adjacent(&mm->vmas, r);
+	mm->as->ops->unmap(mm->as, r.start, file_range_len(r));
+	err = map_pmas(mm, r);
+out_unlock:
+	pthread_mutex_unlock(&mm->lock);
+	return err;
+}
+
+int mm_madvise(struct mm *mm, uint64_t addr, uint64_t len, int advice)
+{
+	struct file_range r;
+	int err;
+
+	if (!abi_page_aligned(addr))
+		return -EINVAL;
+	if (len == 0)
+		return 0;
+	switch (advice) {
+	case MADV_NORMAL:
+	case MADV_RANDOM:
+	case MADV_SEQUENTIAL:
+	case MADV_WILLNEED:
+	case MADV_HUGEPAGE:
+	case MADV_NOHUGEPAGE:
+	case MADV_DONTDUMP:
+	case MADV_DODUMP:
+		return 0;
+	case MADV_DONTNEED:
+	case MADV_FREE:
+		break;
+	default:
+		return -EINVAL;
+	}
+	err = user_range(addr, len, &r);
+	if (err)
+		return err;
+	pthread_mutex_lock(&mm->lock);
+	err = reserve(mm, 0, 2);
+	if (!err)
+		drop_pmas(mm, r);
+	pthread_mutex_unlock(&mm->lock);
+	return err;
+}
+
+/* --- mremap --- */
+
+/* Move the VMA piece @old (one VMA's worth) and its frames to @to,
+ * resizing it to @new_len.  The destination must be free.  Frames move,
+ * data is never copied. */
+static int move_locked(struct mm *mm, struct file_range old, uint64_t to, uint64_t new_len)
+{
+	struct mm_vma v = *vma_of(segset_find(&mm->vmas, old.start, NULL));
+	struct file_range keep, dst = file_range_make(to, to + new_len);
+	struct segset_seg *seg;
+	size_t n = 0;
+	int err;
+
+	keep = file_range_make(old.start, old.start + (new_len < file_range_len(old)
+							     ? new_len
+							     : file_range_len(old)));
+	for (seg = segset_lower_bound_seg(&mm->pmas, old.start);
+	     seg && segset_seg_range(seg).start < old.end; seg = segset_next(seg))
+		n++;
+	err = reserve(mm, 3, n + 4);
+	if (err)
+		return err;
+
+	if (keep.end < old.end)
+		drop_pmas(mm, file_range_make(keep.end, old.end)); /* shrinking: the tail goes */
+	mm->as->ops->unmap(mm->as, old.start, file_range_len(old));
+	seg = segset_lower_bound_seg(&mm->pmas, keep.start);
+	while (seg && segset_seg_range(seg).start < keep.end) {
+		struct file_range sr;
+		struct mm_pma pma;
+
+		seg = segset_isolate(&mm->pmas, seg, keep);
+		sr = segset_seg_range(seg);
+		pma = *pma_of(seg);
+		seg = segset_gap_next_seg(segset_remove(&mm->pmas, seg));
+		sr = file_range_make(sr.start - old.start + to, sr.end - old.start + to);
+		(void)segset_insert_range(&mm->pmas, sr, &pma); /* reserved */
+	}
+	err = segset_remove_range(&mm->vmas, old, NULL); /* reserved: cannot fail */
+	if (!err)
+		err = insert_vma(mm, dst, &v);
+	if (!err)
+		err = map_pmas(mm, dst);
+	return err;
+}
+
+int64_t mm_mremap(struct mm *mm, uint64_t old_addr, uint64_t old_len, uint64_t new_len,
+		  unsigned flags, uint64_t new_addr)
+{
+	struct file_range old, grow, dst;
+	struct segset_seg *v;
+	uint64_t to;
+	int err;
+
+	if ((flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED)) ||
+	    ((flags & MREMAP_FIXED) && !(flags & MREMAP_MAYMOVE)) || !abi_page_aligned(old_addr))
+		return -EINVAL;
+	if (old_len == 0 || new_len == 0)
+		return -EINVAL; /* old_len 0 duplicates shared mappings: none here */
+	if (user_range(old_addr, old_len, &old) || !abi_page_round_up(new_len, &new_len))
+		return -EINVAL;
+
+	pthread_mutex_lock(&mm->lock);
+	err = -EFAULT;
+	v = segset_find(&mm->vmas, old.start, NULL);
+	if (!v || segset_seg_range(v).end < old.end)
+		goto out_unlock; /* must lie in one VMA */
+
+	if (flags & MREMAP_FIXED) {
+		err = user_range(new_addr, new_len, &dst);
+		if (err || new_addr < ABI_MMAP_MIN_ADDR || file_range_overlaps(dst, old)) {
+			err = -EINVAL;
+			goto out_unlock;
+		}
+		err = reserve(mm, 2, 2);
+		if (err)
+			goto out_unlock;
+		unmap_range(mm, dst);
+		err = move_locked(mm, old, dst.start, new_len);
+		goto out_done;
+	}
+	if (new_len <= file_range_len(old)) {
+		err = reserve(mm, 2, 2);
+		if (!err)
+			unmap_range(mm, file_range_make(old.start + new_len, old.end));
+		to = old.start;
+		goto out_done;
+	}
+	to = old.start;
+	if (!__builtin_add_overflow(old.start, new_len, &grow.end) && grow.end <= ABI_USER_END) {
+		grow.start = old.end;
+		if (range_free(mm, grow)) {
+			struct mm_vma value = *vma_of(v);
+
+			err = reserve(mm, 2, 0);
+			if (!err)
+				err = insert_vma(mm, grow, &value);
+			goto out_done;
+		}
+	}
+	err = -ENOMEM;
+	if (!(flags & MREMAP_MAYMOVE) || find_free(mm, new_len, &to))
+		goto out_unlock;
+	err = move_locked(mm, old, to, new_len);
+out_done:
+	pthread_mutex_unlock(&mm->lock);
+	return err ? err : (int64_t)(flags & MREMAP_FIXED ? dst.start : to);
+out_unlock:
+	pthread_mutex_unlock(&mm->lock);
+	return err;
+}
+
+/* --- brk --- */
+
+void mm_set_brk_start(struct mm *mm, uint64_t start)
+{
+	pthread_mutex_lock(&mm->lock);
+	mm->brk_start = mm->brk = start;
+	pthread_mutex_unlock(&mm->lock);
+}
+
+uint64_t mm_brk(struct mm *mm, uint64_t addr)
+{
+	struct mm_vma heap = {.prot = PROT_READ | PROT_WRITE, .kind = MM_VMA_HEAP};
+	uint64_t old_end, new_end, ret;
+
+	pthread_mutex_lock(&mm->lock);
+	ret = mm->brk;
+	if (mm->brk_start == 0 || addr < mm->brk_start || addr > ABI_USER_END)
+		goto out_unlock;
+	if (!abi_page_round_up(mm->brk, &old_end) || !abi_page_round_up(addr, &new_end))
+		goto out_unlock;
+	if (reserve(mm, 2, 2))
+		goto out_unlock;
+	if (new_end > old_end) {
+		struct file_range grow = file_range_make(old_end, new_end);
+
+		if (!range_free(mm, grow) || insert_vma(mm, grow, &heap))
+			goto out_unlock;
+	} else if (new_end < old_end) {
+		unmap_range(mm, file_range_make(new_end, old_end));
+	}
+	mm->brk = ret = addr;
+out_unlock:
+	pthread_mutex_unlock(&mm->lock);
+	return ret;
+}
+
+/* --- guest copies --- */
+
+/*
+ * The sentry's pointer to guest address @va, usable for up to *@avail
+ * bytes (to the end of its PMA and VMA), backing the page first if it has
+ * never been touched.  Caller holds the lock.
+ */
+static int guest_ptr(struct mm *mm, uint64_t va, enum mm_access access, unsigned char **p,
+		     uint64_t *avail)
+{
+	struct segset_seg *v = segset_find(&mm->vmas, va, NULL), *pm;
+	uint64_t end;
+	int err;
+
+	if (!v || !access_ok(vma_of(v)->prot, access))
+		return -EFAULT;
+	pm = segset_find(&mm->pmas, va, NULL);
+	if (!pm) {
+		err = fault_locked(mm, va, access);
+		if (err)
+			return err;
+		pm = segset_find(&mm->pmas, va, NULL);
+		if (!pm)
+			return -EFAULT;
+	}
+	end = segset_seg_range(pm).end < segset_seg_range(v).end ? segset_seg_range(pm).end
+								 : segset_seg_range(v).end;
+	*p = memfile_map(mm->mf, pma_frames(pm, va, end - va));
+	*avail = end - va;
+	return *p ? 0 : -EFAULT;
+}
+
+/* Walk [va, va + len) in host-contiguous chunks; @fn copies each. */
+static int copy_walk(struct mm *mm, uint64_t va, size_t len, enum mm_access access,
+		     void (*fn)(unsigned char *guest, void *host, size_t n), unsigned char *host)
+{
+	uint64_t end;
+	int err = 0;
+
+	if (len == 0)
+		return 0;
+	if (__builtin_add_overflow(va, len, &end) || end > ABI_USER_END)
+		return -EFAULT;
+	pthread_mutex_lock(&mm->lock);
+	while (len > 0) {
+		unsigned char *p;
+		uint64_t avail;
+		size_t n;
+
+		err = guest_ptr(mm, va, access, &p, &avail);
+		if (err)
+			break;
+		n = avail < len ? (size_t)avail : len;
+		fn(p, host, n);
+		va += n;
+		host += n;
+		len -= n;
+	}
+	pthread_mutex_unlock(&mm->lock);
+	return err == -ENOMEM ? -ENOMEM : err ? -EFAULT : 0;
+}
+
+static void copy_from_guest(unsigned char *guest, void *host, size_t n)
+{
+	memcpy(host, guest, n);
+}
+
+static void copy_to_guest(unsigned char *guest, void *host, size_t n)
+{
+	memcpy(guest, host, n);
+}
+
+int mm_copy_in(struct mm *mm, void *dst, uint64_t src, size_t len)
+{
+	return copy_walk(mm, src, len, MM_ACCESS_READ, copy_from_guest, dst);
+}
+
+int mm_copy_out(struct mm *mm, uint64_t dst, const void *src, size_t len)
+{
+	return copy_walk(mm, dst, len, MM_ACCESS_WRITE, copy_to_guest, (unsigned char *)src);
+}
+
+long mm_copy_in_string(struct mm *mm, char *dst, uint64_t src, size_t size)
+{
+	size_t done = 0;
+	long ret = -ENAMETOOLONG;
+
+	if (size == 0)
+		return -ENAMETOOLONG;
+	pthread_mutex_lock(&mm->lock);
+	while (done < size) {
+		unsigned char *p, *nul;
+		uint64_t avail;
+		size_t n;
+
+		if (src > ABI_USER_END - 1 || guest_ptr(mm, src, MM_ACCESS_READ, &p, &avail)) {
+			ret = -EFAULT;
+			break;
+		}
+		n = avail < size - done ? (size_t)avail : size - done;
+		nul = memchr(p, 0, n);
+		if (nul)
+			n = (size_t)(nul - p) + 1;
+		memcpy(dst + done, p, n);
+		done += n;
+		src += n;
+		if (nul) {
+			ret = (long)done - 1;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&mm->lock);
+	if (ret < 0 && size > 0)
+		dst[0] = '\0';
+	return ret;
+}
+
+/* --- teardown --- */
+
+void mm_destroy(struct mm *mm)
+{
+	pthread_mutex_lock(&mm->lock);
+	/* Without reserved nodes drop_pmas may not split; the full range never
+	 * straddles a PMA, so isolate needs no node here. */
+	drop_pmas(mm, file_range_make(0, ABI_USER_END));
+	segset_clear(&mm->vmas);
+	segset_clear(&mm->pmas);
+	pthread_mutex_unlock(&mm->lock);
+	mm->as->ops->destroy(mm->as);
+	pthread_mutex_destroy(&mm->lock);
+}

@@ -1,0 +1,142 @@
+/*
+ * kernel/mm.h - a process's memory: VMAs, PMAs, faults and guest copies.
+ *
+ * Two segment sets keyed by guest virtual address describe a process's
+ * memory, as in gVisor's mm package:
+ *   - VMAs say what the guest asked for: which ranges are mapped, with which
+ *     protection and kind (heap, stack, anonymous).  They are the truth
+ *     about what the guest may touch.
+ *   - PMAs say which memory-file frames back which pages right now.  A page
+ *     in a VMA without a PMA has never been touched (or was dropped by
+ *     madvise(DONTNEED)); touching it allocates zeroed frames.
+ * The platform address space (page tables) caches PMAs with VMA
+ * protections and is rebuilt from them whenever they change.
+ *
+ * Frames are allocated in windows (fault-around): a fault backs and maps up
+ * to MM_FAULT_AROUND pages around the faulting one in a single memory-file
+ * range, because on these machines a fault round trip costs ~15 times a
+ * page the sentry maps ahead.  mm_populate() backs whole ranges eagerly
+ * (ELF segments, the initial stack).
+ *
+ * Every private anonymous frame belongs to exactly one PMA and is charged
+ * to Anonymous; unmapping frees it.  Copy-on-write sharing between
+ * processes comes with fork.
+ *
+ * Guest copies (mm_copy_in/out, mm_copy_in_string) check the guest's own
+ * rights page by page: a pointer outside every VMA (including the whole
+ * upper, trampoline half), or into a VMA without the needed protection, is
+ * -EFAULT, never a host access.
+ *
+ * Locking: @lock protects every field; each public function takes it.
+ * It may be held while allocating from the memory file (its lock nests
+ * inside this one) and while calling the platform address space.
+ */
+#ifndef KSENTRY_KERNEL_MM_H
+#define KSENTRY_KERNEL_MM_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "platform/memfile.h"
+#include "platform/platform.h"
+#include "platform/segset.h"
+
+#define MM_FAULT_AROUND 16 /* pages backed and mapped per fault */
+
+/* Where top-down mmap placement starts, below the stack's region. */
+#define MM_MMAP_BASE UINT64_C(0x00007f0000000000)
+
+enum mm_vma_kind {
+	MM_VMA_ANON,
+	MM_VMA_HEAP,
+	MM_VMA_STACK,
+};
+
+struct mm_vma {
+	unsigned prot;         /* PROT_READ | PROT_WRITE | PROT_EXEC */
+	enum mm_vma_kind kind;
+	int shared;            /* MAP_SHARED (matters once fork lands) */
+};
+
+struct mm_pma {
+	uint64_t off; /* memory-file offset of the frame behind the range's start */
+};
+
+enum mm_access {
+	MM_ACCESS_READ = 1,
+	MM_ACCESS_WRITE = 2,
+	MM_ACCESS_EXEC = 4,
+};
+
+struct mm {
+	pthread_mutex_t lock;
+	struct memfile *mf;      /* frames come from here; outlives the mm */
+	struct platform_as *as;  /* owned: destroyed with the mm */
+	struct segset vmas;      /* va range -> struct mm_vma */
+	struct segset pmas;      /* va range -> struct mm_pma */
+	uint64_t brk_start;      /* heap: [brk_start, page_up(brk)) */
+	uint64_t brk;
+};
+
+/* Set up an empty mm drawing frames from @mf and mapping into @as, which
+ * it takes ownership of.  Never fails. */
+void mm_init(struct mm *mm, struct memfile *mf, struct platform_as *as);
+
+/* Unmap and free everything, and destroy the address space. */
+void mm_destroy(struct mm *mm);
+
+/*
+ * mmap(2) for anonymous memory.  @addr is a hint unless @flags has
+ * MAP_FIXED (replace) or MAP_FIXED_NOREPLACE (-EEXIST on overlap).
+ * Returns the address, or -EINVAL (bad flags, alignment or length),
+ * -ENOMEM (no room, or MAP_POPULATE could not allocate).
+ */
+int64_t mm_mmap(struct mm *mm, uint64_t addr, uint64_t len, unsigned prot, unsigned flags);
+
+/* munmap(2): 0 or -EINVAL.  Unmapping nothing is not an error. */
+int mm_munmap(struct mm *mm, uint64_t addr, uint64_t len);
+
+/* mprotect(2): 0, -EINVAL, or -ENOMEM when part of the range is unmapped. */
+int mm_mprotect(struct mm *mm, uint64_t addr, uint64_t len, unsigned prot);
+
+/* mremap(2) with MREMAP_MAYMOVE and MREMAP_FIXED: moves frames, never
+ * copies data.  Returns the new address or -EINVAL, -EFAULT, -ENOMEM. */
+int64_t mm_mremap(struct mm *mm, uint64_t old_addr, uint64_t old_len, uint64_t new_len,
+		  unsigned flags, uint64_t new_addr);
+
+/* madvise(2): MADV_DONTNEED and MADV_FREE drop the frames (the next touch
+ * reads zeros); hints are accepted and ignored; others are -EINVAL. */
+int mm_madvise(struct mm *mm, uint64_t addr, uint64_t len, int advice);
+
+/* Where the heap starts; set by exec, page aligned. */
+void mm_set_brk_start(struct mm *mm, uint64_t start);
+
+/* brk(2): returns the new break, or the old one if @addr is refused. */
+uint64_t mm_brk(struct mm *mm, uint64_t addr);
+
+/*
+ * A guest fault at @addr with @access.  Backs and maps the pages around
+ * it.  Returns 0 (resume the guest), -EFAULT (no VMA or not allowed:
+ * SIGSEGV) or -ENOMEM (out of memory: SIGBUS).
+ */
+int mm_handle_fault(struct mm *mm, uint64_t addr, enum mm_access access);
+
+/* Back and map every page of [addr, addr + len) now.  All of it must be in
+ * VMAs.  0, -EFAULT or -ENOMEM. */
+int mm_populate(struct mm *mm, uint64_t addr, uint64_t len);
+
+/* Copy between guest memory and the sentry with the guest's rights.
+ * All or nothing: 0 or -EFAULT (or -ENOMEM while backing pages). */
+int __attribute__((warn_unused_result)) mm_copy_in(struct mm *mm, void *dst, uint64_t src,
+						   size_t len);
+int __attribute__((warn_unused_result)) mm_copy_out(struct mm *mm, uint64_t dst, const void *src,
+						    size_t len);
+
+/* Copy a NUL-terminated string of at most @size - 1 bytes into @dst.
+ * Returns its length, -EFAULT, or -ENAMETOOLONG when no NUL comes within
+ * @size bytes. */
+long __attribute__((warn_unused_result)) mm_copy_in_string(struct mm *mm, char *dst, uint64_t src,
+							   size_t size);
+
+#endif
