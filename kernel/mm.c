@@ -82,7 +82,7 @@ static int user_range(uint64_t addr, uint64_t len, struct file_range *out)
 	if (!abi_page_aligned(addr) || len == 0)
 		return -EINVAL;
 	if (!abi_page_round_up(len, &rlen) || __builtin_add_overflow(addr, rlen, &end) ||
-	    end > ABI_USER_END)
+	    end > PLATFORM_USER_END)
 		return -ENOMEM;
 	*out = file_range_make(addr, end);
 	return 0;
@@ -325,7 +325,9 @@ static int insert_vma(struct mm *mm, struct file_range r, const struct mm_vma *v
 int64_t mm_mmap(struct mm *mm, uint64_t addr, uint64_t len, unsigned prot, unsigned flags)
 {
 	unsigned type = flags & MAP_TYPE;
-	struct mm_vma v = {.prot = prot, .kind = MM_VMA_ANON, .shared = type != MAP_PRIVATE};
+	struct mm_vma v = {.prot = prot,
+			   .kind = flags & MAP_GROWSDOWN ? MM_VMA_STACK : MM_VMA_ANON,
+			   .shared = type != MAP_PRIVATE};
 	bool fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE);
 	struct file_range r;
 	uint64_t rlen, start;
@@ -338,7 +340,7 @@ int64_t mm_mmap(struct mm *mm, uint64_t addr, uint64_t len, unsigned prot, unsig
 		return -ENODEV; /* file mappings come with the VFS */
 	if (len == 0)
 		return -EINVAL;
-	if (!abi_page_round_up(len, &rlen) || rlen > ABI_USER_END)
+	if (!abi_page_round_up(len, &rlen) || rlen > PLATFORM_USER_END)
 		return -ENOMEM;
 	if (fixed) {
 		if (!abi_page_aligned(addr))
@@ -563,7 +565,7 @@ int64_t mm_mremap(struct mm *mm, uint64_t old_addr, uint64_t old_len, uint64_t n
 		goto out_done;
 	}
 	to = old.start;
-	if (!__builtin_add_overflow(old.start, new_len, &grow.end) && grow.end <= ABI_USER_END) {
+	if (!__builtin_add_overflow(old.start, new_len, &grow.end) && grow.end <= PLATFORM_USER_END) {
 		grow.start = old.end;
 		if (range_free(mm, grow)) {
 			struct mm_vma value = *vma_of(v);
@@ -602,7 +604,7 @@ uint64_t mm_brk(struct mm *mm, uint64_t addr)
 
 	pthread_mutex_lock(&mm->lock);
 	ret = mm->brk;
-	if (mm->brk_start == 0 || addr < mm->brk_start || addr > ABI_USER_END)
+	if (mm->brk_start == 0 || addr < mm->brk_start || addr > PLATFORM_USER_END)
 		goto out_unlock;
 	if (!abi_page_round_up(mm->brk, &old_end) || !abi_page_round_up(addr, &new_end))
 		goto out_unlock;
@@ -663,7 +665,7 @@ static int copy_walk(struct mm *mm, uint64_t va, size_t len, enum mm_access acce
 
 	if (len == 0)
 		return 0;
-	if (__builtin_add_overflow(va, len, &end) || end > ABI_USER_END)
+	if (__builtin_add_overflow(va, len, &end) || end > PLATFORM_USER_END)
 		return -EFAULT;
 	pthread_mutex_lock(&mm->lock);
 	while (len > 0) {
@@ -717,7 +719,7 @@ long mm_copy_in_string(struct mm *mm, char *dst, uint64_t src, size_t size)
 		uint64_t avail;
 		size_t n;
 
-		if (src > ABI_USER_END - 1 || guest_ptr(mm, src, MM_ACCESS_READ, &p, &avail)) {
+		if (src > PLATFORM_USER_END - 1 || guest_ptr(mm, src, MM_ACCESS_READ, &p, &avail)) {
 			ret = -EFAULT;
 			break;
 		}
@@ -746,7 +748,7 @@ void mm_destroy(struct mm *mm)
 	pthread_mutex_lock(&mm->lock);
 	/* Without reserved nodes drop_pmas may not split; the full range never
 	 * straddles a PMA, so isolate needs no node here. */
-	drop_pmas(mm, file_range_make(0, ABI_USER_END));
+	drop_pmas(mm, file_range_make(0, PLATFORM_USER_END));
 	segset_clear(&mm->vmas);
 	segset_clear(&mm->pmas);
 	pthread_mutex_unlock(&mm->lock);

@@ -17,7 +17,15 @@
 
 #include <stdint.h>
 
+#include "abi/regs.h"
 #include "platform/file_range.h"
+
+/*
+ * The guest's usable user half ends here.  The top of the user half above
+ * it, [PLATFORM_USER_END, 0x7ffffffff000), is kept for the platform's own
+ * user-visible stub page (the PVM syscall stub, or the ptrace stub).
+ */
+#define PLATFORM_USER_END UINT64_C(0x00007fffffff0000)
 
 struct platform_as;
 
@@ -42,6 +50,61 @@ struct platform_as_ops {
 
 struct platform_as {
 	const struct platform_as_ops *ops;
+};
+
+/* Why platform_context_ops.run() returned. */
+enum platform_trap_kind {
+	PLATFORM_TRAP_SYSCALL,   /* number in regs->orig_rax; result goes in rax */
+	PLATFORM_TRAP_FAULT,     /* page fault: addr, access known if possible */
+	PLATFORM_TRAP_EXCEPTION, /* any other CPU exception, as a signal */
+	PLATFORM_TRAP_KICKED,    /* interrupted by platform_context_ops.kick() */
+};
+
+struct platform_trap {
+	enum platform_trap_kind kind;
+	int signo;     /* FAULT and EXCEPTION: the Linux signal it maps to */
+	int code;      /* its si_code (SEGV_MAPERR, SEGV_ACCERR, SI_KERNEL, ...) */
+	uint64_t addr; /* the faulting address (si_addr) */
+};
+
+struct platform_context;
+
+struct platform_context_ops {
+	/*
+	 * Run guest code from @regs until it traps, then store its registers
+	 * back into @regs and say why in *@trap.  Returns 0, or a negative
+	 * errno when the platform itself failed (the task cannot go on).
+	 * Must be called on the host thread that created the context.
+	 */
+	int (*run)(struct platform_context *ctx, struct abi_regs *regs, struct platform_trap *trap);
+
+	void (*destroy)(struct platform_context *ctx);
+};
+
+struct platform_context {
+	const struct platform_context_ops *ops;
+};
+
+struct platform;
+
+struct platform_ops {
+	/* Create an empty address space for a new process. */
+	int (*new_address_space)(struct platform *p, struct platform_as **out);
+
+	/* Create a context that runs guest code in @as.  On platforms where
+	 * an address space is tied to host threads (ptrace), call it on the
+	 * task's own thread. */
+	int (*new_context)(struct platform *p, struct platform_as *as,
+			   struct platform_context **out);
+
+	void (*destroy)(struct platform *p);
+};
+
+/* An execution platform: KVM (vmm/kvm*) or ptrace (vmm/ptrace*). */
+struct platform {
+	const struct platform_ops *ops;
+	const char *name;        /* "kvm", "ptrace" */
+	const char *description; /* one line for --debug and bench output */
 };
 
 #endif

@@ -2,6 +2,8 @@
  * vmm/main.c - the ksentry command line.
  *
  * ksentry is one executable with subcommands, like git:
+ *   ksentry run ...       run a program in the sandbox
+ *   ksentry syscalls      list the syscall table (--markdown for the docs)
  *   ksentry selfcheck     exercise the platform layer on this host
  *   ksentry bench NAME    run a benchmark (segset)
  *   ksentry --version
@@ -10,7 +12,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "kernel/syscall.h"
 #include "vmm/bench.h"
+#include "vmm/run.h"
 #include "vmm/selfcheck.h"
 
 static void usage(FILE *out)
@@ -18,6 +22,8 @@ static void usage(FILE *out)
 	fprintf(out, "usage: ksentry [--version] [--help] COMMAND [ARGS...]\n"
 		     "\n"
 		     "commands:\n"
+		     "  run         run a static x86-64 Linux program in the sandbox (run --help)\n"
+		     "  syscalls    list the implemented syscalls (--markdown: as docs/syscalls.md)\n"
 		     "  selfcheck   check the platform layer (memory file, accounting) on this host\n"
 		     "  bench NAME  run a benchmark: segset\n");
 }
@@ -34,6 +40,12 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
 		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "run"))
+		return run_main(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "syscalls")) {
+		syscall_print_markdown(stdout);
 		return 0;
 	}
 	if (!strcmp(argv[1], "selfcheck"))

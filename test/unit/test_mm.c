@@ -54,7 +54,7 @@ static int fake_map(struct platform_as *as, uint64_t va, struct file_range fr, u
 	if (f->fail_map)
 		return -ENOMEM;
 	cr_assert(file_range_page_aligned(r) && !file_range_empty(r));
-	cr_assert_leq(r.end, ABI_USER_END, "nothing maps into the upper half");
+	cr_assert_leq(r.end, PLATFORM_USER_END, "nothing maps into the upper half");
 	f->maps++;
 	cr_assert_eq(segset_remove_range(&f->map, r, &g), 0);
 	cr_assert(!abi_is_err(segset_insert_without_merging(&f->map, g, r, &x)));
@@ -224,7 +224,7 @@ Test(mm, munmap_frees_frames_and_translations)
 	cr_assert_eq(mm_handle_fault(&mm, a + 3 * PG, MM_ACCESS_READ), -EFAULT);
 	cr_assert_eq(mm_munmap(&mm, a + 1, PG), -EINVAL, "unaligned");
 	cr_assert_eq(mm_munmap(&mm, a, 0), -EINVAL);
-	cr_assert_eq(mm_munmap(&mm, ABI_USER_END, PG), -EINVAL);
+	cr_assert_eq(mm_munmap(&mm, PLATFORM_USER_END, PG), -EINVAL);
 	cr_assert_eq(mm_munmap(&mm, 0x200000000ULL, PG), 0, "nothing there is fine");
 }
 
@@ -266,7 +266,7 @@ Test(mm, fixed_and_noreplace)
 		     -EINVAL);
 	cr_assert_eq(mm_mmap(&mm, 0x1000, PG, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED),
 		     -EPERM, "below mmap_min_addr");
-	cr_assert_eq(mm_mmap(&mm, ABI_USER_END - PG, 2 * PG, PROT_READ,
+	cr_assert_eq(mm_mmap(&mm, PLATFORM_USER_END - PG, 2 * PG, PROT_READ,
 			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED),
 		     -ENOMEM, "into the upper half");
 }

@@ -1,0 +1,251 @@
+/*
+ * kernel/exec.c - execve for static and static-PIE ELF programs.
+ *
+ * The file is read whole (from the host for now; through the VFS once it
+ * lands) and parsed by kernel/elf.c, which trusts nothing in it.  Each
+ * PT_LOAD segment becomes private anonymous memory that is populated and
+ * filled at once: mapping eagerly costs far less than faulting page by
+ * page (DESIGN.md section 2), and a private copy is what a guest would
+ * see of a private file mapping anyway.  Pages shared by two segments get
+ * both segments' rights, as they would under Linux's file mappings.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "abi/auxv.h"
+#include "abi/mman.h"
+#include "kernel/elf.h"
+#include "kernel/exec.h"
+#include "kernel/exec_stack.h"
+
+#define MAX_PROGRAM_SIZE (UINT64_C(1) << 30)
+
+/* Read all of @path into a fresh buffer. */
+static int read_host_file(const char *path, unsigned char **out, size_t *len)
+{
+	struct stat st;
+	unsigned char *buf;
+	size_t done = 0;
+	int fd, err;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	err = -EACCES;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		goto out_close;
+	err = -EFBIG;
+	if ((uint64_t)st.st_size > MAX_PROGRAM_SIZE)
+		goto out_close;
+	err = -ENOMEM;
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf)
+		goto out_close;
+	while (done < (size_t)st.st_size) {
+		ssize_t n = read(fd, buf + done, (size_t)st.st_size - done);
+
+		if (n <= 0)
+			break;
+		done += (size_t)n;
+	}
+	*out = buf;
+	*len = done;
+	err = 0;
+out_close:
+	close(fd);
+	return err;
+}
+
+static int map_segment(struct task *t, const unsigned char *file, const struct elf_load_segment *s,
+		       uint64_t bias, uint64_t *mapped_end)
+{
+	uint64_t start = abi_page_round_down(s->vaddr + bias), end;
+	int64_t r;
+	int err;
+
+	if (!abi_page_round_up(s->vaddr + bias + s->memsz, &end))
+		return -ENOEXEC;
+	/* A page the previous segment already mapped keeps its contents. */
+	if (start < *mapped_end)
+		start = *mapped_end;
+	if (start < end) {
+		r = mm_mmap(&t->mm, start, end - start, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE | MAP_POPULATE);
+		if (r < 0)
+			return r == -EEXIST ? -ENOEXEC : (int)r;
+		*mapped_end = end;
+	}
+	if (s->filesz == 0)
+		return 0;
+	err = mm_copy_out(&t->mm, s->vaddr + bias, file + s->offset, (size_t)s->filesz);
+	return err == -EFAULT ? -ENOEXEC : err;
+}
+
+/* Give every segment its rights; a page two segments share gets both. */
+static int protect_segments(struct task *t, const struct elf_image *img, uint64_t bias)
+{
+	uint64_t prev_end = 0;
+	unsigned prev_prot = 0;
+
+	for (size_t i = 0; i < img->nsegs; i++) {
+		const struct elf_load_segment *s = &img->segs[i];
+		uint64_t start = abi_page_round_down(s->vaddr + bias), end;
+		int err;
+
+		if (!abi_page_round_up(s->vaddr + bias + s->memsz, &end))
+			return -ENOEXEC;
+		if (start < prev_end) {
+			err = mm_mprotect(&t->mm, start, ABI_PAGE_SIZE, s->prot | prev_prot);
+			if (err)
+				return err;
+			start += ABI_PAGE_SIZE;
+		}
+		if (start < end) {
+			err = mm_mprotect(&t->mm, start, end - start, s->prot);
+			if (err)
+				return err;
+		}
+		prev_end = end;
+		prev_prot = s->prot;
+	}
+	return 0;
+}
+
+static int load_segments(struct task *t, const unsigned char *file, const struct elf_image *img,
+			 uint64_t bias, uint64_t *brk_start)
+{
+	uint64_t mapped_end = 0;
+	int err;
+
+	for (size_t i = 0; i < img->nsegs; i++) {
+		err = map_segment(t, file, &img->segs[i], bias, &mapped_end);
+		if (err)
+			return err;
+	}
+	*brk_start = mapped_end;
+	return protect_segments(t, img, bias);
+}
+
+/* Map the stack and write argv, envp and auxv into it. */
+static int setup_stack(struct task *t, const struct elf_image *img, uint64_t bias,
+		       const char *path, char *const argv[], char *const envp[], uint64_t *sp)
+{
+	uint64_t size = t->rlimits[RLIMIT_STACK].rlim_cur, image_size;
+	const uint64_t auxv[][2] = {
+		{AT_PHDR, img->phdr_vaddr + bias},
+		{AT_PHENT, img->phent},
+		{AT_PHNUM, img->phnum},
+		{AT_PAGESZ, ABI_PAGE_SIZE},
+		{AT_BASE, 0},
+		{AT_FLAGS, 0},
+		{AT_ENTRY, img->entry + bias},
+		{AT_UID, 0},
+		{AT_EUID, 0},
+		{AT_GID, 0},
+		{AT_EGID, 0},
+		{AT_SECURE, 0},
+		{AT_HWCAP, getauxval(AT_HWCAP)},
+		{AT_HWCAP2, 0},
+		{AT_CLKTCK, 100},
+	};
+	struct exec_stack_args args = {
+		.argv = (const char *const *)argv,
+		.envp = (const char *const *)envp,
+		.execfn = path,
+		.auxv = auxv,
+		.nauxv = sizeof(auxv) / sizeof(auxv[0]),
+	};
+	unsigned char *image;
+	int64_t r;
+	int err;
+
+	if (size == RLIM_INFINITY || size > (UINT64_C(1) << 30))
+		size = UINT64_C(1) << 30;
+	size = abi_page_round_down(size);
+	if (size < (UINT64_C(1) << 20))
+		size = UINT64_C(1) << 20;
+	r = mm_mmap(&t->mm, EXEC_STACK_TOP - size, size, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE | MAP_GROWSDOWN);
+	if (r < 0)
+		return (int)r;
+	err = mm_populate(&t->mm, EXEC_STACK_TOP - EXEC_STACK_POPULATE, EXEC_STACK_POPULATE);
+	if (err)
+		return err;
+
+	if (getrandom(args.random, sizeof(args.random), 0) != sizeof(args.random))
+		return -EIO;
+	/* Linux lets argv and envp take a quarter of the stack. */
+	image_size = size / 4;
+	image = malloc(image_size);
+	if (!image)
+		return -ENOMEM;
+	err = exec_stack_build(image, image_size, EXEC_STACK_TOP, &args, sp);
+	if (!err)
+		err = mm_copy_out(&t->mm, *sp, image + image_size - (EXEC_STACK_TOP - *sp),
+				  EXEC_STACK_TOP - *sp);
+	free(image);
+	return err;
+}
+
+int exec_load(struct task *t, const char *path, char *const argv[], char *const envp[], char *msg,
+	      size_t msglen)
+{
+	struct elf_image *img;
+	unsigned char *file = NULL;
+	uint64_t bias = 0, brk_start, sp;
+	size_t len = 0;
+	int err;
+
+	msg[0] = '\0';
+	err = read_host_file(path, &file, &len);
+	if (err) {
+		snprintf(msg, msglen, "%s: %s", path, strerror(-err));
+		return err;
+	}
+	err = -ENOMEM;
+	img = malloc(sizeof(*img));
+	if (!img)
+		goto out_free_file;
+	err = elf_parse(file, len, img, msg, msglen);
+	if (err)
+		goto out_free_img;
+	err = -ENOEXEC;
+	if (img->has_interp) {
+		snprintf(msg, msglen, "dynamically linked (interpreter %s): not supported yet",
+			 img->interp);
+		goto out_free_img;
+	}
+	if (elf_image_load_bias(img, EXEC_PIE_BASE, &bias)) {
+		snprintf(msg, msglen, "cannot place the position-independent image");
+		goto out_free_img;
+	}
+	err = load_segments(t, file, img, bias, &brk_start);
+	if (!err)
+		err = setup_stack(t, img, bias, path, argv, envp, &sp);
+	if (err) {
+		if (!msg[0])
+			snprintf(msg, msglen, "cannot load: %s", strerror(-err));
+		goto out_free_img;
+	}
+	mm_set_brk_start(&t->mm, brk_start);
+	memset(&t->regs, 0, sizeof(t->regs));
+	t->regs.rip = img->entry + bias;
+	t->regs.rsp = sp;
+	t->regs.eflags = ABI_EFLAGS_IF;
+	t->regs.cs = ABI_USER_CS;
+	t->regs.ss = ABI_USER_SS;
+	/* Programs (glibc's _dl_get_origin) insist on an absolute path. */
+	if (!realpath(path, t->exe))
+		snprintf(t->exe, sizeof(t->exe), "%s", path);
+out_free_img:
+	free(img);
+out_free_file:
+	free(file);
+	return err;
+}

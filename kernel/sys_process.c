@@ -1,0 +1,259 @@
+/*
+ * kernel/sys_process.c - identity, limits, time and randomness.
+ *
+ * The sandbox is single-user: the guest is uid 0 inside, which gives it no
+ * power outside (it never makes a host syscall).  Until fork lands the
+ * only process is pid 1 and its parent is 0, as for init.
+ */
+#include <string.h>
+#include <sys/random.h>
+#include <sys/utsname.h>
+#include <time.h>
+
+#include "kernel/syscall.h"
+
+int64_t sys_exit(struct task *t, const uint64_t a[6])
+{
+	task_exit(t, (int)a[0]); /* one thread per process: exit is exit_group */
+	return 0;
+}
+
+int64_t sys_exit_group(struct task *t, const uint64_t a[6])
+{
+	task_exit(t, (int)a[0]);
+	return 0;
+}
+
+int64_t sys_getpid(struct task *t, const uint64_t a[6])
+{
+	return t->tid;
+}
+
+int64_t sys_gettid(struct task *t, const uint64_t a[6])
+{
+	return t->tid;
+}
+
+int64_t sys_getppid(struct task *t, const uint64_t a[6])
+{
+	return 0;
+}
+
+int64_t sys_getuid(struct task *t, const uint64_t a[6])
+{
+	return 0;
+}
+
+#define ARCH_SET_GS 0x1001
+#define ARCH_SET_FS 0x1002
+#define ARCH_GET_FS 0x1003
+#define ARCH_GET_GS 0x1004
+
+int64_t sys_arch_prctl(struct task *t, const uint64_t a[6])
+{
+	uint64_t *base;
+
+	switch (a[0]) {
+	case ARCH_SET_FS:
+	case ARCH_SET_GS:
+		/* Linux refuses bases outside the user half. */
+		if (a[1] >= PLATFORM_USER_END)
+			return -EPERM;
+		base = a[0] == ARCH_SET_FS ? &t->regs.fs_base : &t->regs.gs_base;
+		*base = a[1];
+		return 0;
+	case ARCH_GET_FS:
+		return mm_copy_out(&t->mm, a[1], &t->regs.fs_base, sizeof(uint64_t));
+	case ARCH_GET_GS:
+		return mm_copy_out(&t->mm, a[1], &t->regs.gs_base, sizeof(uint64_t));
+	default:
+		return -EINVAL;
+	}
+}
+
+int64_t sys_set_tid_address(struct task *t, const uint64_t a[6])
+{
+	t->clear_child_tid = a[0];
+	return t->tid;
+}
+
+int64_t sys_set_robust_list(struct task *t, const uint64_t a[6])
+{
+	if (a[1] != 24) /* sizeof(struct robust_list_head) */
+		return -EINVAL;
+	t->robust_list = a[0];
+	return 0;
+}
+
+int64_t sys_uname(struct task *t, const uint64_t a[6])
+{
+	struct utsname u;
+
+	memset(&u, 0, sizeof(u));
+	strcpy(u.sysname, "Linux");
+	strcpy(u.nodename, "ksentry");
+	strcpy(u.release, "6.1.0-ksentry");
+	strcpy(u.version, "#1 SMP ksentry " KSENTRY_VERSION);
+	strcpy(u.machine, "x86_64");
+	strcpy(u.domainname, "(none)");
+	return mm_copy_out(&t->mm, a[0], &u, sizeof(u));
+}
+
+/* --- resource limits --- */
+
+static int64_t get_limit(struct task *t, unsigned res, uint64_t old)
+{
+	if (res >= RLIM_NLIMITS)
+		return -EINVAL;
+	return old ? mm_copy_out(&t->mm, old, &t->rlimits[res], sizeof(struct rlimit)) : 0;
+}
+
+static int64_t set_limit(struct task *t, unsigned res, uint64_t new)
+{
+	struct rlimit r;
+	int err;
+
+	if (res >= RLIM_NLIMITS)
+		return -EINVAL;
+	err = mm_copy_in(&t->mm, &r, new, sizeof(r));
+	if (err)
+		return err;
+	if (r.rlim_cur > r.rlim_max)
+		return -EINVAL;
+	t->rlimits[res] = r;
+	return 0;
+}
+
+int64_t sys_prlimit64(struct task *t, const uint64_t a[6])
+{
+	struct rlimit old;
+	int64_t err;
+
+	if ((int)a[0] != 0 && (int)a[0] != t->tid)
+		return -ESRCH;
+	if (a[1] >= RLIM_NLIMITS)
+		return -EINVAL;
+	old = t->rlimits[a[1]];
+	if (a[2]) {
+		err = set_limit(t, (unsigned)a[1], a[2]);
+		if (err)
+			return err;
+	}
+	return a[3] ? mm_copy_out(&t->mm, a[3], &old, sizeof(old)) : 0;
+}
+
+int64_t sys_getrlimit(struct task *t, const uint64_t a[6])
+{
+	return get_limit(t, (unsigned)a[0], a[1]);
+}
+
+int64_t sys_setrlimit(struct task *t, const uint64_t a[6])
+{
+	return set_limit(t, (unsigned)a[0], a[1]);
+}
+
+/* --- time --- */
+
+static int host_clock(uint64_t id, clockid_t *out)
+{
+	switch (id) {
+	case CLOCK_REALTIME:
+	case CLOCK_MONOTONIC:
+	case CLOCK_MONOTONIC_RAW:
+	case CLOCK_REALTIME_COARSE:
+	case CLOCK_MONOTONIC_COARSE:
+	case CLOCK_BOOTTIME:
+		*out = (clockid_t)id;
+		return 0;
+	case CLOCK_PROCESS_CPUTIME_ID:
+	case CLOCK_THREAD_CPUTIME_ID:
+		/* The task's CPU time is its host thread's. */
+		*out = CLOCK_THREAD_CPUTIME_ID;
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+int64_t sys_clock_gettime(struct task *t, const uint64_t a[6])
+{
+	struct timespec ts;
+	clockid_t id;
+	int err = host_clock(a[0], &id);
+
+	if (err)
+		return err;
+	clock_gettime(id, &ts);
+	return mm_copy_out(&t->mm, a[1], &ts, sizeof(ts));
+}
+
+int64_t sys_clock_getres(struct task *t, const uint64_t a[6])
+{
+	struct timespec ts;
+	clockid_t id;
+	int err = host_clock(a[0], &id);
+
+	if (err)
+		return err;
+	clock_getres(id, &ts);
+	return a[1] ? mm_copy_out(&t->mm, a[1], &ts, sizeof(ts)) : 0;
+}
+
+int64_t sys_gettimeofday(struct task *t, const uint64_t a[6])
+{
+	struct timespec ts;
+	struct {
+		int64_t sec, usec;
+	} tv;
+	int err = 0;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	tv.sec = ts.tv_sec;
+	tv.usec = ts.tv_nsec / 1000;
+	if (a[0])
+		err = mm_copy_out(&t->mm, a[0], &tv, sizeof(tv));
+	if (!err && a[1]) {
+		const int32_t tz[2] = {0, 0};
+
+		err = mm_copy_out(&t->mm, a[1], tz, sizeof(tz));
+	}
+	return err;
+}
+
+int64_t sys_time(struct task *t, const uint64_t a[6])
+{
+	int64_t now = (int64_t)time(NULL);
+
+	if (a[0] && mm_copy_out(&t->mm, a[0], &now, sizeof(now)))
+		return -EFAULT;
+	return now;
+}
+
+int64_t sys_getrandom(struct task *t, const uint64_t a[6])
+{
+	unsigned char buf[256];
+	uint64_t done = 0, len = a[1];
+
+	if (a[2] & ~(uint64_t)(GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE))
+		return -EINVAL;
+	if (len > 33554431) /* Linux caps one call at 32 MiB - 1 */
+		len = 33554431;
+	while (done < len) {
+		size_t n = len - done < sizeof(buf) ? (size_t)(len - done) : sizeof(buf);
+		ssize_t got = getrandom(buf, n, 0);
+		int err;
+
+		if (got <= 0)
+			return done ? (int64_t)done : -EIO;
+		err = mm_copy_out(&t->mm, a[0] + done, buf, (size_t)got);
+		if (err)
+			return done ? (int64_t)done : err;
+		done += (uint64_t)got;
+	}
+	return (int64_t)done;
+}
+
+int64_t sys_sched_yield(struct task *t, const uint64_t a[6])
+{
+	return 0;
+}

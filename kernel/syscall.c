@@ -1,0 +1,189 @@
+/*
+ * kernel/syscall.c - the table, dispatch, and --strace output.
+ *
+ * --strace prints one line per syscall after it returns, in strace's
+ * format: name(args) = result, with errnos by name.  Strings and buffers
+ * are read from guest memory with the guest's rights (a bad pointer prints
+ * as its address) and cut at 32 bytes.
+ */
+#include <ctype.h>
+#include <string.h>
+
+#include "abi/syscall_names.h"
+#include "kernel/syscall.h"
+
+#define SC(nm, a) [__NR_##nm] = {.name = #nm, .fn = sys_##nm, .args = a}
+#define SC_NOTE(nm, a, n) [__NR_##nm] = {.name = #nm, .fn = sys_##nm, .args = a, .note = n}
+#define SC_ALIAS(nm, f, a) [__NR_##nm] = {.name = #nm, .fn = sys_##f, .args = a}
+
+const struct syscall_entry syscall_table[ABI_NR_SYSCALLS] = {
+	SC_NOTE(read, "fpu", "fds 0-2 only (the host's stdio) until the VFS lands"),
+	SC_NOTE(write, "fbu", "fds 0-2 only (the host's stdio) until the VFS lands"),
+	SC_NOTE(readv, "fpd", "fds 0-2 only"),
+	SC_NOTE(writev, "fpd", "fds 0-2 only"),
+	SC_NOTE(close, "f", "fds 0-2 only"),
+	SC_NOTE(fstat, "fp", "fds 0-2 only"),
+	SC_NOTE(newfstatat, "fspx", "fds 0-2 with AT_EMPTY_PATH only"),
+	SC_NOTE(ioctl, "fxp", "TCGETS and TIOCGWINSZ on fds 0-2"),
+	SC_NOTE(readlink, "spu", "/proc/self/exe only"),
+	SC_NOTE(readlinkat, "fspu", "/proc/self/exe only"),
+	SC(brk, "p"),
+	SC_NOTE(mmap, "pudxfx", "anonymous mappings only; file mappings need the VFS"),
+	SC(munmap, "pu"),
+	SC(mprotect, "pux"),
+	SC(mremap, "puuxp"),
+	SC(madvise, "pud"),
+	SC(exit, "d"),
+	SC(exit_group, "d"),
+	SC(getpid, ""),
+	SC(gettid, ""),
+	SC(getppid, ""),
+	SC(getuid, ""),
+	SC_ALIAS(geteuid, getuid, ""),
+	SC_ALIAS(getgid, getuid, ""),
+	SC_ALIAS(getegid, getuid, ""),
+	SC(arch_prctl, "xp"),
+	SC(set_tid_address, "p"),
+	SC(set_robust_list, "pu"),
+	SC(uname, "p"),
+	SC(prlimit64, "ddpp"),
+	SC(getrlimit, "dp"),
+	SC(setrlimit, "dp"),
+	SC(clock_gettime, "dp"),
+	SC(clock_getres, "dp"),
+	SC(gettimeofday, "pp"),
+	SC(time, "p"),
+	SC(getrandom, "pux"),
+	SC(sched_yield, ""),
+};
+
+/* --- strace --- */
+
+static void print_string(struct task *t, FILE *out, uint64_t addr, size_t max_len)
+{
+	char buf[33];
+	size_t n = max_len < 32 ? max_len : 32;
+
+	if (mm_copy_in(&t->mm, buf, addr, n)) {
+		/* Maybe shorter than 32 bytes before an unmapped page. */
+		long len = mm_copy_in_string(&t->mm, buf, addr, sizeof(buf));
+
+		if (len < 0) {
+			fprintf(out, "0x%lx", (unsigned long)addr);
+			return;
+		}
+		n = (size_t)len;
+	}
+	fputc('"', out);
+	for (size_t i = 0; i < n && (max_len != SIZE_MAX || buf[i]); i++) {
+		unsigned char c = (unsigned char)buf[i];
+
+		if (c == '\n')
+			fputs("\\n", out);
+		else if (c == '"' || c == '\\')
+			fprintf(out, "\\%c", c);
+		else if (isprint(c))
+			fputc(c, out);
+		else
+			fprintf(out, "\\x%02x", c);
+	}
+	fputc('"', out);
+	if (max_len > 32 && max_len != SIZE_MAX)
+		fputs("...", out);
+}
+
+static void print_args(struct task *t, FILE *out, const char *fmt, const uint64_t a[6])
+{
+	for (int i = 0; fmt && fmt[i] && i < 6; i++) {
+		if (i)
+			fputs(", ", out);
+		switch (fmt[i]) {
+		case 'd':
+		case 'f':
+			fprintf(out, "%d", (int)a[i]);
+			break;
+		case 'u':
+			fprintf(out, "%lu", (unsigned long)a[i]);
+			break;
+		case 'o':
+			fprintf(out, "0%lo", (unsigned long)a[i]);
+			break;
+		case 's':
+			print_string(t, out, a[i], SIZE_MAX);
+			break;
+		case 'b':
+			print_string(t, out, a[i], i < 5 ? (size_t)a[i + 1] : 0);
+			break;
+		case 'p':
+			if (a[i] == 0)
+				fputs("NULL", out);
+			else
+				fprintf(out, "0x%lx", (unsigned long)a[i]);
+			break;
+		default:
+			fprintf(out, "0x%lx", (unsigned long)a[i]);
+			break;
+		}
+	}
+}
+
+static void print_result(FILE *out, const char *fmt, int64_t r)
+{
+	if (r < 0 && r >= -ABI_MAX_ERRNO) {
+		const char *name = strerrorname_np((int)-r);
+
+		fprintf(out, " = -1 %s (%s)\n", name ? name : "E?", strerror((int)-r));
+	} else if (fmt[0] == 'p') {
+		fprintf(out, " = 0x%lx\n", (unsigned long)r);
+	} else {
+		fprintf(out, " = %ld\n", (long)r);
+	}
+}
+
+/* --- dispatch --- */
+
+void syscall_dispatch(struct task *t)
+{
+	uint64_t nr = t->regs.orig_rax;
+	const uint64_t a[6] = {t->regs.rdi, t->regs.rsi, t->regs.rdx,
+			       t->regs.r10, t->regs.r8,  t->regs.r9};
+	const struct syscall_entry *e = nr < ABI_NR_SYSCALLS ? &syscall_table[nr] : NULL;
+	FILE *out = t->k->strace;
+	int64_t r;
+
+	r = e && e->fn ? e->fn(t, a) : -ENOSYS;
+	if (out) {
+		const char *name = nr < ABI_NR_SYSCALLS ? abi_syscall_names[nr] : NULL;
+
+		if (name)
+			fprintf(out, "[pid %d] %s(", t->tid, name);
+		else
+			fprintf(out, "[pid %d] syscall_%lu(", t->tid, (unsigned long)nr);
+		/* Unimplemented: raw registers, as strace does for unknown calls. */
+		print_args(t, out, e && e->fn ? e->args : "xxxxxx", a);
+		fputc(')', out);
+		if (t->exited)
+			fputs(" = ?\n", out);
+		else
+			print_result(out, nr == __NR_mmap || nr == __NR_brk || nr == __NR_mremap
+						  ? "p"
+						  : "d",
+				     r);
+		fflush(out);
+	}
+	if (!t->exited)
+		t->regs.rax = (uint64_t)r;
+}
+
+void syscall_print_markdown(FILE *out)
+{
+	fprintf(out, "| nr | syscall | status |\n|---|---|---|\n");
+	for (unsigned nr = 0; nr < ABI_NR_SYSCALLS; nr++) {
+		const struct syscall_entry *e = &syscall_table[nr];
+
+		if (!e->fn)
+			continue;
+		fprintf(out, "| %u | `%s` | %s |\n", nr, e->name,
+			e->note ? e->note : "implemented");
+	}
+}

@@ -1,0 +1,120 @@
+/*
+ * Hostile guests, one per argument.  Each either does something a guest
+ * must not be able to do (and should die by a signal, leaving the host
+ * untouched) or probes the sentry's argument checks (and prints what the
+ * syscall returned, for the test to compare).
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define UPPER_HALF ((volatile char *)0xffff800000001000ULL)
+
+/* A raw syscall: the C library may not pass bad pointers through. */
+static long raw(long nr, long a, long b, long c)
+{
+	long ret;
+
+	__asm__ volatile("syscall"
+			 : "=a"(ret)
+			 : "a"(nr), "D"(a), "S"(b), "d"(c)
+			 : "rcx", "r11", "memory");
+	return ret;
+}
+
+static int efault_checks(void)
+{
+	char buf[8];
+	long r;
+	int bad = 0;
+
+	r = raw(SYS_write, 1, 0xffff800000001000L, 8);
+	printf("write(upper half) = %ld\n", r);
+	bad |= r != -EFAULT;
+	r = raw(SYS_write, 1, 0x10000, 8);
+	printf("write(unmapped) = %ld\n", r);
+	bad |= r != -EFAULT;
+	r = raw(SYS_write, 1, -1L, 8);
+	printf("write(wrapping) = %ld\n", r);
+	bad |= r != -EFAULT;
+	r = raw(SYS_read, 0, 0xffff800000001000L, 8);
+	printf("read(upper half) = %ld\n", r);
+	bad |= r != -EFAULT && r != 0;
+	r = raw(SYS_uname, 0xffff800000001000L, 0, 0);
+	printf("uname(upper half) = %ld\n", r);
+	bad |= r != -EFAULT;
+	r = raw(SYS_clock_gettime, 0, (long)(buf + 3), 0);
+	printf("clock_gettime(misaligned) = %ld\n", r);
+	r = raw(SYS_clock_gettime, 0, 0x10000, 0);
+	printf("clock_gettime(unmapped) = %ld\n", r);
+	bad |= r != -EFAULT;
+	r = raw(SYS_readlink, 0xffff800000001000L, (long)buf, sizeof(buf));
+	printf("readlink(upper half path) = %ld\n", r);
+	bad |= r != -EFAULT;
+	printf("efault %s\n", bad ? "FAILED" : "ok");
+	return bad;
+}
+
+int main(int argc, char **argv)
+{
+	const char *what = argc > 1 ? argv[1] : "";
+
+	fflush(stdout);
+	if (!strcmp(what, "null"))
+		return *(volatile int *)0;
+	if (!strcmp(what, "upper-read"))
+		return *UPPER_HALF;
+	if (!strcmp(what, "upper-write"))
+		*UPPER_HALF = 1;
+	if (!strcmp(what, "hlt"))
+		__asm__ volatile("hlt");
+	if (!strcmp(what, "cli"))
+		__asm__ volatile("cli");
+	if (!strcmp(what, "wrmsr"))
+		__asm__ volatile("wrmsr" ::"c"(0xc0000082), "a"(0), "d"(0));
+	if (!strcmp(what, "cr3"))
+		__asm__ volatile("mov %0, %%cr3" ::"r"(0UL));
+	if (!strcmp(what, "out"))
+		__asm__ volatile("outb %%al, $0x80" ::"a"(0));
+	if (!strcmp(what, "in")) {
+		unsigned char v;
+
+		__asm__ volatile("inb $0x80, %0" : "=a"(v));
+	}
+	if (!strcmp(what, "lgdt")) {
+		struct __attribute__((packed)) {
+			uint16_t limit;
+			uint64_t base;
+		} gdtr = {0, 0};
+
+		__asm__ volatile("lgdt %0" ::"m"(gdtr));
+	}
+	if (!strcmp(what, "ud2"))
+		__asm__ volatile("ud2");
+	if (!strcmp(what, "int3"))
+		__asm__ volatile("int3");
+	if (!strcmp(what, "div0")) {
+		/* Explicit idiv: the compiler turns 1 / x into a compare. */
+		int q, zero = 0;
+
+		__asm__ volatile("cltd; idivl %1" : "=a"(q) : "r"(zero), "a"(1) : "edx");
+		return q;
+	}
+	if (!strcmp(what, "exec-stack-write")) {
+		/* Write into the program's own text: read-only, so SIGSEGV. */
+		*(volatile char *)main = 0;
+	}
+	if (!strcmp(what, "efault"))
+		return efault_checks();
+	if (!strcmp(what, "enosys")) {
+		long r = raw(1000, 0, 0, 0);
+
+		printf("syscall(1000) = %ld\n", r);
+		return r == -ENOSYS ? 0 : 1;
+	}
+	printf("survived %s\n", what);
+	return 99;
+}

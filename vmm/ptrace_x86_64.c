@@ -1,0 +1,339 @@
+/*
+ * vmm/ptrace_x86_64.c - the ptrace platform; see ptrace.h.
+ *
+ * Life of a stub: new_address_space() forks.  The child, still running the
+ * sentry's code, arranges to die with its parent, drops glibc's rseq
+ * registration (the kernel would otherwise write the rseq area in the TLS
+ * we are about to unmap, and kill the stub with SIGSEGV the first time it
+ * is rescheduled), closes every fd but the memory file, asks to be traced,
+ * copies the stub code to PTRACE_STUB_ADDR and jumps there.  The stub
+ * unmaps everything else and stops.  From then on the parent thread moves
+ * it between two kinds of stop:
+ *   - injected host syscalls: rip = ptrace_stub_syscall, PTRACE_CONT, and
+ *     the int3 after the syscall stops it again (SIGTRAP);
+ *   - guest code: PTRACE_SYSEMU from the guest's registers, until a
+ *     syscall-enter stop (SIGTRAP | 0x80) or a signal stop (a fault).
+ * The stub dies by SIGKILL in destroy(), or with its tracer
+ * (PTRACE_O_EXITKILL, PR_SET_PDEATHSIG).
+ */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/rseq.h>
+#include <sys/syscall.h>
+#include <sys/user.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "abi/mman.h"
+#include "vmm/ptrace.h"
+
+/* Linux's TASK_SIZE for 4-level paging: the end of what the stub can map. */
+#define HOST_TASK_SIZE UINT64_C(0x00007ffffffff000)
+#define STUB_TABLE_OFF 2048
+
+extern const char ptrace_stub_start[], ptrace_stub_syscall[], ptrace_stub_end[];
+
+struct ptrace_platform {
+	struct platform base;
+	struct memfile *mf;
+};
+
+struct ptrace_as {
+	struct platform_as base;
+	struct platform_context ctx; /* the one context that runs in it */
+	pid_t pid;
+	int memfd;
+	struct user_regs_struct template; /* selectors and flags of a user task */
+};
+
+_Static_assert(sizeof(struct user_regs_struct) == sizeof(struct abi_regs), "regs layout");
+
+static uint64_t stub_syscall_addr(void)
+{
+	return PTRACE_STUB_ADDR + (uint64_t)(ptrace_stub_syscall - ptrace_stub_start);
+}
+
+/* --- the child side: runs between fork and the stub's first stop --- */
+
+static void __attribute__((noreturn)) stub_child(pid_t parent, int memfd)
+{
+	static const uint64_t table[] = {
+		0, PTRACE_STUB_ADDR,
+		PTRACE_STUB_ADDR + ABI_PAGE_SIZE, HOST_TASK_SIZE - PTRACE_STUB_ADDR - ABI_PAGE_SIZE,
+		0, 0,
+	};
+	sigset_t none;
+	unsigned char *page;
+
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != parent)
+		_exit(120);
+	if (__rseq_size > 0 &&
+	    syscall(SYS_rseq, (char *)__builtin_thread_pointer() + __rseq_offset, 32,
+		    RSEQ_FLAG_UNREGISTER, RSEQ_SIG) &&
+	    syscall(SYS_rseq, (char *)__builtin_thread_pointer() + __rseq_offset, __rseq_size,
+		    RSEQ_FLAG_UNREGISTER, RSEQ_SIG))
+		_exit(121);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (memfd > 0 && syscall(SYS_close_range, 0, memfd - 1, 0))
+		_exit(122);
+	if (syscall(SYS_close_range, memfd + 1, ~0U, 0))
+		_exit(122);
+	if (ptrace(PTRACE_TRACEME, 0, 0, 0))
+		_exit(123);
+	page = mmap((void *)PTRACE_STUB_ADDR, ABI_PAGE_SIZE, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	if (page == MAP_FAILED)
+		_exit(124);
+	memcpy(page, ptrace_stub_start, (size_t)(ptrace_stub_end - ptrace_stub_start));
+	memcpy(page + STUB_TABLE_OFF, table, sizeof(table));
+	if (mprotect(page, ABI_PAGE_SIZE, PROT_READ | PROT_EXEC))
+		_exit(125);
+	((void (*)(const void *))page)(page + STUB_TABLE_OFF);
+	_exit(126);
+}
+
+/* --- the tracer side --- */
+
+/* Wait for the next stop of @pid.  Returns 0 with *@status, or -ESRCH if
+ * the stub is gone. */
+static int stub_wait(pid_t pid, int *status)
+{
+	for (;;) {
+		pid_t r = waitpid(pid, status, __WALL);
+
+		if (r == pid)
+			break;
+		if (r < 0 && errno != EINTR)
+			return -errno;
+	}
+	return WIFSTOPPED(*status) ? 0 : -ESRCH;
+}
+
+/* Run one host syscall in the stub.  Returns its result (which may be a
+ * negative errno) in *@ret; the function's own result is 0 or -ESRCH. */
+static int stub_syscall(struct ptrace_as *as, long nr, const uint64_t a[6], long *ret)
+{
+	struct user_regs_struct r = as->template;
+	int status, err;
+
+	r.rip = stub_syscall_addr();
+	r.rax = (uint64_t)nr;
+	r.orig_rax = UINT64_MAX; /* not in a syscall: no restart games */
+	r.rdi = a[0];
+	r.rsi = a[1];
+	r.rdx = a[2];
+	r.r10 = a[3];
+	r.r8 = a[4];
+	r.r9 = a[5];
+	if (ptrace(PTRACE_SETREGS, as->pid, 0, &r) || ptrace(PTRACE_CONT, as->pid, 0, 0))
+		return -ESRCH;
+	err = stub_wait(as->pid, &status);
+	if (err)
+		return err;
+	if (WSTOPSIG(status) != SIGTRAP || ptrace(PTRACE_GETREGS, as->pid, 0, &r))
+		return -ESRCH;
+	*ret = (long)r.rax;
+	return 0;
+}
+
+static int ptrace_as_map(struct platform_as *pas, uint64_t va, struct file_range fr, unsigned prot)
+{
+	struct ptrace_as *as = (struct ptrace_as *)pas;
+	uint64_t len = file_range_len(fr);
+	const uint64_t a[6] = {va, len, prot, MAP_SHARED | MAP_FIXED, (uint64_t)as->memfd, fr.start};
+	long ret;
+	int err;
+
+	if (va >= PLATFORM_USER_END || len > PLATFORM_USER_END - va)
+		return -EINVAL;
+	err = stub_syscall(as, __NR_mmap, a, &ret);
+	if (err)
+		return err;
+	if (ret < 0)
+		return (int)ret;
+	return (uint64_t)ret == va ? 0 : -ENOMEM;
+}
+
+static void ptrace_as_unmap(struct platform_as *pas, uint64_t va, uint64_t len)
+{
+	struct ptrace_as *as = (struct ptrace_as *)pas;
+	long ret;
+
+	if (va >= PLATFORM_USER_END)
+		return;
+	if (len > PLATFORM_USER_END - va)
+		len = PLATFORM_USER_END - va; /* never the stub page */
+	if (len == 0)
+		return;
+	/* The stub is single-threaded and stopped: once munmap returns no CPU
+	 * holds the old translations, which is the shootdown we need.  A dead
+	 * stub has nothing left to unmap. */
+	(void)stub_syscall(as, __NR_munmap, (const uint64_t[6]){va, len}, &ret);
+}
+
+static void ptrace_as_destroy(struct platform_as *pas)
+{
+	struct ptrace_as *as = (struct ptrace_as *)pas;
+	int status;
+
+	kill(as->pid, SIGKILL);
+	while (waitpid(as->pid, &status, __WALL) < 0 && errno == EINTR)
+		;
+	free(as);
+}
+
+static const struct platform_as_ops ptrace_as_ops = {
+	.map = ptrace_as_map,
+	.unmap = ptrace_as_unmap,
+	.destroy = ptrace_as_destroy,
+};
+
+/* Give the stub the FPU state of a fresh process, not the sentry's. */
+static int reset_fpu(pid_t pid)
+{
+	struct user_fpregs_struct fp;
+
+	memset(&fp, 0, sizeof(fp));
+	fp.cwd = 0x37f;
+	fp.mxcsr = 0x1f80;
+	return ptrace(PTRACE_SETFPREGS, pid, 0, &fp) ? -errno : 0;
+}
+
+static int ptrace_new_as(struct platform *p, struct platform_as **out)
+{
+	struct ptrace_platform *pp = (struct ptrace_platform *)p;
+	struct ptrace_as *as;
+	pid_t self = getpid();
+	int status, err;
+
+	as = calloc(1, sizeof(*as));
+	if (!as)
+		return -ENOMEM;
+	as->base.ops = &ptrace_as_ops;
+	as->memfd = pp->mf->fd;
+	as->pid = fork();
+	if (as->pid < 0) {
+		err = -errno;
+		goto err_free;
+	}
+	if (as->pid == 0)
+		stub_child(self, as->memfd);
+
+	err = stub_wait(as->pid, &status);
+	if (err || WSTOPSIG(status) != SIGSTOP) {
+		err = -ECHILD;
+		goto err_kill;
+	}
+	if (ptrace(PTRACE_SETOPTIONS, as->pid, 0, PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL) ||
+	    ptrace(PTRACE_GETREGS, as->pid, 0, &as->template)) {
+		err = -errno;
+		goto err_kill;
+	}
+	err = reset_fpu(as->pid);
+	if (err)
+		goto err_kill;
+	*out = &as->base;
+	return 0;
+
+err_kill:
+	kill(as->pid, SIGKILL);
+	while (waitpid(as->pid, &status, __WALL) < 0 && errno == EINTR)
+		;
+err_free:
+	free(as);
+	return err;
+}
+
+/* --- running guest code --- */
+
+static int ptrace_run(struct platform_context *ctx, struct abi_regs *regs,
+		      struct platform_trap *trap)
+{
+	struct ptrace_as *as = (struct ptrace_as *)((char *)ctx - offsetof(struct ptrace_as, ctx));
+	struct user_regs_struct r;
+	siginfo_t si;
+	int status, err;
+
+	memcpy(&r, regs, sizeof(r));
+	/* The guest chooses none of these: user selectors, and no syscall
+	 * restart by the host on the way back. */
+	r.cs = as->template.cs;
+	r.ss = as->template.ss;
+	r.ds = as->template.ds;
+	r.es = as->template.es;
+	r.fs = as->template.fs;
+	r.gs = as->template.gs;
+	r.orig_rax = UINT64_MAX;
+	if (ptrace(PTRACE_SETREGS, as->pid, 0, &r) || ptrace(PTRACE_SYSEMU, as->pid, 0, 0))
+		return -ESRCH;
+	err = stub_wait(as->pid, &status);
+	if (err)
+		return err;
+	if (ptrace(PTRACE_GETREGS, as->pid, 0, &r))
+		return -ESRCH;
+	memcpy(regs, &r, sizeof(r));
+
+	memset(trap, 0, sizeof(*trap));
+	if (WSTOPSIG(status) == (SIGTRAP | 0x80)) {
+		trap->kind = PLATFORM_TRAP_SYSCALL;
+		return 0;
+	}
+	if (ptrace(PTRACE_GETSIGINFO, as->pid, 0, &si))
+		return -ESRCH;
+	trap->signo = WSTOPSIG(status);
+	trap->code = si.si_code;
+	trap->addr = (uint64_t)si.si_addr;
+	trap->kind = trap->signo == SIGSEGV && si.si_code > 0 && si.si_code != SI_KERNEL
+			     ? PLATFORM_TRAP_FAULT
+			     : PLATFORM_TRAP_EXCEPTION;
+	return 0;
+}
+
+static void ptrace_context_destroy(struct platform_context *ctx)
+{
+	(void)ctx; /* lives inside its address space */
+}
+
+static const struct platform_context_ops ptrace_context_ops = {
+	.run = ptrace_run,
+	.destroy = ptrace_context_destroy,
+};
+
+static int ptrace_new_context(struct platform *p, struct platform_as *pas,
+			      struct platform_context **out)
+{
+	struct ptrace_as *as = (struct ptrace_as *)pas;
+
+	as->ctx.ops = &ptrace_context_ops;
+	*out = &as->ctx;
+	return 0;
+}
+
+static void ptrace_platform_destroy(struct platform *p)
+{
+	free(p);
+}
+
+static const struct platform_ops ptrace_platform_ops = {
+	.new_address_space = ptrace_new_as,
+	.new_context = ptrace_new_context,
+	.destroy = ptrace_platform_destroy,
+};
+
+int ptrace_platform_create(struct memfile *mf, struct platform **out)
+{
+	struct ptrace_platform *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return -ENOMEM;
+	p->base.ops = &ptrace_platform_ops;
+	p->base.name = "ptrace";
+	p->base.description = "ptrace (PTRACE_SYSEMU stub processes; no /dev/kvm on this host)";
+	p->mf = mf;
+	*out = &p->base;
+	return 0;
+}

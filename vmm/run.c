@@ -1,0 +1,205 @@
+/*
+ * vmm/run.c - `ksentry run [options] [--] PROGRAM [ARGS...]`.
+ *
+ * Sets up one sandbox: the memory file (capped by --memory), the execution
+ * platform, the sentry, and one task running PROGRAM (a host path until
+ * the VFS lands).  The guest's exit status becomes ksentry's; a guest
+ * killed by a signal exits 128+N, with a one-line reason on stderr.
+ */
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "kernel/exec.h"
+#include "kernel/task.h"
+#include "vmm/ptrace.h"
+#include "vmm/run.h"
+
+#define DEFAULT_MEMORY (UINT64_C(4) << 30)
+#define MAX_ENV        256
+
+struct run_options {
+	uint64_t memory;
+	bool strace;
+	bool debug;
+	const char *platform;
+	char *env[MAX_ENV + 1];
+	int nenv;
+};
+
+static void run_usage(FILE *out)
+{
+	fprintf(out,
+		"usage: ksentry run [options] [--] PROGRAM [ARGS...]\n"
+		"\n"
+		"Run a static x86-64 Linux program in the sandbox.\n"
+		"\n"
+		"options:\n"
+		"  --strace             print every syscall with its arguments and result\n"
+		"  --memory SIZE        memory cap of the sandbox (e.g. 512M, 2G; default 4G)\n"
+		"  --env NAME=VALUE     add to the guest's environment (repeatable)\n"
+		"  --platform NAME      auto (default) or ptrace\n"
+		"  --debug              say which platform runs the guest and how\n"
+		"  --help               this text\n");
+}
+
+/* Parse "512M", "2G", "65536" into bytes, page aligned.  0 on error. */
+static uint64_t parse_size(const char *s)
+{
+	char *end;
+	unsigned long long v = strtoull(s, &end, 10);
+	uint64_t mult = 1, bytes;
+
+	switch (*end) {
+	case 'k': case 'K': mult = UINT64_C(1) << 10; end++; break;
+	case 'm': case 'M': mult = UINT64_C(1) << 20; end++; break;
+	case 'g': case 'G': mult = UINT64_C(1) << 30; end++; break;
+	default: break;
+	}
+	if (*end || end == s || __builtin_mul_overflow((uint64_t)v, mult, &bytes))
+		return 0;
+	return abi_page_round_down(bytes);
+}
+
+static int parse_options(int argc, char **argv, struct run_options *o)
+{
+	static const struct option longopts[] = {
+		{"strace", no_argument, NULL, 's'},   {"memory", required_argument, NULL, 'm'},
+		{"env", required_argument, NULL, 'e'}, {"platform", required_argument, NULL, 'p'},
+		{"debug", no_argument, NULL, 'd'},    {"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			o->strace = true;
+			break;
+		case 'd':
+			o->debug = true;
+			break;
+		case 'm':
+			o->memory = parse_size(optarg);
+			if (o->memory < (UINT64_C(16) << 20)) {
+				fprintf(stderr, "ksentry run: --memory %s: give at least 16M\n", optarg);
+				return -1;
+			}
+			break;
+		case 'e':
+			if (o->nenv == MAX_ENV || !strchr(optarg, '=')) {
+				fprintf(stderr, "ksentry run: --env wants NAME=VALUE (at most %d)\n",
+					MAX_ENV);
+				return -1;
+			}
+			o->env[o->nenv++] = optarg;
+			break;
+		case 'p':
+			o->platform = optarg;
+			break;
+		case 'h':
+			run_usage(stdout);
+			exit(0);
+		default:
+			run_usage(stderr);
+			return -1;
+		}
+	}
+	if (optind >= argc) {
+		run_usage(stderr);
+		return -1;
+	}
+	return optind;
+}
+
+static int make_platform(struct run_options *o, struct memfile *mf, struct platform **out)
+{
+	if (strcmp(o->platform, "auto") && strcmp(o->platform, "ptrace")) {
+		fprintf(stderr, "ksentry run: unknown platform '%s' (auto, ptrace)\n", o->platform);
+		return -EINVAL;
+	}
+	/* The KVM platform (issue 3) is not built yet: auto means ptrace. */
+	return ptrace_platform_create(mf, out);
+}
+
+static int exit_code(int status)
+{
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return WEXITSTATUS(status);
+}
+
+int run_main(int argc, char **argv)
+{
+	struct run_options o = {.memory = DEFAULT_MEMORY, .platform = "auto"};
+	struct memacct acct;
+	struct memfile mf;
+	struct kernel k;
+	struct task *t;
+	char msg[256];
+	int first, err, status;
+
+	first = parse_options(argc, argv, &o);
+	if (first < 0)
+		return 2;
+	if (!getenv("KSENTRY_NO_DEFAULT_ENV")) {
+		static char path[] = "PATH=/usr/local/bin:/usr/bin:/bin";
+		static char home[] = "HOME=/";
+
+		if (o.nenv + 2 <= MAX_ENV) {
+			o.env[o.nenv++] = path;
+			o.env[o.nenv++] = home;
+		}
+	}
+	o.env[o.nenv] = NULL;
+
+	memacct_init(&acct);
+	err = memfile_init(&mf, o.memory, &acct);
+	if (err) {
+		fprintf(stderr, "ksentry: cannot create the memory file: %s\n", strerror(-err));
+		return 1;
+	}
+	memset(&k, 0, sizeof(k));
+	k.mf = &mf;
+	k.acct = &acct;
+	k.host_stdio[0] = 0;
+	k.host_stdio[1] = 1;
+	k.host_stdio[2] = 2;
+	k.strace = o.strace ? stderr : NULL;
+	clock_gettime(CLOCK_MONOTONIC, &k.boot_time);
+	err = make_platform(&o, &mf, &k.platform);
+	if (err)
+		goto err_memfile;
+	if (o.debug)
+		fprintf(stderr, "ksentry: platform %s\n", k.platform->description);
+
+	err = task_create(&k, &t);
+	if (err) {
+		fprintf(stderr, "ksentry: cannot create the task: %s\n", strerror(-err));
+		goto err_platform;
+	}
+	err = exec_load(t, argv[first], argv + first, o.env, msg, sizeof(msg));
+	if (err) {
+		fprintf(stderr, "ksentry: %s: %s\n", argv[first], msg[0] ? msg : strerror(-err));
+		task_destroy(t);
+		k.platform->ops->destroy(k.platform);
+		memfile_destroy(&mf);
+		return err == -ENOENT ? 127 : 126;
+	}
+	status = task_run(t);
+	task_destroy(t);
+	k.platform->ops->destroy(k.platform);
+	memfile_destroy(&mf);
+	return exit_code(status);
+
+err_platform:
+	k.platform->ops->destroy(k.platform);
+err_memfile:
+	memfile_destroy(&mf);
+	return 1;
+}
