@@ -259,15 +259,18 @@ static bool access_ok(unsigned prot, enum mm_access access)
 static int fault_locked(struct mm *mm, uint64_t addr, enum mm_access access)
 {
 	struct segset_seg *v = segset_find(&mm->vmas, addr, NULL);
+	const uint64_t window = MM_FAULT_AROUND * PG;
 	struct file_range vr, w;
-	uint64_t page = abi_page_round_down(addr), half = (MM_FAULT_AROUND / 2) * PG;
 	int err;
 
 	if (!v || !access_ok(vma_of(v)->prot, access))
 		return -EFAULT;
+	/* The aligned window holding @addr, as Linux's fault-around: memory
+	 * touched in order faults once per window. */
 	vr = segset_seg_range(v);
-	w.start = page - vr.start > half ? page - half : vr.start;
-	w.end = vr.end - page > half ? page + half : vr.end;
+	w.start = addr & ~(window - 1);
+	w.end = w.start + window;
+	w = file_range_intersect(w, vr);
 	err = segset_reserve(&mm->pmas, MM_FAULT_AROUND + 2);
 	if (!err)
 		err = back_range(mm, w);

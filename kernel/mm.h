@@ -12,9 +12,9 @@
  * The platform address space (page tables) caches PMAs with VMA
  * protections and is rebuilt from them whenever they change.
  *
- * Frames are allocated in windows (fault-around): a fault backs and maps up
- * to MM_FAULT_AROUND pages around the faulting one in a single memory-file
- * range, because on these machines a fault round trip costs ~15 times a
+ * Frames are allocated in windows (fault-around): a fault backs and maps the
+ * aligned window of MM_FAULT_AROUND pages that holds the faulting page, in a
+ * single memory-file range, because on these machines a fault round trip costs ~15 times a
  * page the sentry maps ahead.  mm_populate() backs whole ranges eagerly
  * (ELF segments, the initial stack).
  *

@@ -9,4 +9,8 @@
 /* `ksentry bench segset [--quick]`.  Returns a process exit status. */
 int bench_segset_main(int argc, char **argv);
 
+/* `ksentry bench syscall [--quick]`: syscall and fault costs beside the
+ * platform's floor and native Linux. */
+int bench_syscall_main(int argc, char **argv);
+
 #endif

@@ -183,22 +183,29 @@ Test(mm, copy_in_string)
 	cr_assert_eq(mm_copy_in_string(&mm, s, 0x1000, 4096), -EFAULT);
 }
 
-Test(mm, fault_maps_a_window_around_the_page)
+Test(mm, fault_maps_the_aligned_window_around_the_page)
 {
-	uint64_t a = map_anon(64 * PG, PROT_READ | PROT_WRITE), va = a + 32 * PG + 5;
+	const uint64_t window = MM_FAULT_AROUND * PG;
+	uint64_t a = (uint64_t)mm_mmap(&mm, 0x40000000, 4 * window, PROT_READ | PROT_WRITE,
+				       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED);
+	uint64_t va = a + window + 5 * PG + 7;
 	struct xlate *x;
 
+	cr_assert_eq(a, 0x40000000);
 	cr_assert_eq(mm_handle_fault(&mm, va, MM_ACCESS_WRITE), 0);
 	x = xlate_at(va);
 	cr_assert_not_null(x);
 	cr_assert_eq(x->prot, PROT_READ | PROT_WRITE);
-	cr_assert_not_null(xlate_at(a + 24 * PG), "fault-around below");
-	cr_assert_not_null(xlate_at(a + 39 * PG), "fault-around above");
-	cr_assert_null(xlate_at(a + 40 * PG), "window is bounded");
-	cr_assert_eq(memfile_allocated(&mf), MM_FAULT_AROUND * PG);
+	cr_assert_not_null(xlate_at(a + window), "window start");
+	cr_assert_not_null(xlate_at(a + 2 * window - PG), "window end");
+	cr_assert_null(xlate_at(a + window - PG), "below the window");
+	cr_assert_null(xlate_at(a + 2 * window), "above the window");
+	cr_assert_eq(memfile_allocated(&mf), window);
 	/* The window is clipped to the VMA. */
-	cr_assert_eq(mm_handle_fault(&mm, a, MM_ACCESS_READ), 0);
-	cr_assert_null(xlate_at(a - PG));
+	cr_assert_eq(mm_munmap(&mm, a + 2 * window + PG, 2 * window - PG), 0);
+	cr_assert_eq(mm_handle_fault(&mm, a + 2 * window, MM_ACCESS_READ), 0);
+	cr_assert_null(xlate_at(a + 2 * window + PG));
+	cr_assert_eq(memfile_allocated(&mf), window + PG);
 }
 
 Test(mm, faults_outside_rights_are_efault)

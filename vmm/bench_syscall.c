@@ -1,0 +1,266 @@
+/*
+ * vmm/bench_syscall.c - `ksentry bench syscall`: what a guest syscall and a
+ * guest page fault cost, beside the floor of the platform underneath.
+ *
+ * Every figure is the median of several rounds.  The same guest code runs
+ * twice: on the bare platform, where the host answers each trap with no
+ * sentry at all (the floor: trap, set rax, resume), and as a task of the
+ * sentry, through the syscall table or the memory manager.  The ratio is
+ * what the sentry adds.  Native figures are the host running the same
+ * operation itself.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "abi/mman.h"
+#include "kernel/task.h"
+#include "vmm/bench.h"
+#include "vmm/ptrace.h"
+
+#define CODE_VA UINT64_C(0x400000)
+#define DATA_VA UINT64_C(0x10000000)
+#define ROUNDS  7
+
+static double now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(*v), cmp_double);
+	return v[n / 2];
+}
+
+/* Guest: mov $N,%ebx; 1: mov $NR,%eax; syscall; dec %ebx; jnz 1b;
+ * mov $231,%eax; xor %edi,%edi; syscall (exit_group). */
+static size_t syscall_loop(unsigned char *code, uint32_t n, uint32_t nr)
+{
+	unsigned char c[] = {0xbb, 0, 0, 0, 0, 0xb8, 0, 0, 0, 0, 0x0f, 0x05, 0xff, 0xcb,
+			     0x75, 0xf5, 0xb8, 231, 0, 0, 0, 0x31, 0xff, 0x0f, 0x05};
+
+	memcpy(c + 1, &n, 4);
+	memcpy(c + 6, &nr, 4);
+	memcpy(code, c, sizeof(c));
+	return sizeof(c);
+}
+
+/* Guest: touch one byte every @stride bytes of @n pages at DATA_VA, then
+ * exit_group.  mov $DATA_VA,%rsi; mov $n,%ecx; 1: movb $1,(%rsi);
+ * add $stride,%rsi; dec %ecx; jnz 1b; exit_group(0). */
+static size_t touch_loop(unsigned char *code, uint32_t n, uint32_t stride)
+{
+	unsigned char c[] = {0x48, 0xbe, 0, 0, 0, 0, 0, 0, 0, 0, 0xb9, 0, 0, 0, 0,
+			     0xc6, 0x06, 0x01, 0x48, 0x81, 0xc6, 0, 0, 0, 0, 0xff, 0xc9,
+			     0x75, 0xf2, 0xb8, 231, 0, 0, 0, 0x31, 0xff, 0x0f, 0x05};
+	uint64_t va = DATA_VA;
+
+	memcpy(c + 2, &va, 8);
+	memcpy(c + 11, &n, 4);
+	memcpy(c + 21, &stride, 4);
+	memcpy(code, c, sizeof(c));
+	return sizeof(c);
+}
+
+struct bench_env {
+	struct memacct acct;
+	struct memfile mf;
+	struct kernel k;
+};
+
+static int env_init(struct bench_env *e)
+{
+	int err;
+
+	memacct_init(&e->acct);
+	err = memfile_init(&e->mf, UINT64_C(1) << 30, &e->acct);
+	if (err)
+		return err;
+	memset(&e->k, 0, sizeof(e->k));
+	e->k.mf = &e->mf;
+	e->k.acct = &e->acct;
+	e->k.host_stdio[0] = e->k.host_stdio[1] = e->k.host_stdio[2] = -1;
+	return ptrace_platform_create(&e->mf, &e->k.platform);
+}
+
+static void env_destroy(struct bench_env *e)
+{
+	e->k.platform->ops->destroy(e->k.platform);
+	memfile_destroy(&e->mf);
+}
+
+/* --- the floor: bare platform, empty handler --- */
+
+/* Run @code on the bare platform; serve syscalls with rax = 0 and faults
+ * by mapping one fresh page.  Returns µs per trap. */
+static double floor_run(struct bench_env *e, const unsigned char *code, size_t len,
+			uint32_t traps)
+{
+	struct platform *p = e->k.platform;
+	struct platform_as *as;
+	struct platform_context *ctx;
+	struct file_range cfr, dfr;
+	struct platform_trap trap;
+	struct abi_regs r;
+	double t0, t;
+	uint32_t n = 0;
+
+	if (p->ops->new_address_space(p, &as) || p->ops->new_context(p, as, &ctx) ||
+	    memfile_alloc(&e->mf, ABI_PAGE_SIZE, ABI_PAGE_SIZE, MEMACCT_ANONYMOUS, &cfr))
+		return -1;
+	memcpy(memfile_map(&e->mf, cfr), code, len);
+	as->ops->map(as, CODE_VA, cfr, PROT_READ | PROT_EXEC);
+	memset(&r, 0, sizeof(r));
+	r.rip = CODE_VA;
+	r.eflags = ABI_EFLAGS_IF;
+	t0 = now_us();
+	while (!ctx->ops->run(ctx, &r, &trap)) {
+		if (trap.kind == PLATFORM_TRAP_SYSCALL) {
+			if (r.orig_rax == 231)
+				break;
+			r.rax = 0;
+		} else if (trap.kind == PLATFORM_TRAP_FAULT) {
+			if (memfile_alloc(&e->mf, ABI_PAGE_SIZE, ABI_PAGE_SIZE, MEMACCT_ANONYMOUS,
+					  &dfr) ||
+			    as->ops->map(as, abi_page_round_down(trap.addr), dfr,
+					 PROT_READ | PROT_WRITE))
+				break;
+		} else {
+			break;
+		}
+		n++;
+	}
+	t = (now_us() - t0) / (n ? n : 1);
+	ctx->ops->destroy(ctx);
+	as->ops->destroy(as);
+	(void)memfile_free(&e->mf, cfr);
+	return n == traps ? t : -1;
+}
+
+/* --- the sentry: the same code as a task --- */
+
+/* Run @code as a task of the sentry; @populate backs the data pages first.
+ * Returns µs per loop iteration, or -1. */
+static double sentry_run(struct bench_env *e, const unsigned char *code, size_t len,
+			 uint32_t iters, uint64_t data_len, bool populate)
+{
+	struct task *t;
+	double t0, us;
+	int err;
+
+	if (task_create(&e->k, &t))
+		return -1;
+	err = (int)mm_mmap(&t->mm, CODE_VA, ABI_PAGE_SIZE, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED) < 0;
+	err = err || mm_copy_out(&t->mm, CODE_VA, code, len) ||
+	      mm_mprotect(&t->mm, CODE_VA, ABI_PAGE_SIZE, PROT_READ | PROT_EXEC);
+	if (!err && data_len)
+		err = mm_mmap(&t->mm, DATA_VA, data_len, PROT_READ | PROT_WRITE,
+			      MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED) < 0 ||
+		      (populate && mm_populate(&t->mm, DATA_VA, data_len));
+	t->regs.rip = CODE_VA;
+	t->regs.eflags = ABI_EFLAGS_IF;
+	t0 = now_us();
+	if (!err)
+		task_run(t);
+	us = (now_us() - t0) / iters;
+	err = err || t->wait_status != 0;
+	task_destroy(t);
+	return err ? -1 : us;
+}
+
+static double native_getpid(uint32_t n)
+{
+	double t0 = now_us();
+
+	for (uint32_t i = 0; i < n; i++)
+		syscall(SYS_getpid);
+	return (now_us() - t0) / n;
+}
+
+static double native_clock_gettime(uint32_t n)
+{
+	struct timespec ts;
+	double t0 = now_us();
+
+	for (uint32_t i = 0; i < n; i++)
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (now_us() - t0) / n;
+}
+
+static void row(const char *what, double sandbox, double base, const char *base_name)
+{
+	printf("%-34s %10.2f %12.2f   %-8s", what, sandbox, base, base_name);
+	if (sandbox > 0 && base > 0)
+		printf(" %6.2fx", sandbox / base);
+	printf("\n");
+}
+
+int bench_syscall_main(int argc, char **argv)
+{
+	bool quick = argc > 1 && !strcmp(argv[1], "--quick");
+	uint32_t n = quick ? 500 : 3000, pages = quick ? 64 : 256;
+	double s_getpid[ROUNDS], f_getpid[ROUNDS], n_getpid[ROUNDS], s_clock[ROUNDS];
+	double n_clock[ROUNDS], s_fault[ROUNDS], f_fault[ROUNDS], s_touch[ROUNDS];
+	double s_seq[ROUNDS];
+	unsigned char code[128];
+	struct bench_env e;
+	size_t len;
+	int err = env_init(&e);
+
+	if (err) {
+		fprintf(stderr, "bench: cannot set up: %s\n", strerror(-err));
+		return 1;
+	}
+	printf("ksentry bench syscall%s: platform %s\n", quick ? " --quick" : "",
+	       e.k.platform->description);
+	printf("median of %d rounds, microseconds per operation\n\n", ROUNDS);
+	for (int i = 0; i < ROUNDS; i++) {
+		len = syscall_loop(code, n, __NR_getpid);
+		s_getpid[i] = sentry_run(&e, code, len, n, 0, false);
+		f_getpid[i] = floor_run(&e, code, len, n);
+		n_getpid[i] = native_getpid(n * 10);
+		len = syscall_loop(code, n, __NR_clock_gettime);
+		s_clock[i] = sentry_run(&e, code, len, n, 0, false);
+		n_clock[i] = native_clock_gettime(n * 10);
+		/* One fault per fault-around window, so each touch is a fault. */
+		len = touch_loop(code, pages, MM_FAULT_AROUND * ABI_PAGE_SIZE);
+		s_fault[i] = sentry_run(&e, code, len, pages,
+					(uint64_t)pages * MM_FAULT_AROUND * ABI_PAGE_SIZE, false);
+		len = touch_loop(code, pages, ABI_PAGE_SIZE);
+		f_fault[i] = floor_run(&e, code, len, pages);
+		s_touch[i] = sentry_run(&e, code, len, pages, (uint64_t)pages * ABI_PAGE_SIZE,
+					true);
+		s_seq[i] = sentry_run(&e, code, len, pages, (uint64_t)pages * ABI_PAGE_SIZE,
+				      false);
+	}
+	printf("%-34s %10s %12s   %-8s %7s\n", "operation", "sandbox", "baseline", "of", "ratio");
+	row("getpid round trip", median(s_getpid, ROUNDS), median(f_getpid, ROUNDS), "floor");
+	row("getpid", median(s_getpid, ROUNDS), median(n_getpid, ROUNDS), "native");
+	row("clock_gettime(MONOTONIC)", median(s_clock, ROUNDS), median(n_clock, ROUNDS),
+	    "native");
+	row("page fault (sandbox maps 16 pages)", median(s_fault, ROUNDS), median(f_fault, ROUNDS),
+	    "floor");
+	row("fresh memory touched in order/page", median(s_seq, ROUNDS), median(f_fault, ROUNDS),
+	    "floor");
+	row("first touch of a pre-mapped page", median(s_touch, ROUNDS), 0, "");
+	printf("\nfloor: the same guest code on the bare platform, the host answering\n"
+	       "each trap with nothing but the register write, or by mapping the one\n"
+	       "page that faulted.  The sandbox maps a 16-page window per fault.\n");
+	env_destroy(&e);
+	return 0;
+}
