@@ -1,0 +1,81 @@
+/*
+ * kernel/vfs/file.c - open file descriptions.
+ *
+ * A file description holds its path (so fchdir, /proc/self/fd and "..":
+ * work after a rename) and its inode; it is freed when the last fd and
+ * the last in-flight syscall using it let go.
+ */
+#include <fcntl.h>
+#include <stdlib.h>
+
+#include "kernel/vfs/vfs.h"
+
+static struct vfs_file *file_alloc(int flags)
+{
+	struct vfs_file *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return NULL;
+	atomic_init(&f->refs, 1);
+	pthread_mutex_init(&f->lock, NULL);
+	f->flags = flags;
+	return f;
+}
+
+int vfs_open(struct vfs_path p, int flags, struct vfs_file **out)
+{
+	struct vfs_inode *inode = p.dentry->inode;
+	int acc = flags & O_ACCMODE, err;
+	struct vfs_file *f;
+
+	if ((flags & O_DIRECTORY) && !vfs_is_dir(inode))
+		return -ENOTDIR;
+	if (vfs_is_dir(inode) && (acc != O_RDONLY || (flags & O_TRUNC)))
+		return -EISDIR;
+	if (S_ISLNK(inode->mode) && !(flags & O_PATH))
+		return -ELOOP; /* O_NOFOLLOW on a symlink */
+	f = file_alloc(flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC));
+	if (!f)
+		return -ENOMEM;
+	f->path = vfs_path_get(p);
+	f->inode = vfs_inode_get(inode);
+	if (!(flags & O_PATH) && inode->ops->open) {
+		err = inode->ops->open(inode, f, flags);
+		if (err) {
+			f->ops = NULL;
+			vfs_file_put(f);
+			return err;
+		}
+	}
+	*out = f;
+	return 0;
+}
+
+struct vfs_file *vfs_file_new_anon(const struct vfs_file_ops *ops, void *priv, int flags)
+{
+	struct vfs_file *f = file_alloc(flags);
+
+	if (f) {
+		f->ops = ops;
+		f->priv = priv;
+	}
+	return f;
+}
+
+struct vfs_file *vfs_file_get(struct vfs_file *f)
+{
+	atomic_fetch_add(&f->refs, 1);
+	return f;
+}
+
+void vfs_file_put(struct vfs_file *f)
+{
+	if (!f || atomic_fetch_sub(&f->refs, 1) != 1)
+		return;
+	if (f->ops && f->ops->release)
+		f->ops->release(f);
+	vfs_inode_put(f->inode);
+	vfs_path_put(f->path);
+	pthread_mutex_destroy(&f->lock);
+	free(f);
+}

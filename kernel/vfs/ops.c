@@ -1,0 +1,497 @@
+/*
+ * kernel/vfs/ops.c - the operations syscalls ask for, on paths.
+ *
+ * Each one resolves its path (or its parent and last name), applies the
+ * rules Linux applies before a file system is asked (".", "..", trailing
+ * slashes, O_EXCL, read-only mounts, renaming a directory under itself),
+ * calls the file system, and keeps the dentry cache in step.
+ */
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+
+#include "kernel/vfs/ops.h"
+#include "kernel/vfs/vfs_impl.h"
+
+static int resolve(const struct vfs_ctx *c, struct vfs_path start, const char *path,
+		   unsigned flags, struct vfs_path *out)
+{
+	return vfs_resolve(c->vfs, c->root, start, path, flags, out, NULL, NULL);
+}
+
+/* The parent of @path's last component, and that component. */
+static int resolve_parent(const struct vfs_ctx *c, struct vfs_path start, const char *path,
+			  struct vfs_path *parent, char *name, bool *trailing)
+{
+	int err = vfs_resolve(c->vfs, c->root, start, path, VFS_LOOKUP_PARENT, parent, name,
+			      trailing);
+
+	if (err)
+		return err;
+	if (name[0] == '\0' || !strcmp(name, ".") || !strcmp(name, "..")) {
+		vfs_path_put(*parent);
+		return -EEXIST; /* callers turn this into their own errno */
+	}
+	return 0;
+}
+
+static bool read_only(struct vfs_path p)
+{
+	return p.mnt->flags & MS_RDONLY;
+}
+
+/* --- creating --- */
+
+typedef int (*make_fn)(struct vfs_inode *dir, const char *name, const void *arg,
+		       struct vfs_inode **out);
+
+struct make_args {
+	mode_t mode;
+	dev_t dev;
+	const char *target;
+};
+
+static int do_mkdir(struct vfs_inode *dir, const char *name, const void *arg,
+		    struct vfs_inode **out)
+{
+	const struct make_args *a = arg;
+
+	return dir->ops->mkdir ? dir->ops->mkdir(dir, name, a->mode, out) : -EPERM;
+}
+
+static int do_mknod(struct vfs_inode *dir, const char *name, const void *arg,
+		    struct vfs_inode **out)
+{
+	const struct make_args *a = arg;
+
+	if (S_ISREG(a->mode) || (a->mode & S_IFMT) == 0)
+		return dir->ops->create ? dir->ops->create(dir, name, a->mode & 07777, out) : -EPERM;
+	return dir->ops->mknod ? dir->ops->mknod(dir, name, a->mode, a->dev, out) : -EPERM;
+}
+
+static int do_symlink(struct vfs_inode *dir, const char *name, const void *arg,
+		      struct vfs_inode **out)
+{
+	const struct make_args *a = arg;
+
+	return dir->ops->symlink ? dir->ops->symlink(dir, name, a->target, out) : -EPERM;
+}
+
+/* Create @path with @fn; "exists" is -EEXIST.  *@out (if not NULL) gets
+ * the new dentry's path. */
+static int make(const struct vfs_ctx *c, struct vfs_path start, const char *path, make_fn fn,
+		const struct make_args *a, bool dir_ok_trailing, struct vfs_path *out)
+{
+	char name[VFS_NAME_MAX + 1];
+	struct vfs_path parent;
+	struct vfs_dentry *d;
+	struct vfs_inode *inode;
+	bool trailing;
+	int err;
+
+	err = resolve_parent(c, start, path, &parent, name, &trailing);
+	if (err)
+		return err;
+	err = -EEXIST;
+	if (vfs_dentry_lookup(parent.dentry, name, &d) == 0) {
+		vfs_dentry_put(d);
+		goto out_put;
+	}
+	err = -ENOENT;
+	if (trailing && !dir_ok_trailing)
+		goto out_put;
+	err = -EROFS;
+	if (read_only(parent))
+		goto out_put;
+	err = fn(parent.dentry->inode, name, a, &inode);
+	if (err)
+		goto out_put;
+	err = vfs_dentry_add(parent.dentry, name, inode, &d);
+	if (!err && out) {
+		*out = (struct vfs_path){.mnt = parent.mnt, .dentry = d};
+		atomic_fetch_add(&parent.mnt->refs, 1);
+	} else if (!err) {
+		vfs_dentry_put(d);
+	}
+out_put:
+	vfs_path_put(parent);
+	return err;
+}
+
+int vfs_mkdirat(const struct vfs_ctx *c, struct vfs_path start, const char *path, mode_t mode)
+{
+	struct make_args a = {.mode = mode & ~c->umask & 07777};
+
+	return make(c, start, path, do_mkdir, &a, true, NULL);
+}
+
+int vfs_mknodat(const struct vfs_ctx *c, struct vfs_path start, const char *path, mode_t mode,
+		dev_t dev)
+{
+	struct make_args a = {.mode = (mode & S_IFMT) | (mode & ~c->umask & 07777), .dev = dev};
+	mode_t type = mode & S_IFMT;
+
+	if (type == S_IFDIR || type == S_IFLNK)
+		return -EINVAL;
+	return make(c, start, path, do_mknod, &a, false, NULL);
+}
+
+int vfs_symlinkat(const struct vfs_ctx *c, const char *target, struct vfs_path start,
+		  const char *path)
+{
+	struct make_args a = {.target = target};
+
+	if (target[0] == '\0')
+		return -ENOENT;
+	if (strnlen(target, VFS_PATH_MAX) >= VFS_PATH_MAX)
+		return -ENAMETOOLONG;
+	return make(c, start, path, do_symlink, &a, false, NULL);
+}
+
+/* --- open --- */
+
+static int truncate_file(struct vfs_path p)
+{
+	struct vfs_setattr a = {.valid = VFS_ATTR_SIZE, .size = 0};
+	struct vfs_inode *inode = p.dentry->inode;
+
+	if (!S_ISREG(inode->mode))
+		return 0;
+	if (read_only(p))
+		return -EROFS;
+	return inode->ops->setattr ? inode->ops->setattr(inode, &a) : -EPERM;
+}
+
+int vfs_openat(const struct vfs_ctx *c, struct vfs_path start, const char *path, int flags,
+	       mode_t mode, struct vfs_file **out)
+{
+	unsigned lflags = flags & O_NOFOLLOW ? 0 : VFS_LOOKUP_FOLLOW;
+	int acc = flags & O_ACCMODE;
+	struct vfs_path p;
+	int err;
+
+	if (flags & O_DIRECTORY)
+		lflags |= VFS_LOOKUP_DIRECTORY;
+	if (flags & O_CREAT) {
+		struct make_args a = {.mode = S_IFREG | (mode & ~c->umask & 07777)};
+
+		if (flags & O_DIRECTORY)
+			return -EINVAL;
+		err = make(c, start, path, do_mknod, &a, false, &p);
+		if (err == -EEXIST && !(flags & O_EXCL))
+			err = resolve(c, start, path, lflags, &p);
+		else if (err == 0)
+			flags &= ~O_TRUNC; /* new and empty */
+		if (err)
+			return err;
+	} else {
+		err = resolve(c, start, path, lflags, &p);
+		if (err)
+			return err;
+	}
+	if (S_ISLNK(p.dentry->inode->mode) && !(flags & O_PATH))
+		err = -ELOOP;
+	else if ((acc != O_RDONLY || (flags & O_TRUNC)) && read_only(p) &&
+		 !S_ISCHR(p.dentry->inode->mode))
+		err = -EROFS;
+	if (!err && (flags & O_TRUNC) && acc != O_RDONLY)
+		err = truncate_file(p);
+	if (!err)
+		err = vfs_open(p, flags, out);
+	vfs_path_put(p);
+	return err;
+}
+
+/* --- removing --- */
+
+int vfs_unlinkat(const struct vfs_ctx *c, struct vfs_path start, const char *path, bool rmdir)
+{
+	char name[VFS_NAME_MAX + 1];
+	struct vfs_path parent;
+	struct vfs_dentry *d;
+	struct vfs_inode *dir;
+	bool trailing;
+	int err;
+
+	err = vfs_resolve(c->vfs, c->root, start, path, VFS_LOOKUP_PARENT, &parent, name,
+			  &trailing);
+	if (err)
+		return err;
+	if (name[0] == '\0' || !strcmp(name, ".") || !strcmp(name, "..")) {
+		vfs_path_put(parent);
+		return rmdir ? (!strcmp(name, "..") ? -ENOTEMPTY : name[0] ? -EINVAL : -EBUSY)
+			     : -EISDIR;
+	}
+	err = vfs_dentry_lookup(parent.dentry, name, &d);
+	if (err)
+		goto out_put;
+	dir = parent.dentry->inode;
+	if (d->mountpoint)
+		err = -EBUSY;
+	else if (read_only(parent))
+		err = -EROFS;
+	else if (rmdir)
+		err = !vfs_is_dir(d->inode) ? -ENOTDIR
+		      : dir->ops->rmdir    ? dir->ops->rmdir(dir, name, d->inode)
+					   : -EPERM;
+	else if (trailing && !vfs_is_dir(d->inode))
+		err = -ENOTDIR;
+	else
+		err = vfs_is_dir(d->inode) ? -EISDIR
+		      : dir->ops->unlink   ? dir->ops->unlink(dir, name, d->inode)
+					   : -EPERM;
+	if (!err)
+		vfs_dentry_drop(parent.dentry, d);
+	vfs_dentry_put(d);
+out_put:
+	vfs_path_put(parent);
+	return err;
+}
+
+/* --- links and renames --- */
+
+int vfs_linkat(const struct vfs_ctx *c, struct vfs_path ostart, const char *opath,
+	       struct vfs_path nstart, const char *npath, bool follow)
+{
+	char name[VFS_NAME_MAX + 1];
+	struct vfs_path old, parent;
+	struct vfs_dentry *d;
+	bool trailing;
+	int err;
+
+	err = resolve(c, ostart, opath, follow ? VFS_LOOKUP_FOLLOW : 0, &old);
+	if (err)
+		return err;
+	err = resolve_parent(c, nstart, npath, &parent, name, &trailing);
+	if (err)
+		goto out_old;
+	if (vfs_dentry_lookup(parent.dentry, name, &d) == 0) {
+		vfs_dentry_put(d);
+		err = -EEXIST;
+	} else if (old.mnt != parent.mnt) {
+		err = -EXDEV;
+	} else if (vfs_is_dir(old.dentry->inode)) {
+		err = -EPERM;
+	} else if (read_only(parent)) {
+		err = -EROFS;
+	} else if (!parent.dentry->inode->ops->link) {
+		err = -EPERM;
+	} else {
+		err = parent.dentry->inode->ops->link(parent.dentry->inode, name,
+						      old.dentry->inode);
+		if (!err && vfs_dentry_add(parent.dentry, name, vfs_inode_get(old.dentry->inode),
+					   &d) == 0)
+			vfs_dentry_put(d);
+	}
+	vfs_path_put(parent);
+out_old:
+	vfs_path_put(old);
+	return err;
+}
+
+/* Is @d at or below @ancestor? */
+static bool is_under(struct vfs_dentry *d, struct vfs_dentry *ancestor)
+{
+	for (; d; d = d->parent)
+		if (d == ancestor)
+			return true;
+	return false;
+}
+
+int vfs_renameat(const struct vfs_ctx *c, struct vfs_path ostart, const char *opath,
+		 struct vfs_path nstart, const char *npath, unsigned flags)
+{
+	char oname[VFS_NAME_MAX + 1], nname[VFS_NAME_MAX + 1];
+	struct vfs_path op, np;
+	struct vfs_dentry *od = NULL, *nd = NULL;
+	struct vfs_inode *odir;
+	bool otrail, ntrail;
+	int err;
+
+	if (flags & ~(unsigned)(RENAME_NOREPLACE | RENAME_EXCHANGE) ||
+	    ((flags & RENAME_NOREPLACE) && (flags & RENAME_EXCHANGE)))
+		return -EINVAL;
+	err = resolve_parent(c, ostart, opath, &op, oname, &otrail);
+	if (err)
+		return err == -EEXIST ? -EBUSY : err;
+	err = resolve_parent(c, nstart, npath, &np, nname, &ntrail);
+	if (err) {
+		err = err == -EEXIST ? -EBUSY : err;
+		goto out_op;
+	}
+	err = vfs_dentry_lookup(op.dentry, oname, &od);
+	if (err)
+		goto out_np;
+	err = -EXDEV;
+	if (op.mnt != np.mnt)
+		goto out_od;
+	err = -ENOTDIR;
+	if ((otrail || ntrail) && !vfs_is_dir(od->inode))
+		goto out_od;
+	/* A directory cannot move under itself. */
+	err = -EINVAL;
+	if (vfs_is_dir(od->inode) && is_under(np.dentry, od))
+		goto out_od;
+	if (vfs_dentry_lookup(np.dentry, nname, &nd) == 0 && (nd->mountpoint || od->mountpoint)) {
+		err = -EBUSY;
+		goto out_od;
+	}
+	err = -EROFS;
+	if (read_only(op))
+		goto out_od;
+	odir = op.dentry->inode;
+	err = odir->ops->rename ? odir->ops->rename(odir, oname, np.dentry->inode, nname, flags)
+				: -EPERM;
+	if (!err) {
+		/* Both names changed meaning: drop them from the cache. */
+		vfs_dentry_drop(op.dentry, od);
+		if (nd)
+			vfs_dentry_drop(np.dentry, nd);
+	}
+out_od:
+	if (nd)
+		vfs_dentry_put(nd);
+	vfs_dentry_put(od);
+out_np:
+	vfs_path_put(np);
+out_op:
+	vfs_path_put(op);
+	return err;
+}
+
+/* --- reading names and attributes --- */
+
+int vfs_readlinkat(const struct vfs_ctx *c, struct vfs_path start, const char *path, char *buf,
+		   size_t size)
+{
+	struct vfs_path p;
+	struct vfs_inode *inode;
+	int err = resolve(c, start, path, 0, &p);
+
+	if (err)
+		return err;
+	inode = p.dentry->inode;
+	err = S_ISLNK(inode->mode) && inode->ops->readlink ? inode->ops->readlink(inode, buf, size)
+							   : -EINVAL;
+	vfs_path_put(p);
+	return err;
+}
+
+int vfs_getattr(struct vfs_inode *inode, struct stat *st)
+{
+	return inode->ops->getattr ? inode->ops->getattr(inode, st) : -EPERM;
+}
+
+int vfs_statat(const struct vfs_ctx *c, struct vfs_path start, const char *path, bool follow,
+	       struct stat *st)
+{
+	struct vfs_path p;
+	int err = resolve(c, start, path, follow ? VFS_LOOKUP_FOLLOW : 0, &p);
+
+	if (err)
+		return err;
+	err = vfs_getattr(p.dentry->inode, st);
+	vfs_path_put(p);
+	return err;
+}
+
+int vfs_setattr_path(struct vfs_path p, const struct vfs_setattr *a)
+{
+	struct vfs_inode *inode = p.dentry->inode;
+
+	if (read_only(p))
+		return -EROFS;
+	return inode->ops->setattr ? inode->ops->setattr(inode, a) : -EPERM;
+}
+
+/* --- file I/O --- */
+
+ssize_t vfs_read(struct vfs_file *f, struct vfs_io *io, int64_t off)
+{
+	ssize_t n;
+
+	if ((f->flags & O_ACCMODE) == O_WRONLY || (f->flags & O_PATH))
+		return -EBADF;
+	if (f->inode && vfs_is_dir(f->inode))
+		return -EISDIR;
+	if (!f->ops || !f->ops->read)
+		return -EINVAL;
+	if (off >= 0)
+		return f->ops->seekable ? f->ops->read(f, io, (uint64_t)off) : -ESPIPE;
+	pthread_mutex_lock(&f->lock);
+	n = f->ops->read(f, io, f->offset);
+	if (n > 0)
+		f->offset += (uint64_t)n;
+	pthread_mutex_unlock(&f->lock);
+	return n;
+}
+
+ssize_t vfs_write(struct vfs_file *f, struct vfs_io *io, int64_t off)
+{
+	struct stat st;
+	ssize_t n;
+
+	if ((f->flags & O_ACCMODE) == O_RDONLY || (f->flags & O_PATH))
+		return -EBADF;
+	if (!f->ops || !f->ops->write)
+		return -EINVAL;
+	if (off >= 0)
+		return f->ops->seekable ? f->ops->write(f, io, (uint64_t)off) : -ESPIPE;
+	pthread_mutex_lock(&f->lock);
+	if ((f->flags & O_APPEND) && f->inode && vfs_getattr(f->inode, &st) == 0)
+		f->offset = (uint64_t)st.st_size;
+	n = f->ops->write(f, io, f->offset);
+	if (n > 0)
+		f->offset += (uint64_t)n;
+	pthread_mutex_unlock(&f->lock);
+	return n;
+}
+
+int64_t vfs_lseek(struct vfs_file *f, int64_t off, int whence)
+{
+	struct stat st;
+	int64_t base, pos;
+
+	if (!f->ops || !f->ops->seekable)
+		return -ESPIPE;
+	pthread_mutex_lock(&f->lock);
+	switch (whence) {
+	case SEEK_SET:
+		base = 0;
+		break;
+	case SEEK_CUR:
+		base = (int64_t)f->offset;
+		break;
+	case SEEK_END:
+		base = f->inode && vfs_getattr(f->inode, &st) == 0 ? st.st_size : 0;
+		break;
+	default:
+		pthread_mutex_unlock(&f->lock);
+		return -EINVAL;
+	}
+	if (__builtin_add_overflow(base, off, &pos) || pos < 0) {
+		pthread_mutex_unlock(&f->lock);
+		return -EINVAL;
+	}
+	f->offset = (uint64_t)pos;
+	if (pos == 0 && whence == SEEK_SET)
+		f->dir_pos = 0; /* rewinddir */
+	pthread_mutex_unlock(&f->lock);
+	return pos;
+}
+
+int vfs_iterate(struct vfs_file *f, vfs_emit_fn emit, void *ctx)
+{
+	int err;
+
+	if (!f->inode || !vfs_is_dir(f->inode))
+		return -ENOTDIR;
+	if (!f->ops || !f->ops->iterate)
+		return -ENOTDIR;
+	pthread_mutex_lock(&f->lock);
+	err = f->ops->iterate(f, &f->dir_pos, emit, ctx);
+	pthread_mutex_unlock(&f->lock);
+	return err;
+}

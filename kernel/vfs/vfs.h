@@ -1,0 +1,260 @@
+/*
+ * kernel/vfs/vfs.h - the virtual file system: inodes, dentries, mounts,
+ * file descriptions, and the two vtables a file system implements.
+ *
+ * Objects (the shape of gVisor's VFS2 and Linux's VFS):
+ *   - struct vfs_inode: one file system object (file, directory, symlink,
+ *     device).  Its file system embeds it first and keeps the data.
+ *   - struct vfs_dentry: a name in a directory, pointing at an inode.
+ *     Dentries form the cached tree of names; a dentry holds a reference on
+ *     its parent and its inode.
+ *   - struct vfs_mount: a file system mounted on a dentry of another mount.
+ *     A position in the tree is a (mount, dentry) pair: struct vfs_path.
+ *   - struct vfs_file: an open file description (offset, status flags),
+ *     shared by every fd that dup()s it.
+ *
+ * Path resolution (path.c) is generic: symlinks (40 at most), "..", mount
+ * crossings, trailing slashes and the root boundary are handled once,
+ * here, and never by a file system, so no file system can be walked out
+ * of the sandbox's root.  A file system answers per-directory questions
+ * through vfs_inode_ops (lookup, create, mkdir, unlink, rename, ...) whose
+ * operands are a parent directory and a name: the "path-based" operations
+ * of DESIGN.md section 5, with the walk factored out.
+ *
+ * References: vfs_*_get/put pairs.  Who holds what is in
+ * docs/architecture.md.
+ *
+ * Lock order: vfs.mounts_lock -> dentry.lock (parent before child) ->
+ * inode.lock.  No VFS lock is held across a call into a file system that
+ * may block (FUSE): lookups drop the parent's lock around ->lookup.
+ */
+#ifndef KSENTRY_KERNEL_VFS_VFS_H
+#define KSENTRY_KERNEL_VFS_VFS_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include "abi/errno.h"
+
+#define VFS_NAME_MAX    255
+#define VFS_PATH_MAX    4096
+#define VFS_SYMLINK_MAX 40 /* symlinks followed in one resolution */
+
+struct vfs_inode;
+struct vfs_dentry;
+struct vfs_mount;
+struct vfs_file;
+struct vfs_fs;
+
+/* What setattr changes; fields outside @valid are ignored. */
+enum {
+	VFS_ATTR_MODE = 1 << 0,
+	VFS_ATTR_UID = 1 << 1,
+	VFS_ATTR_GID = 1 << 2,
+	VFS_ATTR_SIZE = 1 << 3,
+	VFS_ATTR_ATIME = 1 << 4,
+	VFS_ATTR_MTIME = 1 << 5,
+};
+
+struct vfs_setattr {
+	unsigned valid;
+	mode_t mode;
+	uid_t uid;
+	gid_t gid;
+	uint64_t size;
+	struct timespec atime, mtime;
+};
+
+/* One directory entry, as iterate() emits it. */
+struct vfs_dirent {
+	uint64_t ino;
+	unsigned char type; /* DT_* */
+	const char *name;
+	size_t len;
+};
+
+/* Called by iterate() per entry; a non-zero return stops the iteration
+ * before that entry (the buffer is full). */
+typedef int (*vfs_emit_fn)(void *ctx, const struct vfs_dirent *d);
+
+/*
+ * Data moving between a file and its caller: either the sentry's memory
+ * or the guest's (through a copy function, so that a file system never
+ * touches guest memory itself).
+ */
+struct vfs_io {
+	/* Copy @n bytes between the file's @buf and position @at of the
+	 * caller's side; returns 0 or -EFAULT. */
+	int (*copy)(struct vfs_io *io, void *buf, size_t at, size_t n, bool to_caller);
+	void *priv;
+	size_t len; /* bytes wanted */
+};
+
+struct vfs_inode_ops {
+	/* Directories.  @name is one component, not "." or "..", NUL
+	 * terminated, at most VFS_NAME_MAX bytes.  Each new inode comes back
+	 * with a reference for the caller.  May block (FUSE). */
+	int (*lookup)(struct vfs_inode *dir, const char *name, struct vfs_inode **out);
+	int (*create)(struct vfs_inode *dir, const char *name, mode_t mode, struct vfs_inode **out);
+	int (*mkdir)(struct vfs_inode *dir, const char *name, mode_t mode, struct vfs_inode **out);
+	int (*mknod)(struct vfs_inode *dir, const char *name, mode_t mode, dev_t dev,
+		     struct vfs_inode **out);
+	int (*symlink)(struct vfs_inode *dir, const char *name, const char *target,
+		       struct vfs_inode **out);
+	int (*link)(struct vfs_inode *dir, const char *name, struct vfs_inode *target);
+	int (*unlink)(struct vfs_inode *dir, const char *name, struct vfs_inode *victim);
+	int (*rmdir)(struct vfs_inode *dir, const char *name, struct vfs_inode *victim);
+	int (*rename)(struct vfs_inode *odir, const char *oname, struct vfs_inode *ndir,
+		      const char *nname, unsigned flags);
+
+	/* Any inode. */
+	int (*readlink)(struct vfs_inode *inode, char *buf, size_t size); /* length */
+	int (*getattr)(struct vfs_inode *inode, struct stat *st);
+	int (*setattr)(struct vfs_inode *inode, const struct vfs_setattr *attr);
+	/* Prepare @file (ops, priv) for @flags; called with a fresh file. */
+	int (*open)(struct vfs_inode *inode, struct vfs_file *file, int flags);
+	/* The last reference is gone: free the inode. */
+	void (*evict)(struct vfs_inode *inode);
+};
+
+struct vfs_file_ops {
+	ssize_t (*read)(struct vfs_file *f, struct vfs_io *io, uint64_t off);
+	ssize_t (*write)(struct vfs_file *f, struct vfs_io *io, uint64_t off);
+	/* Emit entries from *@pos on; *@pos is an opaque cookie. */
+	int (*iterate)(struct vfs_file *f, uint64_t *pos, vfs_emit_fn emit, void *ctx);
+	long (*ioctl)(struct vfs_file *f, unsigned long cmd, uint64_t arg, void *task);
+	int (*fsync)(struct vfs_file *f);
+	void (*release)(struct vfs_file *f);
+	bool seekable; /* lseek allowed (pipes and ttys say no: -ESPIPE) */
+};
+
+struct vfs_inode {
+	const struct vfs_inode_ops *ops;
+	struct vfs_fs *fs;
+	_Atomic long refs;
+	uint64_t ino;
+	mode_t mode; /* type bits are fixed for the inode's life */
+};
+
+struct vfs_dentry {
+	_Atomic long refs;
+	struct vfs_dentry *parent; /* NULL for a file system's root */
+	struct vfs_inode *inode;
+	char *name;
+	bool dead;        /* unlinked or renamed over: out of the tree */
+	bool mountpoint;  /* some mount sits on it */
+
+	pthread_mutex_t lock;      /* protects the fields below */
+	struct vfs_dentry *child;  /* first cached child */
+	struct vfs_dentry *sibling;
+};
+
+struct vfs_fs {
+	const char *type; /* "tmpfs", "proc", ... */
+	struct vfs_dentry *root;
+	uint64_t next_ino;
+	void *priv;
+	void (*destroy)(struct vfs_fs *fs);
+};
+
+struct vfs_mount {
+	struct vfs_fs *fs;
+	struct vfs_dentry *root;        /* the fs root (or bind source) */
+	struct vfs_mount *parent;       /* NULL for the namespace root */
+	struct vfs_dentry *mountpoint;  /* in parent */
+	struct vfs_mount *next;         /* all mounts, under vfs.mounts_lock */
+	unsigned flags;                 /* MS_RDONLY, ... */
+	_Atomic long refs;
+};
+
+struct vfs_path {
+	struct vfs_mount *mnt;
+	struct vfs_dentry *dentry;
+};
+
+struct vfs_file {
+	const struct vfs_file_ops *ops;
+	void *priv;
+	_Atomic long refs;
+	struct vfs_path path;
+	struct vfs_inode *inode;
+	pthread_mutex_t lock; /* protects offset, flags */
+	uint64_t offset;
+	int flags; /* O_ACCMODE, O_APPEND, O_NONBLOCK, ... */
+	uint64_t dir_pos; /* iterate() cookie */
+};
+
+/* The mount namespace of a sandbox. */
+struct vfs {
+	pthread_mutex_t mounts_lock; /* protects the mount list */
+	struct vfs_mount *mounts;
+	struct vfs_path root;
+};
+
+/* --- references --- */
+
+void vfs_inode_init(struct vfs_inode *inode, struct vfs_fs *fs, const struct vfs_inode_ops *ops,
+		    mode_t mode);
+struct vfs_inode *vfs_inode_get(struct vfs_inode *inode);
+void vfs_inode_put(struct vfs_inode *inode);
+
+/* A new dentry named @name under @parent for @inode (takes the caller's
+ * inode reference).  NULL on -ENOMEM. */
+struct vfs_dentry *vfs_dentry_new(struct vfs_dentry *parent, const char *name,
+				  struct vfs_inode *inode);
+struct vfs_dentry *vfs_dentry_get(struct vfs_dentry *d);
+void vfs_dentry_put(struct vfs_dentry *d);
+
+struct vfs_path vfs_path_get(struct vfs_path p);
+void vfs_path_put(struct vfs_path p);
+
+/* --- the namespace --- */
+
+/* Make @vfs with @fs mounted at its root (takes @fs). */
+int vfs_init(struct vfs *vfs, struct vfs_fs *fs);
+void vfs_destroy(struct vfs *vfs);
+
+/* Mount @fs on the directory @at (takes @fs). -ENOTDIR, -EBUSY, -ENOMEM. */
+int vfs_mount(struct vfs *vfs, struct vfs_path at, struct vfs_fs *fs, unsigned flags);
+
+/* --- path resolution --- */
+
+enum {
+	VFS_LOOKUP_FOLLOW = 1 << 0,    /* follow a symlink in the last component */
+	VFS_LOOKUP_DIRECTORY = 1 << 1, /* the result must be a directory */
+	VFS_LOOKUP_PARENT = 1 << 2,    /* stop at the parent of the last component */
+};
+
+/*
+ * Resolve @path (absolute, or relative to @start) within @root.  On
+ * success *@out holds references.  With VFS_LOOKUP_PARENT, *@out is the
+ * parent directory and @last (VFS_NAME_MAX + 1 bytes) gets the last
+ * component ("" for "/", "." or ".." endings, which callers refuse).
+ * Errors as Linux: -ENOENT, -ENOTDIR, -ELOOP, -ENAMETOOLONG, -EACCES.
+ */
+int vfs_resolve(struct vfs *vfs, struct vfs_path root, struct vfs_path start, const char *path,
+		unsigned flags, struct vfs_path *out, char *last, bool *trailing_slash);
+
+/* --- files --- */
+
+/* Open the file at @p with @flags (O_* of open(2)); *@out gets a new
+ * reference.  Checks type against flags (-EISDIR, -ENOTDIR). */
+int vfs_open(struct vfs_path p, int flags, struct vfs_file **out);
+
+struct vfs_file *vfs_file_get(struct vfs_file *f);
+void vfs_file_put(struct vfs_file *f);
+
+/* A file with no path (pipes, host stdio); takes nothing, refs = 1. */
+struct vfs_file *vfs_file_new_anon(const struct vfs_file_ops *ops, void *priv, int flags);
+
+static inline bool vfs_is_dir(const struct vfs_inode *i)
+{
+	return S_ISDIR(i->mode);
+}
+
+#endif
