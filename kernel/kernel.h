@@ -2,9 +2,10 @@
  * kernel/kernel.h - the sentry: one per sandbox.
  *
  * struct kernel holds what every task of a sandbox shares: the memory file
- * and its accounting, the execution platform, the host's stdio (which the
- * guest sees as fds 0-2 until the VFS lands), and the options that change
- * how syscalls are reported (--strace).  It outlives every task.
+ * and its accounting, the execution platform, the mount namespace, the
+ * host's stdio (which the first task gets as fds 0-2), and the options
+ * that change how syscalls are reported (--strace).  It outlives every
+ * task.
  */
 #ifndef KSENTRY_KERNEL_KERNEL_H
 #define KSENTRY_KERNEL_KERNEL_H
@@ -16,14 +17,28 @@
 #include "platform/memacct.h"
 #include "platform/memfile.h"
 #include "platform/platform.h"
+#include "kernel/vfs/vfs.h"
 
 struct kernel {
 	struct memfile *mf;
 	struct memacct *acct;
 	struct platform *platform;
-	int host_stdio[3];  /* host fds behind guest fds 0, 1, 2 */
+	struct vfs vfs;     /* the sandbox's mount namespace */
+	int host_stdio[3];  /* host fds behind the first task's fds 0, 1, 2 */
 	FILE *strace;       /* where --strace lines go, or NULL */
 	struct timespec boot_time; /* CLOCK_MONOTONIC at start, for uptime */
 };
+
+/*
+ * Set up @k over memory file @mf (charging @acct) running guests on
+ * @platform: the root file system is a fresh tmpfs with /tmp, /dev,
+ * /proc, /etc, /home and /root.  Host stdio starts unset (-1).
+ * 0 or a negative errno.
+ */
+int kernel_init(struct kernel *k, struct memfile *mf, struct memacct *acct,
+		struct platform *platform);
+
+/* Tear down what kernel_init() built; every task must be gone. */
+void kernel_destroy(struct kernel *k);
 
 #endif

@@ -72,16 +72,68 @@ int64_t sys_mprotect(struct task *t, const uint64_t a[6]);
 int64_t sys_mremap(struct task *t, const uint64_t a[6]);
 int64_t sys_madvise(struct task *t, const uint64_t a[6]);
 
-/* sys_stdio.c: fds 0-2 are the host's stdio until the VFS lands */
+/* sys_poll.c */
+int64_t sys_poll(struct task *t, const uint64_t a[6]);
+int64_t sys_ppoll(struct task *t, const uint64_t a[6]);
+
+/* sys_file.c */
 int64_t sys_read(struct task *t, const uint64_t a[6]);
 int64_t sys_write(struct task *t, const uint64_t a[6]);
+int64_t sys_pread64(struct task *t, const uint64_t a[6]);
+int64_t sys_pwrite64(struct task *t, const uint64_t a[6]);
 int64_t sys_readv(struct task *t, const uint64_t a[6]);
 int64_t sys_writev(struct task *t, const uint64_t a[6]);
-int64_t sys_ioctl(struct task *t, const uint64_t a[6]);
-int64_t sys_fstat(struct task *t, const uint64_t a[6]);
-int64_t sys_newfstatat(struct task *t, const uint64_t a[6]);
+int64_t sys_preadv(struct task *t, const uint64_t a[6]);
+int64_t sys_pwritev(struct task *t, const uint64_t a[6]);
+int64_t sys_lseek(struct task *t, const uint64_t a[6]);
+int64_t sys_open(struct task *t, const uint64_t a[6]);
+int64_t sys_openat(struct task *t, const uint64_t a[6]);
+int64_t sys_creat(struct task *t, const uint64_t a[6]);
+int64_t sys_close(struct task *t, const uint64_t a[6]);
+int64_t sys_close_range(struct task *t, const uint64_t a[6]);
+int64_t sys_getdents64(struct task *t, const uint64_t a[6]);
+int64_t sys_mkdir(struct task *t, const uint64_t a[6]);
+int64_t sys_mkdirat(struct task *t, const uint64_t a[6]);
+int64_t sys_mknodat(struct task *t, const uint64_t a[6]);
+int64_t sys_unlink(struct task *t, const uint64_t a[6]);
+int64_t sys_unlinkat(struct task *t, const uint64_t a[6]);
+int64_t sys_rmdir(struct task *t, const uint64_t a[6]);
+int64_t sys_rename(struct task *t, const uint64_t a[6]);
+int64_t sys_renameat(struct task *t, const uint64_t a[6]);
+int64_t sys_renameat2(struct task *t, const uint64_t a[6]);
+int64_t sys_link(struct task *t, const uint64_t a[6]);
+int64_t sys_linkat(struct task *t, const uint64_t a[6]);
+int64_t sys_symlink(struct task *t, const uint64_t a[6]);
+int64_t sys_symlinkat(struct task *t, const uint64_t a[6]);
 int64_t sys_readlink(struct task *t, const uint64_t a[6]);
 int64_t sys_readlinkat(struct task *t, const uint64_t a[6]);
-int64_t sys_close(struct task *t, const uint64_t a[6]);
+int64_t sys_fstat(struct task *t, const uint64_t a[6]);
+int64_t sys_newfstatat(struct task *t, const uint64_t a[6]);
+int64_t sys_stat(struct task *t, const uint64_t a[6]);
+int64_t sys_lstat(struct task *t, const uint64_t a[6]);
+int64_t sys_access(struct task *t, const uint64_t a[6]);
+int64_t sys_faccessat(struct task *t, const uint64_t a[6]);
+int64_t sys_faccessat2(struct task *t, const uint64_t a[6]);
+int64_t sys_chmod(struct task *t, const uint64_t a[6]);
+int64_t sys_fchmod(struct task *t, const uint64_t a[6]);
+int64_t sys_fchmodat(struct task *t, const uint64_t a[6]);
+int64_t sys_chown(struct task *t, const uint64_t a[6]);
+int64_t sys_fchown(struct task *t, const uint64_t a[6]);
+int64_t sys_lchown(struct task *t, const uint64_t a[6]);
+int64_t sys_fchownat(struct task *t, const uint64_t a[6]);
+int64_t sys_truncate(struct task *t, const uint64_t a[6]);
+int64_t sys_ftruncate(struct task *t, const uint64_t a[6]);
+int64_t sys_utimensat(struct task *t, const uint64_t a[6]);
+int64_t sys_fsync(struct task *t, const uint64_t a[6]);
+int64_t sys_sync(struct task *t, const uint64_t a[6]);
+int64_t sys_dup(struct task *t, const uint64_t a[6]);
+int64_t sys_dup2(struct task *t, const uint64_t a[6]);
+int64_t sys_dup3(struct task *t, const uint64_t a[6]);
+int64_t sys_fcntl(struct task *t, const uint64_t a[6]);
+int64_t sys_ioctl(struct task *t, const uint64_t a[6]);
+int64_t sys_umask(struct task *t, const uint64_t a[6]);
+int64_t sys_chdir(struct task *t, const uint64_t a[6]);
+int64_t sys_fchdir(struct task *t, const uint64_t a[6]);
+int64_t sys_getcwd(struct task *t, const uint64_t a[6]);
 
 #endif

@@ -10,10 +10,12 @@
  * until then every such signal takes its default action, which for all of
  * these is to terminate.
  */
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernel/hoststdio.h"
 #include "kernel/syscall.h"
 #include "kernel/task.h"
 
@@ -25,6 +27,27 @@ static void init_rlimits(struct task *t)
 	t->rlimits[RLIMIT_NOFILE] = (struct rlimit){1024, 4096};
 	t->rlimits[RLIMIT_CORE] = (struct rlimit){0, RLIM_INFINITY};
 	t->rlimits[RLIMIT_NPROC] = (struct rlimit){4096, 4096};
+}
+
+/* fds 0-2: the host's stdio, where ksentry has them. */
+static int install_stdio(struct task *t)
+{
+	static const int flags[3] = {O_RDONLY, O_WRONLY, O_WRONLY};
+
+	for (int fd = 0; fd < 3; fd++) {
+		struct vfs_file *f;
+
+		if (t->k->host_stdio[fd] < 0)
+			continue;
+		f = hoststdio_file(t->k->host_stdio[fd], flags[fd]);
+		if (!f)
+			return -ENOMEM;
+		if (fd_install(&t->fds, fd, f, false) != fd) {
+			vfs_file_put(f);
+			return -EMFILE;
+		}
+	}
+	return 0;
 }
 
 int task_create(struct kernel *k, struct task **out)
@@ -47,6 +70,14 @@ int task_create(struct kernel *k, struct task **out)
 	t->k = k;
 	t->tid = 1;
 	init_rlimits(t);
+	fd_table_init(&t->fds, (int)t->rlimits[RLIMIT_NOFILE].rlim_cur);
+	t->fs = (struct vfs_ctx){.vfs = &k->vfs, .root = vfs_path_get(k->vfs.root), .umask = 022};
+	t->cwd = vfs_path_get(k->vfs.root);
+	err = install_stdio(t);
+	if (err) {
+		task_destroy(t);
+		return err;
+	}
 	*out = t;
 	return 0;
 
@@ -59,6 +90,9 @@ err_free:
 
 void task_destroy(struct task *t)
 {
+	fd_table_destroy(&t->fds);
+	vfs_path_put(t->cwd);
+	vfs_path_put(t->fs.root);
 	t->ctx->ops->destroy(t->ctx);
 	mm_destroy(&t->mm);
 	free(t);

@@ -21,6 +21,8 @@
 #include "abi/regs.h"
 #include "kernel/kernel.h"
 #include "kernel/mm.h"
+#include "kernel/vfs/fdtable.h"
+#include "kernel/vfs/ops.h"
 
 struct task {
 	struct kernel *k;
@@ -32,6 +34,9 @@ struct task {
 	uint64_t clear_child_tid;  /* set_tid_address */
 	uint64_t robust_list;      /* set_robust_list head */
 	struct rlimit rlimits[RLIM_NLIMITS];
+	struct fd_table fds;
+	struct vfs_ctx fs;         /* namespace, root, umask */
+	struct vfs_path cwd;
 	char exe[PATH_MAX];        /* what /proc/self/exe names */
 
 	bool exited;

@@ -86,20 +86,24 @@ static int env_init(struct bench_env *e)
 {
 	int err;
 
+	struct platform *p;
+
 	memacct_init(&e->acct);
 	err = memfile_init(&e->mf, UINT64_C(1) << 30, &e->acct);
 	if (err)
 		return err;
-	memset(&e->k, 0, sizeof(e->k));
-	e->k.mf = &e->mf;
-	e->k.acct = &e->acct;
-	e->k.host_stdio[0] = e->k.host_stdio[1] = e->k.host_stdio[2] = -1;
-	return ptrace_platform_create(&e->mf, &e->k.platform);
+	err = ptrace_platform_create(&e->mf, &p);
+	if (err)
+		return err;
+	return kernel_init(&e->k, &e->mf, &e->acct, p);
 }
 
 static void env_destroy(struct bench_env *e)
 {
-	e->k.platform->ops->destroy(e->k.platform);
+	struct platform *p = e->k.platform;
+
+	kernel_destroy(&e->k);
+	p->ops->destroy(p);
 	memfile_destroy(&e->mf);
 }
 

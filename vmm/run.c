@@ -117,7 +117,7 @@ static int parse_options(int argc, char **argv, struct run_options *o)
 	return optind;
 }
 
-static int make_platform(struct run_options *o, struct memfile *mf, struct platform **out)
+static int make_platform(const struct run_options *o, struct memfile *mf, struct platform **out)
 {
 	if (strcmp(o->platform, "auto") && strcmp(o->platform, "ptrace")) {
 		fprintf(stderr, "ksentry run: unknown platform '%s' (auto, ptrace)\n", o->platform);
@@ -139,6 +139,7 @@ int run_main(int argc, char **argv)
 	struct run_options o = {.memory = DEFAULT_MEMORY, .platform = "auto"};
 	struct memacct acct;
 	struct memfile mf;
+	struct platform *platform;
 	struct kernel k;
 	struct task *t;
 	char msg[256];
@@ -164,41 +165,43 @@ int run_main(int argc, char **argv)
 		fprintf(stderr, "ksentry: cannot create the memory file: %s\n", strerror(-err));
 		return 1;
 	}
-	memset(&k, 0, sizeof(k));
-	k.mf = &mf;
-	k.acct = &acct;
+	err = make_platform(&o, &mf, &platform);
+	if (err)
+		goto err_memfile;
+	err = kernel_init(&k, &mf, &acct, platform);
+	if (err) {
+		fprintf(stderr, "ksentry: cannot set up the sentry: %s\n", strerror(-err));
+		goto err_platform;
+	}
 	k.host_stdio[0] = 0;
 	k.host_stdio[1] = 1;
 	k.host_stdio[2] = 2;
 	k.strace = o.strace ? stderr : NULL;
-	clock_gettime(CLOCK_MONOTONIC, &k.boot_time);
-	err = make_platform(&o, &mf, &k.platform);
-	if (err)
-		goto err_memfile;
 	if (o.debug)
 		fprintf(stderr, "ksentry: platform %s\n", k.platform->description);
 
 	err = task_create(&k, &t);
 	if (err) {
 		fprintf(stderr, "ksentry: cannot create the task: %s\n", strerror(-err));
-		goto err_platform;
+		goto err_kernel;
 	}
 	err = exec_load(t, argv[first], argv + first, o.env, msg, sizeof(msg));
 	if (err) {
 		fprintf(stderr, "ksentry: %s: %s\n", argv[first], msg[0] ? msg : strerror(-err));
-		task_destroy(t);
-		k.platform->ops->destroy(k.platform);
-		memfile_destroy(&mf);
-		return err == -ENOENT ? 127 : 126;
+		status = err == -ENOENT ? 127 << 8 : 126 << 8;
+	} else {
+		status = task_run(t);
 	}
-	status = task_run(t);
 	task_destroy(t);
-	k.platform->ops->destroy(k.platform);
+	kernel_destroy(&k);
+	platform->ops->destroy(platform);
 	memfile_destroy(&mf);
 	return exit_code(status);
 
+err_kernel:
+	kernel_destroy(&k);
 err_platform:
-	k.platform->ops->destroy(k.platform);
+	platform->ops->destroy(platform);
 err_memfile:
 	memfile_destroy(&mf);
 	return 1;

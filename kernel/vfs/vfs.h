@@ -129,6 +129,11 @@ struct vfs_file_ops {
 	int (*iterate)(struct vfs_file *f, uint64_t *pos, vfs_emit_fn emit, void *ctx);
 	long (*ioctl)(struct vfs_file *f, unsigned long cmd, uint64_t arg, void *task);
 	int (*fsync)(struct vfs_file *f);
+	/* The host fd to poll(2) for readiness, for files backed by one;
+	 * files without this op are always ready, as regular files are. */
+	int (*host_fd)(struct vfs_file *f);
+	/* fstat of a file without an inode (pipes, host stdio). */
+	int (*stat)(struct vfs_file *f, struct stat *st);
 	void (*release)(struct vfs_file *f);
 	bool seekable; /* lseek allowed (pipes and ttys say no: -ESPIPE) */
 };

@@ -1,0 +1,101 @@
+/*
+ * kernel/hoststdio.c - see hoststdio.h.
+ */
+#include <stdint.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "abi/termios.h"
+#include "kernel/hoststdio.h"
+#include "kernel/task.h"
+
+#define BOUNCE (64 * 1024)
+
+static int hfd_of(struct vfs_file *f)
+{
+	return (int)(intptr_t)f->priv;
+}
+
+static ssize_t stdio_read(struct vfs_file *f, struct vfs_io *io, uint64_t off)
+{
+	static __thread unsigned char bounce[BOUNCE];
+	size_t n = io->len < BOUNCE ? io->len : BOUNCE;
+	ssize_t r;
+	int err;
+
+	if (n == 0)
+		return 0;
+	r = read(hfd_of(f), bounce, n);
+	if (r <= 0)
+		return r < 0 ? -errno : 0;
+	err = io->copy(io, bounce, 0, (size_t)r, true);
+	return err ? err : r;
+}
+
+static ssize_t stdio_write(struct vfs_file *f, struct vfs_io *io, uint64_t off)
+{
+	static __thread unsigned char bounce[BOUNCE];
+	size_t done = 0;
+
+	while (done < io->len) {
+		size_t n = io->len - done < BOUNCE ? io->len - done : BOUNCE;
+		int err = io->copy(io, bounce, done, n, false);
+		ssize_t w;
+
+		if (err)
+			return done ? (ssize_t)done : err;
+		w = write(hfd_of(f), bounce, n);
+		if (w < 0)
+			return done ? (ssize_t)done : -errno;
+		done += (size_t)w;
+		if ((size_t)w < n)
+			break;
+	}
+	return (ssize_t)done;
+}
+
+static long stdio_ioctl(struct vfs_file *f, unsigned long cmd, uint64_t arg, void *task)
+{
+	struct task *t = task;
+	struct abi_termios tio;
+	struct winsize ws;
+
+	switch (cmd) {
+	case TCGETS:
+		if (ioctl(hfd_of(f), TCGETS, &tio) < 0)
+			return -errno;
+		return mm_copy_out(&t->mm, arg, &tio, sizeof(tio));
+	case TIOCGWINSZ:
+		if (ioctl(hfd_of(f), TIOCGWINSZ, &ws) < 0)
+			return -errno;
+		return mm_copy_out(&t->mm, arg, &ws, sizeof(ws));
+	default:
+		return -ENOTTY;
+	}
+}
+
+static int stdio_stat(struct vfs_file *f, struct stat *st)
+{
+	if (fstat(hfd_of(f), st) < 0)
+		return -errno;
+	st->st_dev = 0;
+	st->st_ino = (ino_t)hfd_of(f) + 1;
+	st->st_uid = 0;
+	st->st_gid = 0;
+	return 0;
+}
+
+static const struct vfs_file_ops stdio_ops = {
+	.host_fd = hfd_of,
+	.read = stdio_read,
+	.write = stdio_write,
+	.ioctl = stdio_ioctl,
+	.stat = stdio_stat,
+	.seekable = false,
+};
+
+struct vfs_file *hoststdio_file(int hfd, int flags)
+{
+	return vfs_file_new_anon(&stdio_ops, (void *)(intptr_t)hfd, flags);
+}

@@ -1,0 +1,977 @@
+/*
+ * kernel/sys_file.c - file syscalls: argument checking around kernel/vfs.
+ *
+ * Mostly argument checking, because user code is not trusted: every path
+ * is copied in with a length limit, every buffer goes through the guest's
+ * rights (struct guest_io), every fd is looked up and referenced for the
+ * length of the call, every flag word is checked for unknown bits.
+ */
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "abi/fcntl.h"
+#include "kernel/syscall.h"
+
+#define IOV_MAX_ 1024
+
+/* --- guest buffers as VFS I/O --- */
+
+struct guest_io {
+	struct vfs_io io;
+	struct task *t;
+	uint64_t addr;
+};
+
+static int guest_copy(struct vfs_io *io, void *buf, size_t at, size_t n, bool to_caller)
+{
+	struct guest_io *g = (struct guest_io *)io;
+
+	if (to_caller)
+		return mm_copy_out(&g->t->mm, g->addr + at, buf, n);
+	return mm_copy_in(&g->t->mm, buf, g->addr + at, n);
+}
+
+static struct guest_io guest_io(struct task *t, uint64_t addr, uint64_t len)
+{
+	return (struct guest_io){.io = {.copy = guest_copy, .len = (size_t)len}, .t = t,
+				 .addr = addr};
+}
+
+/* --- fds and paths from arguments --- */
+
+static struct vfs_file *get_file(struct task *t, uint64_t fd)
+{
+	return fd > INT_MAX ? NULL : fd_get(&t->fds, (int)fd);
+}
+
+static long get_path(struct task *t, uint64_t upath, char *path)
+{
+	long len = mm_copy_in_string(&t->mm, path, upath, VFS_PATH_MAX);
+
+	if (len == -ENAMETOOLONG)
+		return -ENAMETOOLONG;
+	return len < 0 ? -EFAULT : len;
+}
+
+/* Where a relative path starts: the cwd, or the directory open at @dirfd.
+ * *@start gets references. */
+static int get_start(struct task *t, int64_t dirfd, const char *path, struct vfs_path *start)
+{
+	struct vfs_file *f;
+
+	if (path[0] == '/' || (int)dirfd == AT_FDCWD) {
+		*start = vfs_path_get(path[0] == '/' ? t->fs.root : t->cwd);
+		return 0;
+	}
+	f = get_file(t, (uint64_t)(uint32_t)dirfd);
+	if (!f)
+		return -EBADF;
+	if (!f->path.dentry || !vfs_is_dir(f->inode)) {
+		vfs_file_put(f);
+		return -ENOTDIR;
+	}
+	*start = vfs_path_get(f->path);
+	vfs_file_put(f);
+	return 0;
+}
+
+/* A path and its start, copied in and checked; caller frees with
+ * vfs_path_put(*start). */
+static int path_args(struct task *t, int64_t dirfd, uint64_t upath, char *path,
+		     struct vfs_path *start)
+{
+	long len = get_path(t, upath, path);
+
+	if (len < 0)
+		return (int)len;
+	if (len == 0)
+		return -ENOENT;
+	return get_start(t, dirfd, path, start);
+}
+
+/* --- open and close --- */
+
+#define OPEN_FLAGS                                                                                 \
+	(O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_APPEND | O_NONBLOCK | O_DSYNC |     \
+	 O_ASYNC | O_DIRECT | ABI_O_LARGEFILE | O_DIRECTORY | O_NOFOLLOW | O_NOATIME | O_CLOEXEC |     \
+	 O_SYNC | O_PATH | O_TMPFILE)
+
+static int64_t do_openat(struct task *t, int64_t dirfd, uint64_t upath, uint64_t flags,
+			 uint64_t mode)
+{
+	char path[VFS_PATH_MAX];
+	struct vfs_path start;
+	struct vfs_file *f;
+	int err, fd;
+
+	if (flags & ~(uint64_t)OPEN_FLAGS)
+		return -EINVAL;
+	if ((flags & O_TMPFILE) == O_TMPFILE)
+		return -EOPNOTSUPP;
+	if ((flags & O_ACCMODE) == O_ACCMODE)
+		return -EINVAL;
+	err = path_args(t, dirfd, upath, path, &start);
+	if (err)
+		return err;
+	err = vfs_openat(&t->fs, start, path, (int)flags, (mode_t)mode & 07777, &f);
+	vfs_path_put(start);
+	if (err)
+		return err;
+	fd = fd_install(&t->fds, 0, f, flags & O_CLOEXEC);
+	if (fd < 0)
+		vfs_file_put(f);
+	return fd;
+}
+
+int64_t sys_openat(struct task *t, const uint64_t a[6])
+{
+	return do_openat(t, (int64_t)(int)a[0], a[1], a[2], a[3]);
+}
+
+int64_t sys_open(struct task *t, const uint64_t a[6])
+{
+	return do_openat(t, AT_FDCWD, a[0], a[1], a[2]);
+}
+
+int64_t sys_creat(struct task *t, const uint64_t a[6])
+{
+	return do_openat(t, AT_FDCWD, a[0], O_CREAT | O_WRONLY | O_TRUNC, a[1]);
+}
+
+int64_t sys_close(struct task *t, const uint64_t a[6])
+{
+	return a[0] > INT_MAX ? -EBADF : fd_close(&t->fds, (int)a[0]);
+}
+
+int64_t sys_close_range(struct task *t, const uint64_t a[6])
+{
+	if (a[2] & ~(uint64_t)(CLOSE_RANGE_CLOEXEC | CLOSE_RANGE_UNSHARE))
+		return -EINVAL;
+	return fd_close_range(&t->fds, (unsigned)a[0], (unsigned)a[1], a[2] & CLOSE_RANGE_CLOEXEC);
+}
+
+/* --- read and write --- */
+
+typedef ssize_t (*rw_fn)(struct vfs_file *f, struct vfs_io *io, int64_t off);
+
+static int64_t rw(struct task *t, uint64_t fd, uint64_t buf, uint64_t len, int64_t off, rw_fn fn)
+{
+	struct vfs_file *f = get_file(t, fd);
+	struct guest_io g;
+	int64_t n;
+
+	if (!f)
+		return -EBADF;
+	if (len > INT_MAX - ABI_PAGE_MASK)
+		len = INT_MAX - ABI_PAGE_MASK; /* Linux's MAX_RW_COUNT */
+	g = guest_io(t, buf, len);
+	n = fn(f, &g.io, off);
+	vfs_file_put(f);
+	return n;
+}
+
+int64_t sys_read(struct task *t, const uint64_t a[6])
+{
+	return rw(t, a[0], a[1], a[2], -1, vfs_read);
+}
+
+int64_t sys_write(struct task *t, const uint64_t a[6])
+{
+	return rw(t, a[0], a[1], a[2], -1, vfs_write);
+}
+
+int64_t sys_pread64(struct task *t, const uint64_t a[6])
+{
+	return (int64_t)a[3] < 0 ? -EINVAL : rw(t, a[0], a[1], a[2], (int64_t)a[3], vfs_read);
+}
+
+int64_t sys_pwrite64(struct task *t, const uint64_t a[6])
+{
+	return (int64_t)a[3] < 0 ? -EINVAL : rw(t, a[0], a[1], a[2], (int64_t)a[3], vfs_write);
+}
+
+/* readv and friends: each iovec in turn, stopping at a short transfer. */
+static int64_t rwv(struct task *t, const uint64_t a[6], int64_t off, rw_fn fn)
+{
+	static __thread struct iovec iov[IOV_MAX_];
+	struct vfs_file *f;
+	uint64_t total = 0;
+	int64_t done = 0;
+	int err;
+
+	if (a[2] > IOV_MAX_)
+		return -EINVAL;
+	err = mm_copy_in(&t->mm, iov, a[1], (size_t)a[2] * sizeof(struct iovec));
+	if (err)
+		return err;
+	for (uint64_t i = 0; i < a[2]; i++)
+		if (__builtin_add_overflow(total, (uint64_t)iov[i].iov_len, &total) ||
+		    total > SSIZE_MAX)
+			return -EINVAL;
+	f = get_file(t, a[0]);
+	if (!f)
+		return -EBADF;
+	for (uint64_t i = 0; i < a[2]; i++) {
+		struct guest_io g = guest_io(t, (uint64_t)iov[i].iov_base, iov[i].iov_len);
+		int64_t n;
+
+		if (iov[i].iov_len == 0)
+			continue;
+		n = fn(f, &g.io, off < 0 ? -1 : off + done);
+		if (n < 0) {
+			done = done ? done : n;
+			break;
+		}
+		done += n;
+		if ((uint64_t)n < iov[i].iov_len)
+			break;
+	}
+	vfs_file_put(f);
+	return done;
+}
+
+int64_t sys_readv(struct task *t, const uint64_t a[6])
+{
+	return rwv(t, a, -1, vfs_read);
+}
+
+int64_t sys_writev(struct task *t, const uint64_t a[6])
+{
+	return rwv(t, a, -1, vfs_write);
+}
+
+int64_t sys_preadv(struct task *t, const uint64_t a[6])
+{
+	return (int64_t)a[3] < 0 ? -EINVAL : rwv(t, a, (int64_t)a[3], vfs_read);
+}
+
+int64_t sys_pwritev(struct task *t, const uint64_t a[6])
+{
+	return (int64_t)a[3] < 0 ? -EINVAL : rwv(t, a, (int64_t)a[3], vfs_write);
+}
+
+int64_t sys_lseek(struct task *t, const uint64_t a[6])
+{
+	struct vfs_file *f = get_file(t, a[0]);
+	int64_t r;
+
+	if (!f)
+		return -EBADF;
+	r = vfs_lseek(f, (int64_t)a[1], (int)a[2]);
+	vfs_file_put(f);
+	return r;
+}
+
+/* --- directories --- */
+
+struct dirent_buf {
+	struct task *t;
+	uint64_t addr, size, used;
+	int err;
+};
+
+static int emit_dirent64(void *c, const struct vfs_dirent *d)
+{
+	struct dirent_buf *b = c;
+	unsigned char rec[sizeof(struct dirent64) + VFS_NAME_MAX + 8];
+	struct dirent64 *de = (struct dirent64 *)rec;
+	size_t reclen = (offsetof(struct dirent64, d_name) + d->len + 1 + 7) & ~(size_t)7;
+
+	if (b->used + reclen > b->size)
+		return 1;
+	memset(rec, 0, reclen);
+	de->d_ino = d->ino;
+	de->d_off = (int64_t)(b->used + reclen);
+	de->d_reclen = (unsigned short)reclen;
+	de->d_type = d->type;
+	memcpy(de->d_name, d->name, d->len);
+	b->err = mm_copy_out(&b->t->mm, b->addr + b->used, rec, reclen);
+	if (b->err)
+		return 1;
+	b->used += reclen;
+	return 0;
+}
+
+int64_t sys_getdents64(struct task *t, const uint64_t a[6])
+{
+	struct dirent_buf b = {.t = t, .addr = a[1], .size = (uint32_t)a[2]};
+	struct vfs_file *f = get_file(t, a[0]);
+	int err;
+
+	if (!f)
+		return -EBADF;
+	err = vfs_iterate(f, emit_dirent64, &b);
+	vfs_file_put(f);
+	if (err)
+		return err;
+	if (b.err)
+		return b.err;
+	if (b.used == 0 && b.size > 0 && b.size < sizeof(struct dirent64) + VFS_NAME_MAX)
+		return -EINVAL; /* possibly too small for the next entry */
+	return (int64_t)b.used;
+}
+
+int64_t sys_mkdirat(struct task *t, const uint64_t a[6])
+{
+	char path[VFS_PATH_MAX];
+	struct vfs_path start;
+	int err = path_args(t, (int)a[0], a[1], path, &start);
+
+	if (err)
+		return err;
+	err = vfs_mkdirat(&t->fs, start, path, (mode_t)a[2]);
+	vfs_path_put(start);
+	return err;
+}
+
+int64_t sys_mkdir(struct task *t, const uint64_t a[6])
+{
+	const uint64_t b[6] = {(uint64_t)AT_FDCWD, a[0], a[1]};
+
+	return sys_mkdirat(t, b);
+}
+
+int64_t sys_mknodat(struct task *t, const uint64_t a[6])
+{
+	char path[VFS_PATH_MAX];
+	struct vfs_path start;
+	int err = path_args(t, (int)a[0], a[1], path, &start);
+
+	if (err)
+		return err;
+	err = vfs_mknodat(&t->fs, start, path, (mode_t)a[2], (dev_t)a[3]);
+	vfs_path_put(start);
+	return err;
+}
+
+int64_t sys_unlinkat(struct task *t, const uint64_t a[6])
+{
+	char path[VFS_PATH_MAX];
+	struct vfs_path start;
+	int err;
+
+	if (a[2] & ~(uint64_t)AT_REMOVEDIR)
+		return -EINVAL;
+	err = path_args(t, (int)a[0], a[1], path, &start);
+	if (err)
+		return err;
+	err = vfs_unlinkat(&t->fs, start, path, a[2] & AT_REMOVEDIR);
+	vfs_path_put(start);
+	return err;
+}
+
+int64_t sys_unlink(struct task *t, const uint64_t a[6])
+{
+	const uint64_t b[6] = {(uint64_t)AT_FDCWD, a[0], 0};
+
+	return sys_unlinkat(t, b);
+}
+
+int64_t sys_rmdir(struct task *t, const uint64_t a[6])
+{
+	const uint64_t b[6] = {(uint64_t)AT_FDCWD, a[0], AT_REMOVEDIR};
+
+	return sys_unlinkat(t, b);
+}
+
+int64_t sys_renameat2(struct task *t, const uint64_t a[6])
+{
+	char opath[VFS_PATH_MAX], npath[VFS_PATH_MAX];
+	struct vfs_path ostart, nstart;
+	int err = path_args(t, (int)a[0], a[1], opath, &ostart);
+
+	if (err)
+		return err;
+	err = path_args(t, (int)a[2], a[3], npath, &nstart);
+	if (!err) {
+		err = vfs_renameat(&t->fs, ostart, opath, nstart, npath, (unsigned)a[4]);
+		vfs_path_put(nstart);
+	}
+	vfs_path_put(ostart);
+	return err;
+}
+
+int64_t sys_renameat(struct task *t, const uint64_t a[6])
+{
+	const uint64_t b[6] = {a[0], a[1], a[2], a[3], 0};
+
+	return sys_renameat2(t, b);
+}
+
+int64_t sys_rename(struct task *t, const uint64_t a[6])
+{
+	const uint64_t b[6] = {(uint64_t)AT_FDCWD, a[0], (uint64_t)AT_FDCWD, a[1], 0};
+
+	return sys_renameat2(t, b);
+}
+
+int64_t sys_linkat(struct task *t, const uint64_t a[6])
+{
+	char opath[VFS_PATH_MAX], npath[VFS_PATH_MAX];
+	struct vfs_path ostart, nstart;
+	int err;
+
+	if (a[4] & ~(uint64_t)(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH))
+		return -EINVAL;
+	err = path_args(t, (int)a[0], a[1], opath, &ostart);
+	if (err)
+		return err;
+	err = path_args(t, (int)a[2], a[3], npath, &nstart);
+	if (!err) {
+		err = vfs_linkat(&t->fs, ostart, opath, nstart, npath, a[4] & AT_SYMLINK_FOLLOW);
+		vfs_path_put(nstart);
+	}
+	vfs_path_put(ostart);
+	return err;
+}
+
+int64_t sys_link(struct task *t, const uint64_t a[6])
+{
+	const uint64_t b[6] = {(uint64_t)AT_FDCWD, a[0], (uint64_t)AT_FDCWD, a[1], 0};
+
+	return sys_linkat(t, b);
+}
+
+int64_t sys_symlinkat(struct task *t, const uint64_t a[6])
+{
+	char target[VFS_PATH_MAX], path[VFS_PATH_MAX];
+	struct vfs_path start;
+	long len = get_path(t, a[0], target);
+	int err;
+
+	if (len < 0)
+		return len;
+	err = path_args(t, (int)a[1], a[2], path, &start);
+	if (err)
+		return err;
+	err = vfs_symlinkat(&t->fs, target, start, path);
+	vfs_path_put(start);
+	return err;
+}
+
+int64_t sys_symlink(struct task *t, const uint64_t a[6])
+{
+	const uint64_t b[6] = {a[0], (uint64_t)AT_FDCWD, a[1]};
+
+	return sys_symlinkat(t, b);
+}
+
+int64_t sys_readlinkat(struct task *t, const uint64_t a[6])
+{
+	char path[VFS_PATH_MAX], buf[VFS_PATH_MAX];
+	struct vfs_path start;
+	int err, len;
+
+	if ((int64_t)a[3] <= 0)
+		return -EINVAL;
+	err = path_args(t, (int)a[0], a[1], path, &start);
+	if (err)
+		return err;
+	/* /proc is not mounted yet; programs need their own path. */
+	if (!strcmp(path, "/proc/self/exe")) {
+		len = (int)strnlen(t->exe, sizeof(t->exe));
+		memcpy(buf, t->exe, (size_t)len);
+	} else {
+		len = vfs_readlinkat(&t->fs, start, path, buf, sizeof(buf));
+	}
+	vfs_path_put(start);
+	if (len < 0)
+		return len;
+	if ((uint64_t)len > a[3])
+		len = (int)a[3];
+	err = mm_copy_out(&t->mm, a[2], buf, (size_t)len);
+	return err ? err : len;
+}
+
+int64_t sys_readlink(struct task *t, const uint64_t a[6])
+{
+	const uint64_t b[6] = {(uint64_t)AT_FDCWD, a[0], a[1], a[2]};
+
+	return sys_readlinkat(t, b);
+}
+
+/* --- stat --- */
+
+static int stat_file(struct vfs_file *f, struct stat *st)
+{
+	if (f->inode)
+		return vfs_getattr(f->inode, st);
+	return f->ops && f->ops->stat ? f->ops->stat(f, st) : -EBADF;
+}
+
+int64_t sys_fstat(struct task *t, const uint64_t a[6])
+{
+	struct vfs_file *f = get_file(t, a[0]);
+	struct stat st;
+	int err;
+
+	if (!f)
+		return -EBADF;
+	err = stat_file(f, &st);
+	vfs_file_put(f);
+	return err ? err : mm_copy_out(&t->mm, a[1], &st, sizeof(st));
+}
+
+int64_t sys_newfstatat(struct task *t, const uint64_t a[6])
+{
+	char path[VFS_PATH_MAX];
+	struct vfs_path start;
+	struct stat st;
+	long len;
+	int err;
+
+	if (a[3] & ~(uint64_t)(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_NO_AUTOMOUNT))
+		return -EINVAL;
+	len = get_path(t, a[1], path);
+	if (len < 0)
+		return len;
+	if (len == 0) {
+		const uint64_t b[6] = {a[0], a[2]};
+
+		return a[3] & AT_EMPTY_PATH ? sys_fstat(t, b) : -ENOENT;
+	}
+	err = get_start(t, (int)a[0], path, &start);
+	if (err)
+		return err;
+	err = vfs_statat(&t->fs, start, path, !(a[3] & AT_SYMLINK_NOFOLLOW), &st);
+	vfs_path_put(start);
+	return err ? err : mm_copy_out(&t->mm, a[2], &st, sizeof(st));
+}
+
+int64_t sys_stat(struct task *t, const uint64_t a[6])
+{
+	const uint64_t b[6] = {(uint64_t)AT_FDCWD, a[0], a[1], 0};
+
+	return sys_newfstatat(t, b);
+}
+
+int64_t sys_lstat(struct task *t, const uint64_t a[6])
+{
+	const uint64_t b[6] = {(uint64_t)AT_FDCWD, a[0], a[1], AT_SYMLINK_NOFOLLOW};
+
+	return sys_newfstatat(t, b);
+}
+
+int64_t sys_faccessat2(struct task *t, const uint64_t a[6])
+{
+	char path[VFS_PATH_MAX];
+	struct vfs_path start;
+	struct stat st;
+	int err;
+
+	if ((a[2] & ~(uint64_t)7) ||
+	    (a[3] & ~(uint64_t)(AT_EACCESS | AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)))
+		return -EINVAL;
+	err = path_args(t, (int)a[0], a[1], path, &start);
+	if (err)
+		return err;
+	err = vfs_statat(&t->fs, start, path, !(a[3] & AT_SYMLINK_NOFOLLOW), &st);
+	vfs_path_put(start);
+	if (err)
+		return err;
+	/* The guest is root in its sandbox: only execute needs an x bit. */
+	if ((a[2] & X_OK) && !S_ISDIR(st.st_mode) && !(st.st_mode & 0111))
+		return -EACCES;
+	return 0;
+}
+
+int64_t sys_faccessat(struct task *t, const uint64_t a[6])
+{
+	const uint64_t b[6] = {a[0], a[1], a[2], 0};
+
+	return sys_faccessat2(t, b);
+}
+
+int64_t sys_access(struct task *t, const uint64_t a[6])
+{
+	const uint64_t b[6] = {(uint64_t)AT_FDCWD, a[0], a[1], 0};
+
+	return sys_faccessat2(t, b);
+}
+
+/* --- attributes --- */
+
+static int64_t setattr_at(struct task *t, int64_t dirfd, uint64_t upath, bool follow,
+			  const struct vfs_setattr *attr)
+{
+	char path[VFS_PATH_MAX];
+	struct vfs_path start, p;
+	int err = path_args(t, dirfd, upath, path, &start);
+
+	if (err)
+		return err;
+	err = vfs_resolve(t->fs.vfs, t->fs.root, start, path, follow ? VFS_LOOKUP_FOLLOW : 0, &p,
+			  NULL, NULL);
+	vfs_path_put(start);
+	if (err)
+		return err;
+	err = vfs_setattr_path(p, attr);
+	vfs_path_put(p);
+	return err;
+}
+
+static int64_t setattr_fd(struct task *t, uint64_t fd, const struct vfs_setattr *attr)
+{
+	struct vfs_file *f = get_file(t, fd);
+	int err;
+
+	if (!f)
+		return -EBADF;
+	err = f->path.dentry ? vfs_setattr_path(f->path, attr) : -EINVAL;
+	vfs_file_put(f);
+	return err;
+}
+
+int64_t sys_fchmodat(struct task *t, const uint64_t a[6])
+{
+	struct vfs_setattr attr = {.valid = VFS_ATTR_MODE, .mode = (mode_t)a[2] & 07777};
+
+	return setattr_at(t, (int)a[0], a[1], true, &attr);
+}
+
+int64_t sys_chmod(struct task *t, const uint64_t a[6])
+{
+	const uint64_t b[6] = {(uint64_t)AT_FDCWD, a[0], a[1]};
+
+	return sys_fchmodat(t, b);
+}
+
+int64_t sys_fchmod(struct task *t, const uint64_t a[6])
+{
+	struct vfs_setattr attr = {.valid = VFS_ATTR_MODE, .mode = (mode_t)a[1] & 07777};
+
+	return setattr_fd(t, a[0], &attr);
+}
+
+static struct vfs_setattr owner_attr(uint64_t uid, uint64_t gid)
+{
+	struct vfs_setattr attr = {0};
+
+	if ((uint32_t)uid != (uint32_t)-1) {
+		attr.valid |= VFS_ATTR_UID;
+		attr.uid = (uid_t)uid;
+	}
+	if ((uint32_t)gid != (uint32_t)-1) {
+		attr.valid |= VFS_ATTR_GID;
+		attr.gid = (gid_t)gid;
+	}
+	return attr;
+}
+
+int64_t sys_fchownat(struct task *t, const uint64_t a[6])
+{
+	struct vfs_setattr attr = owner_attr(a[2], a[3]);
+
+	if (a[4] & ~(uint64_t)(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH))
+		return -EINVAL;
+	return setattr_at(t, (int)a[0], a[1], !(a[4] & AT_SYMLINK_NOFOLLOW), &attr);
+}
+
+int64_t sys_chown(struct task *t, const uint64_t a[6])
+{
+	struct vfs_setattr attr = owner_attr(a[1], a[2]);
+
+	return setattr_at(t, AT_FDCWD, a[0], true, &attr);
+}
+
+int64_t sys_lchown(struct task *t, const uint64_t a[6])
+{
+	struct vfs_setattr attr = owner_attr(a[1], a[2]);
+
+	return setattr_at(t, AT_FDCWD, a[0], false, &attr);
+}
+
+int64_t sys_fchown(struct task *t, const uint64_t a[6])
+{
+	struct vfs_setattr attr = owner_attr(a[1], a[2]);
+
+	return setattr_fd(t, a[0], &attr);
+}
+
+int64_t sys_truncate(struct task *t, const uint64_t a[6])
+{
+	struct vfs_setattr attr = {.valid = VFS_ATTR_SIZE, .size = a[1]};
+
+	return (int64_t)a[1] < 0 ? -EINVAL : setattr_at(t, AT_FDCWD, a[0], true, &attr);
+}
+
+int64_t sys_ftruncate(struct task *t, const uint64_t a[6])
+{
+	struct vfs_setattr attr = {.valid = VFS_ATTR_SIZE, .size = a[1]};
+	struct vfs_file *f;
+	int err;
+
+	if ((int64_t)a[1] < 0)
+		return -EINVAL;
+	f = get_file(t, a[0]);
+	if (!f)
+		return -EBADF;
+	err = (f->flags & O_ACCMODE) == O_RDONLY ? -EINVAL
+	      : f->path.dentry			 ? vfs_setattr_path(f->path, &attr)
+						 : -EINVAL;
+	vfs_file_put(f);
+	return err;
+}
+
+int64_t sys_utimensat(struct task *t, const uint64_t a[6])
+{
+	struct timespec ts[2];
+	struct vfs_setattr attr = {.valid = VFS_ATTR_ATIME | VFS_ATTR_MTIME};
+	int err;
+
+	if (a[3] & ~(uint64_t)(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH))
+		return -EINVAL;
+	clock_gettime(CLOCK_REALTIME, &ts[0]);
+	ts[1] = ts[0];
+	if (a[2]) {
+		struct timespec now = ts[0];
+
+		err = mm_copy_in(&t->mm, ts, a[2], sizeof(ts));
+		if (err)
+			return err;
+		for (int i = 0; i < 2; i++) {
+			if (ts[i].tv_nsec == UTIME_NOW)
+				ts[i] = now;
+			else if (ts[i].tv_nsec == UTIME_OMIT)
+				attr.valid &= ~(unsigned)(i ? VFS_ATTR_MTIME : VFS_ATTR_ATIME);
+			else if (ts[i].tv_nsec < 0 || ts[i].tv_nsec >= 1000000000)
+				return -EINVAL;
+		}
+	}
+	attr.atime = ts[0];
+	attr.mtime = ts[1];
+	if (!a[1]) /* futimens */
+		return setattr_fd(t, a[0], &attr);
+	return setattr_at(t, (int)a[0], a[1], !(a[3] & AT_SYMLINK_NOFOLLOW), &attr);
+}
+
+int64_t sys_fsync(struct task *t, const uint64_t a[6])
+{
+	struct vfs_file *f = get_file(t, a[0]);
+	int err;
+
+	if (!f)
+		return -EBADF;
+	err = f->ops && f->ops->fsync ? f->ops->fsync(f) : 0;
+	vfs_file_put(f);
+	return err;
+}
+
+int64_t sys_sync(struct task *t, const uint64_t a[6])
+{
+	return 0; /* nothing the sentry holds needs writing back yet */
+}
+
+/* --- fd table --- */
+
+int64_t sys_dup(struct task *t, const uint64_t a[6])
+{
+	struct vfs_file *f = get_file(t, a[0]);
+	int fd;
+
+	if (!f)
+		return -EBADF;
+	fd = fd_install(&t->fds, 0, f, false);
+	if (fd < 0)
+		vfs_file_put(f);
+	return fd;
+}
+
+int64_t sys_dup3(struct task *t, const uint64_t a[6])
+{
+	if (a[2] & ~(uint64_t)O_CLOEXEC)
+		return -EINVAL;
+	if (a[0] == a[1])
+		return -EINVAL;
+	if (a[0] > INT_MAX || a[1] > INT_MAX)
+		return -EBADF;
+	return fd_dup_to(&t->fds, (int)a[0], (int)a[1], a[2] & O_CLOEXEC);
+}
+
+int64_t sys_dup2(struct task *t, const uint64_t a[6])
+{
+	struct vfs_file *f;
+
+	if (a[0] != a[1]) {
+		const uint64_t b[6] = {a[0], a[1], 0};
+
+		return sys_dup3(t, b);
+	}
+	f = get_file(t, a[0]);
+	if (!f)
+		return -EBADF;
+	vfs_file_put(f);
+	return (int64_t)a[0];
+}
+
+#define SETFL_MASK (O_APPEND | O_NONBLOCK | O_ASYNC | O_DIRECT | O_NOATIME)
+
+int64_t sys_fcntl(struct task *t, const uint64_t a[6])
+{
+	struct vfs_file *f = get_file(t, a[0]);
+	int64_t r;
+	int fd;
+
+	if (!f)
+		return -EBADF;
+	switch (a[1]) {
+	case F_DUPFD:
+	case F_DUPFD_CLOEXEC:
+		if (a[2] > INT_MAX) {
+			r = -EINVAL;
+			break;
+		}
+		fd = fd_install(&t->fds, (int)a[2], vfs_file_get(f), a[1] == F_DUPFD_CLOEXEC);
+		if (fd < 0)
+			vfs_file_put(f);
+		r = fd;
+		break;
+	case F_GETFD:
+		r = fd_get_cloexec(&t->fds, (int)a[0]);
+		break;
+	case F_SETFD:
+		r = fd_set_cloexec(&t->fds, (int)a[0], a[2] & FD_CLOEXEC);
+		break;
+	case F_GETFL:
+		r = f->flags;
+		break;
+	case F_SETFL:
+		pthread_mutex_lock(&f->lock);
+		f->flags = (f->flags & ~SETFL_MASK) | ((int)a[2] & SETFL_MASK);
+		pthread_mutex_unlock(&f->lock);
+		r = 0;
+		break;
+	default:
+		r = -EINVAL;
+		break;
+	}
+	vfs_file_put(f);
+	return r;
+}
+
+int64_t sys_ioctl(struct task *t, const uint64_t a[6])
+{
+	struct vfs_file *f = get_file(t, a[0]);
+	int64_t r;
+	int nb;
+
+	if (!f)
+		return -EBADF;
+	switch (a[1]) {
+	case FIONBIO:
+		r = mm_copy_in(&t->mm, &nb, a[2], sizeof(nb));
+		if (!r) {
+			pthread_mutex_lock(&f->lock);
+			f->flags = nb ? f->flags | O_NONBLOCK : f->flags & ~O_NONBLOCK;
+			pthread_mutex_unlock(&f->lock);
+		}
+		break;
+	case FIOCLEX:
+	case FIONCLEX:
+		r = fd_set_cloexec(&t->fds, (int)a[0], a[1] == FIOCLEX);
+		break;
+	default:
+		r = f->ops && f->ops->ioctl ? f->ops->ioctl(f, a[1], a[2], t) : -ENOTTY;
+		break;
+	}
+	vfs_file_put(f);
+	return r;
+}
+
+int64_t sys_umask(struct task *t, const uint64_t a[6])
+{
+	mode_t old = t->fs.umask;
+
+	t->fs.umask = (mode_t)a[0] & 0777;
+	return old;
+}
+
+/* --- working directory --- */
+
+static int set_cwd(struct task *t, struct vfs_path p)
+{
+	if (!vfs_is_dir(p.dentry->inode)) {
+		vfs_path_put(p);
+		return -ENOTDIR;
+	}
+	vfs_path_put(t->cwd);
+	t->cwd = p;
+	return 0;
+}
+
+int64_t sys_chdir(struct task *t, const uint64_t a[6])
+{
+	char path[VFS_PATH_MAX];
+	struct vfs_path start, p;
+	int err = path_args(t, AT_FDCWD, a[0], path, &start);
+
+	if (err)
+		return err;
+	err = vfs_resolve(t->fs.vfs, t->fs.root, start, path,
+			  VFS_LOOKUP_FOLLOW | VFS_LOOKUP_DIRECTORY, &p, NULL, NULL);
+	vfs_path_put(start);
+	return err ? err : set_cwd(t, p);
+}
+
+int64_t sys_fchdir(struct task *t, const uint64_t a[6])
+{
+	struct vfs_file *f = get_file(t, a[0]);
+	int err;
+
+	if (!f)
+		return -EBADF;
+	err = f->path.dentry ? set_cwd(t, vfs_path_get(f->path)) : -ENOTDIR;
+	vfs_file_put(f);
+	return err;
+}
+
+/* Build the path of t->cwd from the root, right to left, in @buf. */
+static int cwd_path(struct task *t, char *buf, size_t size, size_t *start)
+{
+	struct vfs_path p = t->cwd;
+	size_t at = size - 1;
+
+	buf[at] = '\0';
+	while (!(p.mnt == t->fs.root.mnt && p.dentry == t->fs.root.dentry)) {
+		size_t len;
+
+		if (p.dentry == p.mnt->root) {
+			if (!p.mnt->parent)
+				break; /* outside the root: cannot happen through chdir */
+			p = (struct vfs_path){.mnt = p.mnt->parent, .dentry = p.mnt->mountpoint};
+			continue;
+		}
+		len = strlen(p.dentry->name);
+		if (len + 1 > at)
+			return -ENAMETOOLONG;
+		at -= len;
+		memcpy(buf + at, p.dentry->name, len);
+		buf[--at] = '/';
+		p.dentry = p.dentry->parent;
+	}
+	if (at == size - 1)
+		buf[--at] = '/';
+	*start = at;
+	return t->cwd.dentry->dead ? -ENOENT : 0;
+}
+
+int64_t sys_getcwd(struct task *t, const uint64_t a[6])
+{
+	char buf[VFS_PATH_MAX];
+	size_t start, len;
+	int err = cwd_path(t, buf, sizeof(buf), &start);
+
+	if (err)
+		return err;
+	len = sizeof(buf) - start;
+	if (len > a[1])
+		return -ERANGE;
+	err = mm_copy_out(&t->mm, a[0], buf + start, len);
+	return err ? err : (int64_t)len;
+}
