@@ -3,12 +3,49 @@
  */
 #include <string.h>
 
+#include "kernel/devfs.h"
 #include "kernel/kernel.h"
+#include "kernel/procfs.h"
 #include "kernel/vfs/ops.h"
 #include "kernel/vfs/tmpfs.h"
 
 /* Directories every root file system has. */
 static const char *const root_dirs[] = {"/tmp", "/dev", "/proc", "/etc", "/home", "/root"};
+
+/* Mount /dev and /proc. */
+static int mount_synthetic(struct kernel *k)
+{
+	static const char *const at[] = {"/dev", "/proc"};
+	struct vfs_fs *fs[2];
+	int err;
+
+	err = devfs_create(&fs[0]);
+	if (err)
+		goto err_destroy;
+	err = procfs_create(k, &fs[1]);
+	if (err) {
+		fs[0]->destroy(fs[0]);
+		goto err_destroy;
+	}
+	for (int i = 0; i < 2; i++) {
+		struct vfs_path p;
+
+		err = vfs_resolve(&k->vfs, k->vfs.root, k->vfs.root, at[i], 0, &p, NULL, NULL);
+		if (!err) {
+			err = vfs_mount(&k->vfs, p, fs[i], 0);
+			vfs_path_put(p);
+		}
+		if (err) {
+			for (int j = i; j < 2; j++)
+				fs[j]->destroy(fs[j]);
+			goto err_destroy;
+		}
+	}
+	return 0;
+err_destroy:
+	vfs_destroy(&k->vfs);
+	return err;
+}
 
 int kernel_init(struct kernel *k, struct memfile *mf, struct memacct *acct,
 		struct platform *platform)
@@ -40,7 +77,7 @@ int kernel_init(struct kernel *k, struct memfile *mf, struct memacct *acct,
 			return err;
 		}
 	}
-	return 0;
+	return mount_synthetic(k);
 }
 
 void kernel_destroy(struct kernel *k)

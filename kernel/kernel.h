@@ -31,8 +31,9 @@ struct kernel {
 
 /*
  * Set up @k over memory file @mf (charging @acct) running guests on
- * @platform: the root file system is a fresh tmpfs with /tmp, /dev,
- * /proc, /etc, /home and /root.  Host stdio starts unset (-1).
+ * @platform: the root file system is a fresh tmpfs with /tmp, /etc,
+ * /home, /root, /dev (devfs) and /proc (procfs).  Host stdio starts
+ * unset (-1).
  * 0 or a negative errno.
  */
 int kernel_init(struct kernel *k, struct memfile *mf, struct memacct *acct,

@@ -931,44 +931,16 @@ int64_t sys_fchdir(struct task *t, const uint64_t a[6])
 	return err;
 }
 
-/* Build the path of t->cwd from the root, right to left, in @buf. */
-static int cwd_path(struct task *t, char *buf, size_t size, size_t *start)
-{
-	struct vfs_path p = t->cwd;
-	size_t at = size - 1;
-
-	buf[at] = '\0';
-	while (!(p.mnt == t->fs.root.mnt && p.dentry == t->fs.root.dentry)) {
-		size_t len;
-
-		if (p.dentry == p.mnt->root) {
-			if (!p.mnt->parent)
-				break; /* outside the root: cannot happen through chdir */
-			p = (struct vfs_path){.mnt = p.mnt->parent, .dentry = p.mnt->mountpoint};
-			continue;
-		}
-		len = strlen(p.dentry->name);
-		if (len + 1 > at)
-			return -ENAMETOOLONG;
-		at -= len;
-		memcpy(buf + at, p.dentry->name, len);
-		buf[--at] = '/';
-		p.dentry = p.dentry->parent;
-	}
-	if (at == size - 1)
-		buf[--at] = '/';
-	*start = at;
-	return t->cwd.dentry->dead ? -ENOENT : 0;
-}
-
 int64_t sys_getcwd(struct task *t, const uint64_t a[6])
 {
 	char buf[VFS_PATH_MAX];
 	size_t start, len;
-	int err = cwd_path(t, buf, sizeof(buf), &start);
+	int err = vfs_path_name(t->fs.root, t->cwd, buf, sizeof(buf), &start);
 
 	if (err)
 		return err;
+	if (t->cwd.dentry->dead)
+		return -ENOENT;
 	len = sizeof(buf) - start;
 	if (len > a[1])
 		return -ERANGE;

@@ -205,3 +205,34 @@ int vfs_resolve(struct vfs *vfs, struct vfs_path root, struct vfs_path start, co
 	free(w);
 	return err;
 }
+
+int vfs_path_name(struct vfs_path root, struct vfs_path p, char *buf, size_t size,
+		  size_t *start)
+{
+	size_t at = size - 1;
+
+	buf[at] = '\0';
+	while (!same_path(p, root)) {
+		size_t len;
+
+		if (p.dentry == p.mnt->root) {
+			if (!p.mnt->parent)
+				break;
+			p = (struct vfs_path){.mnt = p.mnt->parent, .dentry = p.mnt->mountpoint};
+			continue;
+		}
+		if (!p.dentry->parent)
+			break;
+		len = strlen(p.dentry->name);
+		if (len + 1 > at)
+			return -ENAMETOOLONG;
+		at -= len;
+		memcpy(buf + at, p.dentry->name, len);
+		buf[--at] = '/';
+		p.dentry = p.dentry->parent;
+	}
+	if (at == size - 1)
+		buf[--at] = '/';
+	*start = at;
+	return 0;
+}

@@ -245,6 +245,15 @@ enum {
 int vfs_resolve(struct vfs *vfs, struct vfs_path root, struct vfs_path start, const char *path,
 		unsigned flags, struct vfs_path *out, char *last, bool *trailing_slash);
 
+/*
+ * The name of @p as seen from @root ("/" for the root itself), built
+ * right to left at the end of @buf (@size bytes); *@start is where it
+ * begins.  -ENAMETOOLONG if it does not fit.  A path outside @root is
+ * named from the namespace root.
+ */
+int vfs_path_name(struct vfs_path root, struct vfs_path p, char *buf, size_t size,
+		  size_t *start);
+
 /* --- files --- */
 
 /* Open the file at @p with @flags (O_* of open(2)); *@out gets a new

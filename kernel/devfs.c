@@ -1,0 +1,106 @@
+/*
+ * kernel/devfs.c - /dev: the character devices every program expects.
+ *
+ * null reads as end of file and swallows writes; zero reads as zeros;
+ * full reads as zeros and refuses writes with ENOSPC; random and urandom
+ * read from the host's getrandom (the same pool either way, as on modern
+ * Linux).  /dev/fuse joins them with the FUSE issue.
+ */
+#include <string.h>
+#include <sys/random.h>
+#include <sys/sysmacros.h>
+
+#include "kernel/devfs.h"
+#include "kernel/vfs/synth.h"
+
+#define CHUNK 4096
+
+static ssize_t read_eof(struct vfs_file *f, struct vfs_io *io, uint64_t off)
+{
+	return 0;
+}
+
+static ssize_t write_sink(struct vfs_file *f, struct vfs_io *io, uint64_t off)
+{
+	return (ssize_t)io->len;
+}
+
+static ssize_t write_full(struct vfs_file *f, struct vfs_io *io, uint64_t off)
+{
+	return -ENOSPC;
+}
+
+/* Fill the caller's buffer from @fill, a chunk at a time. */
+static ssize_t read_fill(struct vfs_io *io, void (*fill)(unsigned char *, size_t))
+{
+	unsigned char buf[CHUNK];
+	size_t done = 0;
+
+	while (done < io->len) {
+		size_t n = io->len - done < CHUNK ? io->len - done : CHUNK;
+		int err;
+
+		fill(buf, n);
+		err = io->copy(io, buf, done, n, true);
+		if (err)
+			return done ? (ssize_t)done : err;
+		done += n;
+	}
+	return (ssize_t)done;
+}
+
+static void fill_zero(unsigned char *buf, size_t n)
+{
+	memset(buf, 0, n);
+}
+
+static void fill_random(unsigned char *buf, size_t n)
+{
+	size_t done = 0;
+
+	while (done < n) {
+		ssize_t r = getrandom(buf + done, n - done, 0);
+
+		if (r > 0)
+			done += (size_t)r;
+	}
+}
+
+static ssize_t read_zero(struct vfs_file *f, struct vfs_io *io, uint64_t off)
+{
+	return read_fill(io, fill_zero);
+}
+
+static ssize_t read_random(struct vfs_file *f, struct vfs_io *io, uint64_t off)
+{
+	return read_fill(io, fill_random);
+}
+
+static const struct vfs_file_ops null_ops = {.read = read_eof, .write = write_sink,
+					     .seekable = true};
+static const struct vfs_file_ops zero_ops = {.read = read_zero, .write = write_sink,
+					     .seekable = true};
+static const struct vfs_file_ops full_ops = {.read = read_zero, .write = write_full,
+					     .seekable = true};
+static const struct vfs_file_ops random_ops = {.read = read_random, .write = write_sink,
+					       .seekable = true};
+
+/* makedev(1, minor) for minor < 256, as a constant expression. */
+#define CHR(nm, ops, minor_)                                                                       \
+	{                                                                                          \
+		.name = nm, .mode = S_IFCHR | 0666, .fops = &ops, .rdev = (dev_t)(1 << 8 | (minor_))      \
+	}
+
+static const struct synth_node dev_nodes[] = {
+	CHR("null", null_ops, 3),     CHR("zero", zero_ops, 5),
+	CHR("full", full_ops, 7),     CHR("random", random_ops, 8),
+	CHR("urandom", random_ops, 9), {.name = NULL},
+};
+
+static const struct synth_node dev_root = {.name = "/", .mode = S_IFDIR | 0755,
+					   .children = dev_nodes};
+
+int devfs_create(struct vfs_fs **out)
+{
+	return synth_create_fs("devtmpfs", &dev_root, NULL, out);
+}

@@ -1,0 +1,235 @@
+/*
+ * kernel/vfs/synth.c - see synth.h.
+ *
+ * Inodes are made on lookup, one per descriptor visit; the dentry cache
+ * keeps them, so each node has one inode while cached.
+ */
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/sysmacros.h>
+#include <time.h>
+
+#include "kernel/vfs/synth.h"
+
+struct synth_fs {
+	struct vfs_fs base;
+	void *priv;
+	dev_t dev;
+	struct timespec mounted;
+};
+
+struct synth_inode {
+	struct vfs_inode base;
+	const struct synth_node *node;
+};
+
+struct snapshot {
+	char *buf;
+	size_t len;
+};
+
+static const struct vfs_inode_ops synth_inode_ops;
+
+static const struct synth_node *node_of(struct vfs_inode *i)
+{
+	return ((struct synth_inode *)i)->node;
+}
+
+static struct synth_fs *sfs(struct vfs_inode *i)
+{
+	return (struct synth_fs *)i->fs;
+}
+
+static struct vfs_inode *inode_new(struct synth_fs *fs, const struct synth_node *n)
+{
+	struct synth_inode *si = calloc(1, sizeof(*si));
+
+	if (!si)
+		return NULL;
+	vfs_inode_init(&si->base, &fs->base, &synth_inode_ops, n->mode);
+	si->node = n;
+	return &si->base;
+}
+
+static int synth_lookup(struct vfs_inode *dir, const char *name, struct vfs_inode **out)
+{
+	const struct synth_node *n = node_of(dir);
+
+	for (const struct synth_node *c = n->children; c && c->name; c++) {
+		if (!strcmp(c->name, name)) {
+			*out = inode_new(sfs(dir), c);
+			return *out ? 0 : -ENOMEM;
+		}
+	}
+	return -ENOENT;
+}
+
+static int synth_readlink(struct vfs_inode *inode, char *buf, size_t size)
+{
+	const struct synth_node *n = node_of(inode);
+
+	return n->target ? n->target(sfs(inode)->priv, buf, size) : -EINVAL;
+}
+
+static int synth_getattr(struct vfs_inode *inode, struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_dev = sfs(inode)->dev;
+	st->st_ino = inode->ino;
+	st->st_mode = inode->mode;
+	st->st_nlink = S_ISDIR(inode->mode) ? 2 : 1;
+	st->st_rdev = node_of(inode)->rdev;
+	st->st_blksize = 4096;
+	st->st_atim = st->st_mtim = st->st_ctim = sfs(inode)->mounted;
+	return 0;
+}
+
+/* --- files --- */
+
+static ssize_t snap_read(struct vfs_file *f, struct vfs_io *io, uint64_t off)
+{
+	struct snapshot *s = f->priv;
+	size_t n = io->len;
+	int err;
+
+	if (off >= s->len)
+		return 0;
+	if (n > s->len - off)
+		n = s->len - (size_t)off;
+	err = io->copy(io, s->buf + off, 0, n, true);
+	return err ? err : (ssize_t)n;
+}
+
+static void snap_release(struct vfs_file *f)
+{
+	struct snapshot *s = f->priv;
+
+	if (s)
+		free(s->buf);
+	free(s);
+}
+
+static const struct vfs_file_ops snap_ops = {
+	.read = snap_read,
+	.release = snap_release,
+	.seekable = true,
+};
+
+static unsigned char dtype(mode_t mode)
+{
+	return (unsigned char)((mode & S_IFMT) >> 12);
+}
+
+static int synth_iterate(struct vfs_file *f, uint64_t *pos, vfs_emit_fn emit, void *ctx)
+{
+	const struct synth_node *n = node_of(f->inode);
+	uint64_t i = 0;
+
+	if (*pos == 0) {
+		if (emit(ctx, &(struct vfs_dirent){f->inode->ino, DT_DIR, ".", 1}))
+			return 0;
+		*pos = 1;
+	}
+	if (*pos == 1) {
+		if (emit(ctx, &(struct vfs_dirent){f->inode->ino, DT_DIR, "..", 2}))
+			return 0;
+		*pos = 2;
+	}
+	for (const struct synth_node *c = n->children; c && c->name; c++, i++) {
+		/* Inode numbers of unvisited nodes: stable per position. */
+		struct vfs_dirent d = {1000 + i, dtype(c->mode), c->name, strlen(c->name)};
+
+		if (i + 2 < *pos)
+			continue;
+		if (emit(ctx, &d))
+			break;
+		*pos = i + 3;
+	}
+	return 0;
+}
+
+static const struct vfs_file_ops dir_ops = {
+	.iterate = synth_iterate,
+	.seekable = true,
+};
+
+static int synth_open(struct vfs_inode *inode, struct vfs_file *f, int flags)
+{
+	const struct synth_node *n = node_of(inode);
+	struct snapshot *s;
+	int err;
+
+	if (S_ISDIR(inode->mode)) {
+		f->ops = &dir_ops;
+		return 0;
+	}
+	if (n->fops) {
+		f->ops = n->fops;
+		return 0;
+	}
+	if (!n->generate)
+		return -ENXIO;
+	if ((flags & O_ACCMODE) != O_RDONLY)
+		return -EACCES;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	err = n->generate(sfs(inode)->priv, &s->buf, &s->len);
+	if (err) {
+		free(s);
+		return err;
+	}
+	f->ops = &snap_ops;
+	f->priv = s;
+	return 0;
+}
+
+static void synth_evict(struct vfs_inode *inode)
+{
+	free(inode);
+}
+
+static const struct vfs_inode_ops synth_inode_ops = {
+	.lookup = synth_lookup,
+	.readlink = synth_readlink,
+	.getattr = synth_getattr,
+	.open = synth_open,
+	.evict = synth_evict,
+};
+
+static void synth_destroy(struct vfs_fs *fs)
+{
+	vfs_dentry_put(fs->root);
+	free(fs);
+}
+
+int synth_create_fs(const char *type, const struct synth_node *root, void *priv,
+		    struct vfs_fs **out)
+{
+	static _Atomic unsigned next_dev = 1;
+	struct synth_fs *fs = calloc(1, sizeof(*fs));
+	struct vfs_inode *ri;
+
+	if (!fs)
+		return -ENOMEM;
+	fs->base.type = type;
+	fs->base.destroy = synth_destroy;
+	fs->priv = priv;
+	fs->dev = makedev(0, 50 + atomic_fetch_add(&next_dev, 1));
+	clock_gettime(CLOCK_REALTIME, &fs->mounted);
+	ri = inode_new(fs, root);
+	if (!ri)
+		goto err_free;
+	fs->base.root = vfs_dentry_new(NULL, "/", ri);
+	if (!fs->base.root) {
+		vfs_inode_put(ri);
+		goto err_free;
+	}
+	*out = &fs->base;
+	return 0;
+err_free:
+	free(fs);
+	return -ENOMEM;
+}

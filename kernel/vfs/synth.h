@@ -1,0 +1,35 @@
+/*
+ * kernel/vfs/synth.h - file systems described by tables (dev, proc).
+ *
+ * A synthetic file system is a static tree of node descriptors.  A regular
+ * file's content is generated when it is opened (so a reader sees one
+ * consistent snapshot, as with Linux's seq_file); a device node carries
+ * its own file operations; a symlink generates its target.  Nothing can
+ * be created, removed or renamed.
+ */
+#ifndef KSENTRY_KERNEL_VFS_SYNTH_H
+#define KSENTRY_KERNEL_VFS_SYNTH_H
+
+#include "kernel/vfs/vfs.h"
+
+struct synth_node {
+	const char *name;
+	mode_t mode; /* type and permissions */
+	/* Regular files: write the content into a fresh malloc'd *@buf of
+	 * *@len bytes.  @priv is the file system's. */
+	int (*generate)(void *priv, char **buf, size_t *len);
+	/* Symlinks: write the target into @buf (@size bytes); its length. */
+	int (*target)(void *priv, char *buf, size_t size);
+	/* Device nodes: what open() installs. */
+	const struct vfs_file_ops *fops;
+	dev_t rdev;
+	/* Directories: children, ended by a node with a NULL name. */
+	const struct synth_node *children;
+};
+
+/* A file system of type @type over the tree at @root, whose callbacks get
+ * @priv.  0 or -ENOMEM. */
+int synth_create_fs(const char *type, const struct synth_node *root, void *priv,
+		    struct vfs_fs **out);
+
+#endif
