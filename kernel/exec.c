@@ -1,8 +1,8 @@
 /*
  * kernel/exec.c - execve for static and static-PIE ELF programs.
  *
- * The file is read whole (from the host for now; through the VFS once it
- * lands) and parsed by kernel/elf.c, which trusts nothing in it.  Each
+ * The file is resolved in the task's namespace, read whole through the
+ * VFS, and parsed by kernel/elf.c, which trusts nothing in it.  Each
  * PT_LOAD segment becomes private anonymous memory that is populated and
  * filled at once: mapping eagerly costs far less than faulting page by
  * page (DESIGN.md section 2), and a private copy is what a guest would
@@ -26,39 +26,66 @@
 
 #define MAX_PROGRAM_SIZE (UINT64_C(1) << 30)
 
-/* Read all of @path into a fresh buffer. */
-static int read_host_file(const char *path, unsigned char **out, size_t *len)
-{
-	struct stat st;
+struct mem_io {
+	struct vfs_io io;
 	unsigned char *buf;
-	size_t done = 0;
-	int fd, err;
+};
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	err = -EACCES;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
-		goto out_close;
-	err = -EFBIG;
-	if ((uint64_t)st.st_size > MAX_PROGRAM_SIZE)
-		goto out_close;
+static int mem_copy(struct vfs_io *io, void *p, size_t at, size_t n, bool to_caller)
+{
+	struct mem_io *m = (struct mem_io *)io;
+
+	if (!to_caller)
+		return -EFAULT;
+	memcpy(m->buf + at, p, n);
+	return 0;
+}
+
+/*
+ * Read all of the program at @path, resolved in @t's namespace from its
+ * cwd, into a fresh buffer; its sandbox path goes to t->exe.  -EACCES for
+ * something that is not an executable regular file.
+ */
+static int read_program(struct task *t, const char *path, unsigned char **out, size_t *len)
+{
+	struct vfs_file *f;
+	unsigned char *buf;
+	struct stat st;
+	size_t start;
+	ssize_t n;
+	int err;
+
+	err = vfs_openat(&t->fs, t->cwd, path, O_RDONLY, 0, &f);
+	if (err)
+		return err;
+	err = vfs_getattr(f->inode, &st);
+	if (!err && (!S_ISREG(st.st_mode) || !(st.st_mode & 0111)))
+		err = -EACCES;
+	if (!err && (uint64_t)st.st_size > MAX_PROGRAM_SIZE)
+		err = -EFBIG;
+	if (err)
+		goto out_put;
 	err = -ENOMEM;
 	buf = malloc((size_t)st.st_size + 1);
 	if (!buf)
-		goto out_close;
-	while (done < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + done, (size_t)st.st_size - done);
+		goto out_put;
+	{
+		struct mem_io m = {.io = {.copy = mem_copy, .len = (size_t)st.st_size}, .buf = buf};
 
-		if (n <= 0)
-			break;
-		done += (size_t)n;
+		n = vfs_read(f, &m.io, 0);
 	}
+	if (n < 0) {
+		free(buf);
+		err = (int)n;
+		goto out_put;
+	}
+	if (vfs_path_name(t->fs.root, f->path, t->exe, sizeof(t->exe), &start) == 0)
+		memmove(t->exe, t->exe + start, strlen(t->exe + start) + 1);
 	*out = buf;
-	*len = done;
+	*len = (size_t)n;
 	err = 0;
-out_close:
-	close(fd);
+out_put:
+	vfs_file_put(f);
 	return err;
 }
 
@@ -203,7 +230,7 @@ int exec_load(struct task *t, const char *path, char *const argv[], char *const 
 	int err;
 
 	msg[0] = '\0';
-	err = read_host_file(path, &file, &len);
+	err = read_program(t, path, &file, &len);
 	if (err) {
 		snprintf(msg, msglen, "%s: %s", path, strerror(-err));
 		return err;
@@ -240,9 +267,6 @@ int exec_load(struct task *t, const char *path, char *const argv[], char *const 
 	t->regs.eflags = ABI_EFLAGS_IF;
 	t->regs.cs = ABI_USER_CS;
 	t->regs.ss = ABI_USER_SS;
-	/* Programs (glibc's _dl_get_origin) insist on an absolute path. */
-	if (!realpath(path, t->exe))
-		snprintf(t->exe, sizeof(t->exe), "%s", path);
 out_free_img:
 	free(img);
 out_free_file:

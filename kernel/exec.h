@@ -16,8 +16,8 @@
 #define EXEC_PIE_BASE UINT64_C(0x0000555555554000)
 
 /*
- * Load the static ELF executable at host path @path into @t, whose mm must
- * be empty: its segments (mapped eagerly), the heap start, and the initial
+ * Load the static ELF executable at @path (resolved in @t's namespace,
+ * relative paths from its cwd) into @t, whose mm must be empty: its segments (mapped eagerly), the heap start, and the initial
  * stack with @argv, @envp and the auxiliary vector; then point @t's
  * registers at the entry.  On failure returns a negative errno (-ENOEXEC
  * for a program ksentry cannot run) and writes a one-line reason to

@@ -3,55 +3,71 @@
  */
 #include <string.h>
 
+#include <sys/mount.h>
+
 #include "kernel/devfs.h"
+#include "kernel/hostfs.h"
 #include "kernel/kernel.h"
 #include "kernel/procfs.h"
 #include "kernel/vfs/ops.h"
 #include "kernel/vfs/tmpfs.h"
 
-/* Directories every root file system has. */
+/* Directories an empty root gets. */
 static const char *const root_dirs[] = {"/tmp", "/dev", "/proc", "/etc", "/home", "/root"};
 
-/* Mount /dev and /proc. */
-static int mount_synthetic(struct kernel *k)
+/* Mount @fs on @where if that directory exists; a root without it simply
+ * goes without (-ENOENT is not an error).  Takes @fs. */
+static int mount_at(struct kernel *k, const char *where, struct vfs_fs *fs, unsigned flags)
 {
-	static const char *const at[] = {"/dev", "/proc"};
-	struct vfs_fs *fs[2];
-	int err;
+	struct vfs_path p;
+	int err = vfs_resolve(&k->vfs, k->vfs.root, k->vfs.root, where, VFS_LOOKUP_DIRECTORY, &p,
+			      NULL, NULL);
 
-	err = devfs_create(&fs[0]);
+	if (!err) {
+		err = vfs_mount(&k->vfs, p, fs, flags);
+		vfs_path_put(p);
+	}
 	if (err)
-		goto err_destroy;
-	err = procfs_create(k, &fs[1]);
-	if (err) {
-		fs[0]->destroy(fs[0]);
-		goto err_destroy;
-	}
-	for (int i = 0; i < 2; i++) {
-		struct vfs_path p;
+		fs->destroy(fs);
+	return err == -ENOENT || err == -ENOTDIR ? 0 : err;
+}
 
-		err = vfs_resolve(&k->vfs, k->vfs.root, k->vfs.root, at[i], 0, &p, NULL, NULL);
-		if (!err) {
-			err = vfs_mount(&k->vfs, p, fs[i], 0);
-			vfs_path_put(p);
-		}
-		if (err) {
-			for (int j = i; j < 2; j++)
-				fs[j]->destroy(fs[j]);
-			goto err_destroy;
-		}
+/* Mount /tmp (over a host root), /dev and /proc. */
+static int mount_standard(struct kernel *k, bool host_root)
+{
+	struct vfs_fs *fs;
+	int err = 0;
+
+	if (host_root) {
+		err = tmpfs_create_fs(k->mf, 01777, &fs);
+		if (!err)
+			err = mount_at(k, "/tmp", fs, 0);
 	}
-	return 0;
-err_destroy:
-	vfs_destroy(&k->vfs);
+	if (!err)
+		err = devfs_create(&fs);
+	if (!err)
+		err = mount_at(k, "/dev", fs, 0);
+	if (!err)
+		err = procfs_create(k, &fs);
+	if (!err)
+		err = mount_at(k, "/proc", fs, 0);
+	return err;
+}
+
+static int make_empty_root(struct kernel *k)
+{
+	struct vfs_ctx ctx = {.vfs = &k->vfs, .root = k->vfs.root, .umask = 0};
+	int err = 0;
+
+	for (size_t i = 0; !err && i < sizeof(root_dirs) / sizeof(root_dirs[0]); i++)
+		err = vfs_mkdirat(&ctx, k->vfs.root, root_dirs[i], i == 0 ? 01777 : 0755);
 	return err;
 }
 
 int kernel_init(struct kernel *k, struct memfile *mf, struct memacct *acct,
-		struct platform *platform)
+		struct platform *platform, const char *host_root)
 {
 	struct vfs_fs *root;
-	struct vfs_ctx ctx;
 	int err;
 
 	memset(k, 0, sizeof(*k));
@@ -61,7 +77,7 @@ int kernel_init(struct kernel *k, struct memfile *mf, struct memacct *acct,
 	k->host_stdio[0] = k->host_stdio[1] = k->host_stdio[2] = -1;
 	clock_gettime(CLOCK_MONOTONIC, &k->boot_time);
 
-	err = tmpfs_create_fs(mf, 0755, &root);
+	err = host_root ? hostfs_create(host_root, &root) : tmpfs_create_fs(mf, 0755, &root);
 	if (err)
 		return err;
 	err = vfs_init(&k->vfs, root);
@@ -69,15 +85,15 @@ int kernel_init(struct kernel *k, struct memfile *mf, struct memacct *acct,
 		root->destroy(root);
 		return err;
 	}
-	ctx = (struct vfs_ctx){.vfs = &k->vfs, .root = k->vfs.root, .umask = 0};
-	for (size_t i = 0; i < sizeof(root_dirs) / sizeof(root_dirs[0]); i++) {
-		err = vfs_mkdirat(&ctx, k->vfs.root, root_dirs[i], i == 0 ? 01777 : 0755);
-		if (err) {
-			vfs_destroy(&k->vfs);
-			return err;
-		}
-	}
-	return mount_synthetic(k);
+	if (host_root)
+		k->vfs.mounts->flags |= MS_RDONLY;
+	else
+		err = make_empty_root(k);
+	if (!err)
+		err = mount_standard(k, host_root != NULL);
+	if (err)
+		vfs_destroy(&k->vfs);
+	return err;
 }
 
 void kernel_destroy(struct kernel *k)

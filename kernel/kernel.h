@@ -31,13 +31,14 @@ struct kernel {
 
 /*
  * Set up @k over memory file @mf (charging @acct) running guests on
- * @platform: the root file system is a fresh tmpfs with /tmp, /etc,
- * /home, /root, /dev (devfs) and /proc (procfs).  Host stdio starts
- * unset (-1).
- * 0 or a negative errno.
+ * @platform.  The root file system is host directory @host_root, read-only,
+ * with a fresh tmpfs on its /tmp; or, if @host_root is NULL, an empty
+ * tmpfs with /tmp, /etc, /home and /root.  Either way devfs is mounted on
+ * /dev and procfs on /proc (where those directories exist).  Host stdio
+ * starts unset (-1).  0 or a negative errno.
  */
 int kernel_init(struct kernel *k, struct memfile *mf, struct memacct *acct,
-		struct platform *platform);
+		struct platform *platform, const char *host_root);
 
 /* Tear down what kernel_init() built; every task must be gone. */
 void kernel_destroy(struct kernel *k);

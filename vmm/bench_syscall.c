@@ -95,7 +95,7 @@ static int env_init(struct bench_env *e)
 	err = ptrace_platform_create(&e->mf, &p);
 	if (err)
 		return err;
-	return kernel_init(&e->k, &e->mf, &e->acct, p);
+	return kernel_init(&e->k, &e->mf, &e->acct, p, NULL);
 }
 
 static void env_destroy(struct bench_env *e)

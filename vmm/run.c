@@ -2,8 +2,8 @@
  * vmm/run.c - `ksentry run [options] [--] PROGRAM [ARGS...]`.
  *
  * Sets up one sandbox: the memory file (capped by --memory), the execution
- * platform, the sentry, and one task running PROGRAM (a host path until
- * the VFS lands).  The guest's exit status becomes ksentry's; a guest
+ * platform, the sentry with its root file system (--root), and one task
+ * running PROGRAM, found inside the sandbox.  The guest's exit status becomes ksentry's; a guest
  * killed by a signal exits 128+N, with a one-line reason on stderr.
  */
 #include <fcntl.h>
@@ -27,6 +27,8 @@ struct run_options {
 	bool strace;
 	bool debug;
 	const char *platform;
+	const char *root; /* host directory, or NULL for an empty tmpfs root */
+	const char *cwd;
 	char *env[MAX_ENV + 1];
 	int nenv;
 };
@@ -42,6 +44,10 @@ static void run_usage(FILE *out)
 		"  --strace             print every syscall with its arguments and result\n"
 		"  --memory SIZE        memory cap of the sandbox (e.g. 512M, 2G; default 4G)\n"
 		"  --env NAME=VALUE     add to the guest's environment (repeatable)\n"
+		"  --root DIR           host directory to use as the read-only root (default /)\n"
+		"  --empty-root         start from an empty in-memory root instead\n"
+		"  --cwd DIR            the guest's working directory (default: ksentry's own\n"
+		"                       when it exists in the sandbox, else /)\n"
 		"  --platform NAME      auto (default) or ptrace\n"
 		"  --debug              say which platform runs the guest and how\n"
 		"  --help               this text\n");
@@ -71,6 +77,8 @@ static int parse_options(int argc, char **argv, struct run_options *o)
 		{"strace", no_argument, NULL, 's'},   {"memory", required_argument, NULL, 'm'},
 		{"env", required_argument, NULL, 'e'}, {"platform", required_argument, NULL, 'p'},
 		{"debug", no_argument, NULL, 'd'},    {"help", no_argument, NULL, 'h'},
+		{"root", required_argument, NULL, 'r'}, {"empty-root", no_argument, NULL, 'E'},
+		{"cwd", required_argument, NULL, 'c'},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
@@ -102,6 +110,15 @@ static int parse_options(int argc, char **argv, struct run_options *o)
 		case 'p':
 			o->platform = optarg;
 			break;
+		case 'r':
+			o->root = optarg;
+			break;
+		case 'E':
+			o->root = NULL;
+			break;
+		case 'c':
+			o->cwd = optarg;
+			break;
 		case 'h':
 			run_usage(stdout);
 			exit(0);
@@ -127,6 +144,28 @@ static int make_platform(const struct run_options *o, struct memfile *mf, struct
 	return ptrace_platform_create(mf, out);
 }
 
+/* The guest starts in --cwd, or where ksentry was started if the sandbox
+ * has that directory too (a host root of /), or else in /. */
+static void set_cwd(struct task *t, const struct run_options *o)
+{
+	char here[VFS_PATH_MAX];
+	const char *want = o->cwd;
+	struct vfs_path p;
+
+	if (!want && o->root && !strcmp(o->root, "/") && getcwd(here, sizeof(here)))
+		want = here;
+	if (!want)
+		return;
+	if (vfs_resolve(t->fs.vfs, t->fs.root, t->fs.root, want,
+			VFS_LOOKUP_FOLLOW | VFS_LOOKUP_DIRECTORY, &p, NULL, NULL)) {
+		if (o->cwd)
+			fprintf(stderr, "ksentry: --cwd %s: not a directory in the sandbox\n", want);
+		return;
+	}
+	vfs_path_put(t->cwd);
+	t->cwd = p;
+}
+
 static int exit_code(int status)
 {
 	if (WIFSIGNALED(status))
@@ -136,7 +175,7 @@ static int exit_code(int status)
 
 int run_main(int argc, char **argv)
 {
-	struct run_options o = {.memory = DEFAULT_MEMORY, .platform = "auto"};
+	struct run_options o = {.memory = DEFAULT_MEMORY, .platform = "auto", .root = "/"};
 	struct memacct acct;
 	struct memfile mf;
 	struct platform *platform;
@@ -168,7 +207,7 @@ int run_main(int argc, char **argv)
 	err = make_platform(&o, &mf, &platform);
 	if (err)
 		goto err_memfile;
-	err = kernel_init(&k, &mf, &acct, platform);
+	err = kernel_init(&k, &mf, &acct, platform, o.root);
 	if (err) {
 		fprintf(stderr, "ksentry: cannot set up the sentry: %s\n", strerror(-err));
 		goto err_platform;
@@ -185,6 +224,7 @@ int run_main(int argc, char **argv)
 		fprintf(stderr, "ksentry: cannot create the task: %s\n", strerror(-err));
 		goto err_kernel;
 	}
+	set_cwd(t, &o);
 	err = exec_load(t, argv[first], argv + first, o.env, msg, sizeof(msg));
 	if (err) {
 		fprintf(stderr, "ksentry: %s: %s\n", argv[first], msg[0] ? msg : strerror(-err));

@@ -93,7 +93,7 @@ static void test_mounts(void)
 	int fd = open("/proc/mounts", O_RDONLY);
 
 	CHECK("mounts", fd >= 0 && read(fd, buf, sizeof(buf) - 1) > 0 &&
-				strstr(buf, "tmpfs / tmpfs rw") && strstr(buf, "proc /proc proc"),
+				strstr(buf, "tmpfs /tmp tmpfs rw") && strstr(buf, "proc /proc proc"),
 	      "'%s'", buf);
 	close(fd);
 }
