@@ -32,7 +32,7 @@ struct host_inode {
 
 struct host_dir {
 	int fd; /* O_RDONLY | O_DIRECTORY, for getdents64 */
-	char buf[8192];
+	_Alignas(8) char buf[8192]; /* getdents64 records are 8-byte aligned */
 	size_t len, at;
 	bool eof;
 };

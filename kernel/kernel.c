@@ -10,6 +10,7 @@
 #include "kernel/kernel.h"
 #include "kernel/procfs.h"
 #include "kernel/vfs/ops.h"
+#include "kernel/vfs/overlay.h"
 #include "kernel/vfs/tmpfs.h"
 
 /* Directories an empty root gets. */
@@ -54,6 +55,28 @@ static int mount_standard(struct kernel *k, bool host_root)
 	return err;
 }
 
+/* The host directory, read-only, under a tmpfs that takes every write. */
+static int make_overlay_root(struct memfile *mf, const char *host_root, struct vfs_fs **out)
+{
+	struct vfs_fs *upper, *lower;
+	int err;
+
+	err = hostfs_create(host_root, &lower);
+	if (err)
+		return err;
+	err = tmpfs_create_fs(mf, 0755, &upper);
+	if (err) {
+		lower->destroy(lower);
+		return err;
+	}
+	err = overlay_create_fs(upper, lower, out);
+	if (err) {
+		upper->destroy(upper);
+		lower->destroy(lower);
+	}
+	return err;
+}
+
 static int make_empty_root(struct kernel *k)
 {
 	struct vfs_ctx ctx = {.vfs = &k->vfs, .root = k->vfs.root, .umask = 0};
@@ -77,7 +100,7 @@ int kernel_init(struct kernel *k, struct memfile *mf, struct memacct *acct,
 	k->host_stdio[0] = k->host_stdio[1] = k->host_stdio[2] = -1;
 	clock_gettime(CLOCK_MONOTONIC, &k->boot_time);
 
-	err = host_root ? hostfs_create(host_root, &root) : tmpfs_create_fs(mf, 0755, &root);
+	err = host_root ? make_overlay_root(mf, host_root, &root) : tmpfs_create_fs(mf, 0755, &root);
 	if (err)
 		return err;
 	err = vfs_init(&k->vfs, root);
@@ -85,9 +108,7 @@ int kernel_init(struct kernel *k, struct memfile *mf, struct memacct *acct,
 		root->destroy(root);
 		return err;
 	}
-	if (host_root)
-		k->vfs.mounts->flags |= MS_RDONLY;
-	else
+	if (!host_root)
 		err = make_empty_root(k);
 	if (!err)
 		err = mount_standard(k, host_root != NULL);

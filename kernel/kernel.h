@@ -32,7 +32,7 @@ struct kernel {
 /*
  * Set up @k over memory file @mf (charging @acct) running guests on
  * @platform.  The root file system is host directory @host_root, read-only,
- * with a fresh tmpfs on its /tmp; or, if @host_root is NULL, an empty
+ * under a tmpfs overlay that takes every write, with a fresh tmpfs on /tmp; or, if @host_root is NULL, an empty
  * tmpfs with /tmp, /etc, /home and /root.  Either way devfs is mounted on
  * /dev and procfs on /proc (where those directories exist).  Host stdio
  * starts unset (-1).  0 or a negative errno.

@@ -51,6 +51,26 @@ int vfs_open(struct vfs_path p, int flags, struct vfs_file **out)
 	return 0;
 }
 
+int vfs_open_inode(struct vfs_inode *inode, int flags, struct vfs_file **out)
+{
+	struct vfs_file *f = file_alloc(flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC));
+	int err;
+
+	if (!f)
+		return -ENOMEM;
+	f->inode = vfs_inode_get(inode);
+	if (inode->ops->open) {
+		err = inode->ops->open(inode, f, flags);
+		if (err) {
+			f->ops = NULL;
+			vfs_file_put(f);
+			return err;
+		}
+	}
+	*out = f;
+	return 0;
+}
+
 struct vfs_file *vfs_file_new_anon(const struct vfs_file_ops *ops, void *priv, int flags)
 {
 	struct vfs_file *f = file_alloc(flags);

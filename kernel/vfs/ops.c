@@ -300,6 +300,23 @@ static bool is_under(struct vfs_dentry *d, struct vfs_dentry *ancestor)
 	return false;
 }
 
+/* Bring the dentry cache in line with a rename the file system did: the
+ * source dentry moves (with everything cached below it); what the target
+ * name named is gone, or, for an exchange, moves the other way. */
+static void move_dentries(struct vfs_dentry *odir, struct vfs_dentry *od, const char *oname,
+			  struct vfs_dentry *ndir, struct vfs_dentry *nd, const char *nname,
+			  bool exchange)
+{
+	if (nd && !exchange)
+		vfs_dentry_drop(ndir, nd);
+	if (od == nd)
+		return;
+	if (vfs_dentry_move(od, ndir, nname))
+		vfs_dentry_drop(odir, od);
+	if (nd && exchange && vfs_dentry_move(nd, odir, oname))
+		vfs_dentry_drop(ndir, nd);
+}
+
 int vfs_renameat(const struct vfs_ctx *c, struct vfs_path ostart, const char *opath,
 		 struct vfs_path nstart, const char *npath, unsigned flags)
 {
@@ -344,12 +361,8 @@ int vfs_renameat(const struct vfs_ctx *c, struct vfs_path ostart, const char *op
 	odir = op.dentry->inode;
 	err = odir->ops->rename ? odir->ops->rename(odir, oname, np.dentry->inode, nname, flags)
 				: -EPERM;
-	if (!err) {
-		/* Both names changed meaning: drop them from the cache. */
-		vfs_dentry_drop(op.dentry, od);
-		if (nd)
-			vfs_dentry_drop(np.dentry, nd);
-	}
+	if (!err)
+		move_dentries(op.dentry, od, oname, np.dentry, nd, nname, flags & RENAME_EXCHANGE);
 out_od:
 	if (nd)
 		vfs_dentry_put(nd);

@@ -627,7 +627,7 @@ static unsigned char dtype(mode_t mode)
 static int tmpfs_iterate(struct vfs_file *f, uint64_t *pos, vfs_emit_fn emit, void *ctx)
 {
 	struct tmpfs_inode *ti = TI(f->inode);
-	struct vfs_dentry *parent = f->path.dentry->parent;
+	struct vfs_dentry *parent = f->path.dentry ? f->path.dentry->parent : NULL;
 	struct vfs_dirent d;
 	uint64_t i = 0;
 	int err = 0;

@@ -173,6 +173,32 @@ void vfs_dentry_drop(struct vfs_dentry *dir, struct vfs_dentry *d)
 		vfs_dentry_put(d);
 }
 
+int vfs_dentry_move(struct vfs_dentry *d, struct vfs_dentry *to, const char *name)
+{
+	struct vfs_dentry *old = d->parent, **pp;
+	char *nname = strdup(name);
+
+	if (!nname)
+		return -ENOMEM;
+	pthread_mutex_lock(&old->lock);
+	for (pp = &old->child; *pp; pp = &(*pp)->sibling) {
+		if (*pp == d) {
+			*pp = d->sibling;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&old->lock);
+	free(d->name);
+	d->name = nname;
+	d->parent = vfs_dentry_get(to);
+	pthread_mutex_lock(&to->lock);
+	d->sibling = to->child;
+	to->child = d; /* the tree's reference moves with it */
+	pthread_mutex_unlock(&to->lock);
+	vfs_dentry_put(old);
+	return 0;
+}
+
 /* Drop every cached descendant of @d (file system teardown). */
 static void prune(struct vfs_dentry *d)
 {

@@ -263,6 +263,10 @@ int vfs_open(struct vfs_path p, int flags, struct vfs_file **out);
 struct vfs_file *vfs_file_get(struct vfs_file *f);
 void vfs_file_put(struct vfs_file *f);
 
+/* Open @inode itself, with no path (stacking file systems forward to the
+ * file systems below them this way).  *@out gets a new reference. */
+int vfs_open_inode(struct vfs_inode *inode, int flags, struct vfs_file **out);
+
 /* A file with no path (pipes, host stdio); takes nothing, refs = 1. */
 struct vfs_file *vfs_file_new_anon(const struct vfs_file_ops *ops, void *priv, int flags);
 

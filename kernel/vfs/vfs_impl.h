@@ -20,6 +20,15 @@ int vfs_dentry_add(struct vfs_dentry *dir, const char *name, struct vfs_inode *i
 /* Take @d out of @dir's cache (its name is gone) and mark it dead. */
 void vfs_dentry_drop(struct vfs_dentry *dir, struct vfs_dentry *d);
 
+/*
+ * Move cached dentry @d under @to as @name (rename): its cached subtree,
+ * open files and working directories inside it follow.  The caller has
+ * dropped whatever @name named in @to.  0 or -ENOMEM (then the caller
+ * drops @d instead).  Path walks that run at the same time may see either
+ * place; renames are serialised by the caller's thread for now.
+ */
+int vfs_dentry_move(struct vfs_dentry *d, struct vfs_dentry *to, const char *name);
+
 /* The mount sitting on @p, or NULL (no reference). */
 struct vfs_mount *vfs_mount_on(struct vfs *vfs, struct vfs_path p);
 

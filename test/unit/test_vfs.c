@@ -424,3 +424,23 @@ Test(vfs, readdir_lists_every_entry_once)
 	cr_assert_eq(names.n, 5, "rewinddir");
 	vfs_file_put(dir);
 }
+
+Test(vfs, rename_moves_cached_subtrees)
+{
+	struct vfs_path held;
+	struct stat st;
+	char buf[VFS_PATH_MAX];
+	size_t start;
+
+	cr_assert_eq(vfs_mkdirat(&ctx, root, "/a", 0755), 0);
+	cr_assert_eq(vfs_mkdirat(&ctx, root, "/a/b", 0755), 0);
+	write_file("/a/b/f", "x");
+	cr_assert_eq(vfs_resolve(&vfs, root, root, "/a/b", 0, &held, NULL, NULL), 0);
+	cr_assert_eq(vfs_renameat(&ctx, root, "/a", root, "/c", 0), 0);
+	cr_assert_eq(vfs_statat(&ctx, held, "f", true, &st), 0, "a cwd inside still works");
+	cr_assert_eq(vfs_path_name(root, held, buf, sizeof(buf), &start), 0);
+	cr_assert_str_eq(buf + start, "/c/b", "and its name follows the rename");
+	cr_assert_eq(vfs_statat(&ctx, root, "/a/b/f", true, &st), -ENOENT);
+	expect_contents("/c/b/f", "x");
+	vfs_path_put(held);
+}
