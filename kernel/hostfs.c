@@ -274,6 +274,7 @@ int hostfs_create(const char *dir, struct vfs_fs **out)
 	if (!fs || fstat(fd, &st) < 0)
 		goto err_close;
 	fs->type = "hostfs";
+	fs->magic = 0x6b736e74;
 	fs->destroy = host_destroy;
 	root = inode_new(fs, fd, st.st_mode);
 	if (!root)

@@ -518,29 +518,45 @@ int64_t sys_fstat(struct task *t, const uint64_t a[6])
 	return err ? err : mm_copy_out(&t->mm, a[1], &st, sizeof(st));
 }
 
-int64_t sys_newfstatat(struct task *t, const uint64_t a[6])
+int stat_lookup(struct task *t, int64_t dirfd, uint64_t upath, uint64_t flags, struct stat *st)
 {
 	char path[VFS_PATH_MAX];
 	struct vfs_path start;
-	struct stat st;
+	struct vfs_file *f;
 	long len;
+	int err;
+
+	len = get_path(t, upath, path);
+	if (len < 0)
+		return (int)len;
+	if (len == 0) {
+		if (!(flags & AT_EMPTY_PATH))
+			return -ENOENT;
+		if ((int)dirfd == AT_FDCWD)
+			return vfs_getattr(t->cwd.dentry->inode, st);
+		f = get_file(t, (uint64_t)(uint32_t)dirfd);
+		if (!f)
+			return -EBADF;
+		err = stat_file(f, st);
+		vfs_file_put(f);
+		return err;
+	}
+	err = get_start(t, dirfd, path, &start);
+	if (err)
+		return err;
+	err = vfs_statat(&t->fs, start, path, !(flags & AT_SYMLINK_NOFOLLOW), st);
+	vfs_path_put(start);
+	return err;
+}
+
+int64_t sys_newfstatat(struct task *t, const uint64_t a[6])
+{
+	struct stat st;
 	int err;
 
 	if (a[3] & ~(uint64_t)(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_NO_AUTOMOUNT))
 		return -EINVAL;
-	len = get_path(t, a[1], path);
-	if (len < 0)
-		return len;
-	if (len == 0) {
-		const uint64_t b[6] = {a[0], a[2]};
-
-		return a[3] & AT_EMPTY_PATH ? sys_fstat(t, b) : -ENOENT;
-	}
-	err = get_start(t, (int)a[0], path, &start);
-	if (err)
-		return err;
-	err = vfs_statat(&t->fs, start, path, !(a[3] & AT_SYMLINK_NOFOLLOW), &st);
-	vfs_path_put(start);
+	err = stat_lookup(t, (int)a[0], a[1], a[3], &st);
 	return err ? err : mm_copy_out(&t->mm, a[2], &st, sizeof(st));
 }
 

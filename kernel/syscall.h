@@ -14,6 +14,7 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/stat.h>
 
 #include "abi/syscalls.h"
 #include "kernel/task.h"
@@ -40,6 +41,10 @@ void syscall_dispatch(struct task *t);
 
 /* Print the table as docs/syscalls.md. */
 void syscall_print_markdown(FILE *out);
+
+/* stat of @upath from @dirfd with AT_* @flags (AT_EMPTY_PATH: the fd
+ * itself), for the stat family.  0 or -errno. */
+int stat_lookup(struct task *t, int64_t dirfd, uint64_t upath, uint64_t flags, struct stat *st);
 
 /* --- handlers, by subject --- */
 
@@ -71,6 +76,16 @@ int64_t sys_munmap(struct task *t, const uint64_t a[6]);
 int64_t sys_mprotect(struct task *t, const uint64_t a[6]);
 int64_t sys_mremap(struct task *t, const uint64_t a[6]);
 int64_t sys_madvise(struct task *t, const uint64_t a[6]);
+
+/* sys_file2.c */
+int64_t sys_pipe(struct task *t, const uint64_t a[6]);
+int64_t sys_pipe2(struct task *t, const uint64_t a[6]);
+int64_t sys_statx(struct task *t, const uint64_t a[6]);
+int64_t sys_statfs(struct task *t, const uint64_t a[6]);
+int64_t sys_fstatfs(struct task *t, const uint64_t a[6]);
+int64_t sys_chroot(struct task *t, const uint64_t a[6]);
+int64_t sys_sendfile(struct task *t, const uint64_t a[6]);
+int64_t sys_copy_file_range(struct task *t, const uint64_t a[6]);
 
 /* sys_poll.c */
 int64_t sys_poll(struct task *t, const uint64_t a[6]);

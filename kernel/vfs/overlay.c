@@ -884,6 +884,7 @@ int overlay_create_fs(struct vfs_fs *upper, struct vfs_fs *lower, struct vfs_fs 
 	if (!fs)
 		return -ENOMEM;
 	fs->base.type = "overlay";
+	fs->base.magic = 0x794c7630;
 	fs->base.destroy = ovl_destroy;
 	fs->upper = upper;
 	fs->lower = lower;

@@ -215,6 +215,7 @@ int synth_create_fs(const char *type, const struct synth_node *root, void *priv,
 	if (!fs)
 		return -ENOMEM;
 	fs->base.type = type;
+	fs->base.magic = !strcmp(type, "proc") ? 0x9fa0 : 0x01021994; /* PROC_SUPER_MAGIC, TMPFS */
 	fs->base.destroy = synth_destroy;
 	fs->priv = priv;
 	fs->dev = makedev(0, 50 + atomic_fetch_add(&next_dev, 1));

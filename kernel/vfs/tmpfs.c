@@ -712,6 +712,7 @@ int tmpfs_create_fs(struct memfile *mf, mode_t root_mode, struct vfs_fs **out)
 	if (!fs)
 		return -ENOMEM;
 	fs->base.type = "tmpfs";
+	fs->base.magic = 0x01021994;
 	fs->base.destroy = tmpfs_destroy;
 	fs->mf = mf;
 	fs->dev = makedev(0, 100 + atomic_fetch_add(&next_dev, 1));

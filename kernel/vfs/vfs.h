@@ -129,9 +129,11 @@ struct vfs_file_ops {
 	int (*iterate)(struct vfs_file *f, uint64_t *pos, vfs_emit_fn emit, void *ctx);
 	long (*ioctl)(struct vfs_file *f, unsigned long cmd, uint64_t arg, void *task);
 	int (*fsync)(struct vfs_file *f);
-	/* The host fd to poll(2) for readiness, for files backed by one;
-	 * files without this op are always ready, as regular files are. */
+	/* The host fd to poll(2) for readiness, for files backed by one. */
 	int (*host_fd)(struct vfs_file *f);
+	/* Readiness now (POLLIN, POLLOUT, POLLHUP, ...) among @events.  Files
+	 * without this op or host_fd are always ready, as regular files are. */
+	short (*poll)(struct vfs_file *f, short events);
 	/* fstat of a file without an inode (pipes, host stdio). */
 	int (*stat)(struct vfs_file *f, struct stat *st);
 	void (*release)(struct vfs_file *f);
@@ -161,6 +163,7 @@ struct vfs_dentry {
 
 struct vfs_fs {
 	const char *type; /* "tmpfs", "proc", ... */
+	unsigned long magic; /* statfs f_type */
 	struct vfs_dentry *root;
 	uint64_t next_ino;
 	void *priv;

@@ -4,7 +4,13 @@
  * if every check passed.  Also run natively against a scratch directory
  * by the test suite's expectations (same semantics as Linux).
  */
+#define _GNU_SOURCE
 #include <dirent.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/sendfile.h>
+#include <sys/statfs.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -37,6 +43,11 @@ static char *p(const char *rel)
 	i = (i + 1) % 8;
 	snprintf(buf[i], sizeof(buf[i]), "%s/%s", base, rel);
 	return buf[i];
+}
+
+static char *p_file(void)
+{
+	return p("f");
 }
 
 static void test_read_write(void)
@@ -142,8 +153,70 @@ static void test_fds(void)
 	close(50);
 }
 
+static void test_pipes(void)
+{
+	int p[2], n = -1, fd;
+	char buf[16] = {0};
+	struct pollfd pf;
+	struct stat st;
+
+	CHECK("pipe2", pipe2(p, O_CLOEXEC) == 0, "pipe2");
+	CHECK("pipe-fifo", fstat(p[0], &st) == 0 && S_ISFIFO(st.st_mode), "mode %o", st.st_mode);
+	pf = (struct pollfd){.fd = p[0], .events = POLLIN};
+	CHECK("poll-empty", poll(&pf, 1, 10) == 0, "ready");
+	CHECK("pipe-write", write(p[1], "ping", 4) == 4, "write");
+	CHECK("poll-ready", poll(&pf, 1, 1000) == 1 && (pf.revents & POLLIN), "revents %x",
+	      pf.revents);
+	CHECK("fionread", ioctl(p[0], FIONREAD, &n) == 0 && n == 4, "n %d", n);
+	CHECK("pipe-read", read(p[0], buf, sizeof(buf)) == 4 && !memcmp(buf, "ping", 4), "read");
+	fcntl(p[0], F_SETFL, O_NONBLOCK);
+	CHECK("pipe-eagain", read(p[0], buf, 1) == -1 && errno == EAGAIN, "errno %d", errno);
+	close(p[1]);
+	CHECK("pipe-eof", read(p[0], buf, 1) == 0, "eof");
+	close(p[0]);
+	CHECK("pipe-epipe", pipe(p) == 0 && close(p[0]) == 0 && write(p[1], "x", 1) == -1 &&
+				errno == EPIPE,
+	      "errno %d", errno);
+	close(p[1]);
+	/* sendfile from a file into a pipe. */
+	fd = open(p_file(), O_RDONLY);
+	CHECK("sendfile", pipe(p) == 0 && sendfile(p[1], fd, NULL, 3) == 3 &&
+			      read(p[0], buf, 3) == 3 && !memcmp(buf, "HEL", 3),
+	      "sendfile");
+	close(fd);
+	close(p[0]);
+	close(p[1]);
+}
+
+static void test_stat_family(void)
+{
+#ifdef STATX_BASIC_STATS /* musl 1.2.3 has no statx() */
+	struct statx sx;
+#endif
+	struct statfs sf;
+	off_t in = 0, out = 0;
+	int a, b;
+
+#ifdef STATX_BASIC_STATS
+	CHECK("statx", statx(AT_FDCWD, p("f"), 0, STATX_BASIC_STATS, &sx) == 0 &&
+			       sx.stx_size == 6 && S_ISREG(sx.stx_mode),
+	      "size %llu", (unsigned long long)sx.stx_size);
+#endif
+	CHECK("statfs", statfs(base, &sf) == 0 && sf.f_bsize == 4096 && sf.f_namelen == 255,
+	      "bsize %ld", (long)sf.f_bsize);
+	a = open(p("f"), O_RDONLY);
+	b = open(p("copy"), O_RDWR | O_CREAT | O_TRUNC, 0644);
+	CHECK("copy_file_range", copy_file_range(a, &in, b, &out, 100, 0) == 6 && in == 6 &&
+				     out == 6,
+	      "in %ld out %ld", (long)in, (long)out);
+	close(a);
+	close(b);
+}
+
 int main(int argc, char **argv)
 {
+	/* EPIPE, not death by SIGPIPE, for the broken-pipe check. */
+	signal(SIGPIPE, SIG_IGN);
 	base = argc > 1 ? argv[1] : "/tmp/files-test";
 	mkdir(base, 0755);
 	umask(022);
@@ -151,6 +224,8 @@ int main(int argc, char **argv)
 	test_dirs();
 	test_links();
 	test_fds();
+	test_pipes();
+	test_stat_family();
 	printf(failures ? "files FAILED (%d)\n" : "files ok\n", failures);
 	return failures != 0;
 }
