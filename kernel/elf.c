@@ -37,8 +37,8 @@
 #include "platform/platform.h"
 
 /* Write the reason for refusing the file into @msg; returns -ENOEXEC. */
-static int __attribute__((format(printf, 3, 4))) fail(char *msg, size_t msglen, const char *fmt,
-						      ...)
+static int __attribute__((format(printf, 3, 4)))
+fail(char *msg, size_t msglen, const char *fmt, ...)
 {
 	va_list ap;
 

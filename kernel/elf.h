@@ -42,13 +42,13 @@
  * out of the plan, as Linux maps nothing for them.
  */
 struct elf_load_segment {
-	uint64_t vaddr, memsz;   /* where, before the load bias */
+	uint64_t vaddr, memsz;	 /* where, before the load bias */
 	uint64_t offset, filesz; /* what of the file; filesz <= memsz */
-	unsigned prot;           /* PROT_READ | PROT_WRITE | PROT_EXEC */
+	unsigned prot;		 /* PROT_READ | PROT_WRITE | PROT_EXEC */
 };
 
 struct elf_image {
-	uint16_t type;  /* ET_EXEC or ET_DYN */
+	uint16_t type;	/* ET_EXEC or ET_DYN */
 	uint64_t entry; /* before the load bias; inside an executable segment */
 	/*
 	 * Where the program headers are in memory (for AT_PHDR), before the
@@ -65,7 +65,7 @@ struct elf_image {
 	 * executable: Linux only defaults to one for 32-bit programs. */
 	bool stack_exec;
 	struct elf_load_segment segs[ELF_MAX_LOAD]; /* sorted by vaddr, disjoint */
-	size_t nsegs;                               /* >= 1 */
+	size_t nsegs;				    /* >= 1 */
 	/* Page-rounded span of the segments: min_vaddr is segs[0].vaddr
 	 * rounded down, max_vaddr the last segment's end rounded up. */
 	uint64_t min_vaddr, max_vaddr;

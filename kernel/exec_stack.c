@@ -80,8 +80,8 @@ static void put_strings(struct image *im, const char *const *v, size_t n, uint64
 	*ptr += sizeof(uint64_t);
 }
 
-int exec_stack_build(void *buf, size_t buflen, uint64_t stack_top,
-		     const struct exec_stack_args *a, uint64_t *sp)
+int exec_stack_build(void *buf, size_t buflen, uint64_t stack_top, const struct exec_stack_args *a,
+		     uint64_t *sp)
 {
 	struct image im = {.buf = buf};
 	size_t argc, envc, execfn_len, nwords;

@@ -46,7 +46,7 @@
 struct exec_stack_args {
 	const char *const *argv; /* NULL-terminated; NULL or empty gives argc 0 */
 	const char *const *envp; /* NULL-terminated; may be NULL or empty */
-	const char *execfn;      /* AT_EXECFN's string; required */
+	const char *execfn;	 /* AT_EXECFN's string; required */
 	/* Caller's auxv pairs (AT_PHDR, AT_ENTRY, ...).  The builder adds
 	 * AT_RANDOM, AT_EXECFN, AT_PLATFORM and AT_NULL itself, because they
 	 * point into the stack, so those four keys are refused here. */
