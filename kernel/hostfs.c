@@ -279,9 +279,7 @@ int hostfs_create(const char *dir, struct vfs_fs **out)
 	root = inode_new(fs, fd, st.st_mode);
 	if (!root)
 		goto err_close;
-	fs->root = vfs_dentry_new(NULL, "/", root);
-	if (!fs->root) {
-		vfs_inode_put(root);
+	if (vfs_fs_set_root(fs, root)) { /* the inode's evict closed fd */
 		free(fs);
 		return -ENOMEM;
 	}

@@ -22,22 +22,18 @@ static struct vfs_file *file_alloc(int flags)
 	return f;
 }
 
-int vfs_open(struct vfs_path p, int flags, struct vfs_file **out)
+/* A fresh file on @inode (and @p, if it has a path), prepared by the file
+ * system's open unless @flags has O_PATH.  Shared by both ways to open. */
+static int open_file(struct vfs_inode *inode, const struct vfs_path *p, int flags,
+		     struct vfs_file **out)
 {
-	struct vfs_inode *inode = p.dentry->inode;
-	int acc = flags & O_ACCMODE, err;
-	struct vfs_file *f;
+	struct vfs_file *f = file_alloc(flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC));
+	int err;
 
-	if ((flags & O_DIRECTORY) && !vfs_is_dir(inode))
-		return -ENOTDIR;
-	if (vfs_is_dir(inode) && (acc != O_RDONLY || (flags & O_TRUNC)))
-		return -EISDIR;
-	if (S_ISLNK(inode->mode) && !(flags & O_PATH))
-		return -ELOOP; /* O_NOFOLLOW on a symlink */
-	f = file_alloc(flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC));
 	if (!f)
 		return -ENOMEM;
-	f->path = vfs_path_get(p);
+	if (p)
+		f->path = vfs_path_get(*p);
 	f->inode = vfs_inode_get(inode);
 	if (!(flags & O_PATH) && inode->ops->open) {
 		err = inode->ops->open(inode, f, flags);
@@ -51,24 +47,23 @@ int vfs_open(struct vfs_path p, int flags, struct vfs_file **out)
 	return 0;
 }
 
+int vfs_open(struct vfs_path p, int flags, struct vfs_file **out)
+{
+	struct vfs_inode *inode = p.dentry->inode;
+	int acc = flags & O_ACCMODE;
+
+	if ((flags & O_DIRECTORY) && !vfs_is_dir(inode))
+		return -ENOTDIR;
+	if (vfs_is_dir(inode) && (acc != O_RDONLY || (flags & O_TRUNC)))
+		return -EISDIR;
+	if (S_ISLNK(inode->mode) && !(flags & O_PATH))
+		return -ELOOP; /* O_NOFOLLOW on a symlink */
+	return open_file(inode, &p, flags, out);
+}
+
 int vfs_open_inode(struct vfs_inode *inode, int flags, struct vfs_file **out)
 {
-	struct vfs_file *f = file_alloc(flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC));
-	int err;
-
-	if (!f)
-		return -ENOMEM;
-	f->inode = vfs_inode_get(inode);
-	if (inode->ops->open) {
-		err = inode->ops->open(inode, f, flags);
-		if (err) {
-			f->ops = NULL;
-			vfs_file_put(f);
-			return err;
-		}
-	}
-	*out = f;
-	return 0;
+	return open_file(inode, NULL, flags & ~O_PATH, out);
 }
 
 struct vfs_file *vfs_file_new_anon(const struct vfs_file_ops *ops, void *priv, int flags)

@@ -890,13 +890,8 @@ int overlay_create_fs(struct vfs_fs *upper, struct vfs_fs *lower, struct vfs_fs 
 	fs->lower = lower;
 	root = inode_new(&fs->base, NULL, "/", vfs_inode_get(upper->root->inode),
 			 vfs_inode_get(lower->root->inode), false);
-	if (!root)
+	if (!root || vfs_fs_set_root(&fs->base, &root->base))
 		goto err_free;
-	fs->base.root = vfs_dentry_new(NULL, "/", &root->base);
-	if (!fs->base.root) {
-		vfs_inode_put(&root->base);
-		goto err_free;
-	}
 	*out = &fs->base;
 	return 0;
 err_free:

@@ -221,13 +221,8 @@ int synth_create_fs(const char *type, const struct synth_node *root, void *priv,
 	fs->dev = makedev(0, 50 + atomic_fetch_add(&next_dev, 1));
 	clock_gettime(CLOCK_REALTIME, &fs->mounted);
 	ri = inode_new(fs, root);
-	if (!ri)
+	if (!ri || vfs_fs_set_root(&fs->base, ri))
 		goto err_free;
-	fs->base.root = vfs_dentry_new(NULL, "/", ri);
-	if (!fs->base.root) {
-		vfs_inode_put(ri);
-		goto err_free;
-	}
 	*out = &fs->base;
 	return 0;
 err_free:

@@ -717,13 +717,8 @@ int tmpfs_create_fs(struct memfile *mf, mode_t root_mode, struct vfs_fs **out)
 	fs->mf = mf;
 	fs->dev = makedev(0, 100 + atomic_fetch_add(&next_dev, 1));
 	root = inode_new(fs, S_IFDIR | (root_mode & 07777));
-	if (!root)
+	if (!root || vfs_fs_set_root(&fs->base, &root->base))
 		goto err_free;
-	fs->base.root = vfs_dentry_new(NULL, "/", &root->base);
-	if (!fs->base.root) {
-		vfs_inode_put(&root->base);
-		goto err_free;
-	}
 	*out = &fs->base;
 	return 0;
 err_free:

@@ -218,6 +218,16 @@ static void prune(struct vfs_dentry *d)
 	}
 }
 
+int vfs_fs_set_root(struct vfs_fs *fs, struct vfs_inode *root)
+{
+	fs->root = vfs_dentry_new(NULL, "/", root);
+	if (!fs->root) {
+		vfs_inode_put(root);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 /* --- mounts --- */
 
 static struct vfs_mount *mount_new(struct vfs_fs *fs, unsigned flags)

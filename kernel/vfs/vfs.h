@@ -221,6 +221,10 @@ void vfs_dentry_put(struct vfs_dentry *d);
 struct vfs_path vfs_path_get(struct vfs_path p);
 void vfs_path_put(struct vfs_path p);
 
+/* Give @fs its root dentry over @root (the caller's inode reference moves
+ * in; on failure it is dropped).  0 or -ENOMEM. */
+int vfs_fs_set_root(struct vfs_fs *fs, struct vfs_inode *root);
+
 /* --- the namespace --- */
 
 /* Make @vfs with @fs mounted at its root (takes @fs). */

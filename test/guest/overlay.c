@@ -13,19 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int failures;
-
-#define CHECK(name, cond, ...)                                                                     \
-	do {                                                                                       \
-		if (cond) {                                                                        \
-			printf("ok %s\n", name);                                                   \
-		} else {                                                                           \
-			printf("FAIL %s: ", name);                                                 \
-			printf(__VA_ARGS__);                                                       \
-			printf(" (errno %d %s)\n", errno, strerror(errno));                        \
-			failures++;                                                                \
-		}                                                                                  \
-	} while (0)
+#include "check.h"
 
 static int slurp(const char *path, char *buf, size_t size)
 {

@@ -1,0 +1,29 @@
+/*
+ * test/guest/check.h - the one assertion the guest test programs share.
+ *
+ * CHECK(name, condition, printf-args) prints "ok NAME", or "FAIL NAME:
+ * detail (errno)" and counts the failure in `failures`, which each program
+ * defines; the program prints its verdict line from that count.
+ */
+#ifndef KSENTRY_TEST_GUEST_CHECK_H
+#define KSENTRY_TEST_GUEST_CHECK_H
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+static int failures;
+
+#define CHECK(name, cond, ...)                                                                     \
+	do {                                                                                       \
+		if (cond) {                                                                        \
+			printf("ok %s\n", name);                                                   \
+		} else {                                                                           \
+			printf("FAIL %s: ", name);                                                 \
+			printf(__VA_ARGS__);                                                       \
+			printf(" (errno %d %s)\n", errno, strerror(errno));                        \
+			failures++;                                                                \
+		}                                                                                  \
+	} while (0)
+
+#endif
