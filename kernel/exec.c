@@ -26,21 +26,6 @@
 
 #define MAX_PROGRAM_SIZE (UINT64_C(1) << 30)
 
-struct mem_io {
-	struct vfs_io io;
-	unsigned char *buf;
-};
-
-static int mem_copy(struct vfs_io *io, void *p, size_t at, size_t n, bool to_caller)
-{
-	struct mem_io *m = (struct mem_io *)io;
-
-	if (!to_caller)
-		return -EFAULT;
-	memcpy(m->buf + at, p, n);
-	return 0;
-}
-
 /*
  * Read all of the program at @path, resolved in @t's namespace from its
  * cwd, into a fresh buffer; its sandbox path goes to t->exe.  -EACCES for
@@ -70,8 +55,9 @@ static int read_program(struct task *t, const char *path, unsigned char **out, s
 	if (!buf)
 		goto out_put;
 	{
-		struct mem_io m = {.io = {.copy = mem_copy, .len = (size_t)st.st_size}, .buf = buf};
+		struct vfs_mem_io m;
 
+		vfs_mem_io_init(&m, buf, (size_t)st.st_size);
 		n = vfs_read(f, &m.io, 0);
 	}
 	if (n < 0) {

@@ -182,22 +182,6 @@ int64_t sys_chroot(struct task *t, const uint64_t a[6])
 
 /* --- copying between files --- */
 
-struct bounce_io {
-	struct vfs_io io;
-	unsigned char *buf;
-};
-
-static int bounce_copy(struct vfs_io *io, void *p, size_t at, size_t n, bool to_caller)
-{
-	struct bounce_io *b = (struct bounce_io *)io;
-
-	if (to_caller)
-		memcpy(b->buf + at, p, n);
-	else
-		memcpy(p, b->buf + at, n);
-	return 0;
-}
-
 /* Copy up to @len bytes from @in to @out through a bounce buffer, at the
  * given offsets (-1: the file offset).  Returns bytes copied or -errno. */
 static int64_t copy_between(struct vfs_file *in, int64_t *in_off, struct vfs_file *out,
@@ -207,11 +191,12 @@ static int64_t copy_between(struct vfs_file *in, int64_t *in_off, struct vfs_fil
 	int64_t done = 0;
 
 	while ((uint64_t)done < len) {
-		struct bounce_io b = {.io = {.copy = bounce_copy}, .buf = buf};
+		struct vfs_mem_io b;
 		ssize_t n, w;
 
-		b.io.len = len - (uint64_t)done < COPY_CHUNK ? (size_t)(len - (uint64_t)done)
-							     : COPY_CHUNK;
+		vfs_mem_io_init(&b, buf,
+				len - (uint64_t)done < COPY_CHUNK ? (size_t)(len - (uint64_t)done)
+								  : COPY_CHUNK);
 		n = vfs_read(in, &b.io, in_off ? *in_off : -1);
 		if (n <= 0)
 			return done ? done : n;

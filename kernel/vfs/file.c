@@ -7,8 +7,26 @@
  */
 #include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "kernel/vfs/vfs.h"
+
+static int mem_copy(struct vfs_io *io, void *p, size_t at, size_t n, bool to_caller)
+{
+	struct vfs_mem_io *m = (struct vfs_mem_io *)io;
+
+	if (to_caller)
+		memcpy(m->buf + at, p, n);
+	else
+		memcpy(p, m->buf + at, n);
+	return 0;
+}
+
+void vfs_mem_io_init(struct vfs_mem_io *m, void *buf, size_t len)
+{
+	m->io = (struct vfs_io){.copy = mem_copy, .len = len};
+	m->buf = buf;
+}
 
 static struct vfs_file *file_alloc(int flags)
 {

@@ -237,22 +237,6 @@ out:
 	return err;
 }
 
-struct buf_io {
-	struct vfs_io io;
-	unsigned char *buf;
-};
-
-static int buf_copy(struct vfs_io *io, void *p, size_t at, size_t n, bool to_caller)
-{
-	struct buf_io *b = (struct buf_io *)io;
-
-	if (to_caller)
-		memcpy(b->buf + at, p, n);
-	else
-		memcpy(p, b->buf + at, n);
-	return 0;
-}
-
 static int copy_data(struct vfs_inode *from, struct vfs_inode *to)
 {
 	struct vfs_file *in, *out;
@@ -269,8 +253,11 @@ static int copy_data(struct vfs_inode *from, struct vfs_inode *to)
 	if (err)
 		goto out_in;
 	for (;;) {
-		struct buf_io b = {.io = {.copy = buf_copy, .len = COPY_CHUNK}, .buf = buf};
-		ssize_t n = in->ops->read(in, &b.io, off), w;
+		struct vfs_mem_io b;
+		ssize_t n, w;
+
+		vfs_mem_io_init(&b, buf, COPY_CHUNK);
+		n = in->ops->read(in, &b.io, off);
 
 		if (n <= 0) {
 			err = (int)n;

@@ -95,6 +95,15 @@ struct vfs_io {
 	size_t len; /* bytes wanted */
 };
 
+/* I/O against a buffer in the sentry's own memory. */
+struct vfs_mem_io {
+	struct vfs_io io;
+	unsigned char *buf;
+};
+
+/* Set up @m over @len bytes at @buf. */
+void vfs_mem_io_init(struct vfs_mem_io *m, void *buf, size_t len);
+
 struct vfs_inode_ops {
 	/* Directories.  @name is one component, not "." or "..", NUL
 	 * terminated, at most VFS_NAME_MAX bytes.  Each new inode comes back
