@@ -11,7 +11,10 @@
 #include <sys/statvfs.h>
 #include <sys/sysmacros.h>
 
+#include "kernel/devfs.h"
 #include "kernel/pipe.h"
+#include "kernel/procfs.h"
+#include "kernel/vfs/tmpfs.h"
 #include "kernel/syscall.h"
 
 #define COPY_CHUNK (64 * 1024)
@@ -277,4 +280,90 @@ int64_t sys_copy_file_range(struct task *t, const uint64_t a[6])
 	if (out)
 		vfs_file_put(out);
 	return r;
+}
+
+/* --- mount and umount2 --- */
+
+/* A path argument resolved from the cwd; *@p gets references. */
+static int resolve_arg(struct task *t, uint64_t upath, unsigned lflags, struct vfs_path *p)
+{
+	char path[VFS_PATH_MAX];
+	struct vfs_path start;
+	long len = mm_copy_in_string(&t->mm, path, upath, sizeof(path));
+	int err;
+
+	if (len < 0)
+		return len == -ENAMETOOLONG ? (int)len : -EFAULT;
+	if (len == 0)
+		return -ENOENT;
+	start = vfs_path_get(path[0] == '/' ? t->fs.root : t->cwd);
+	err = vfs_resolve(t->fs.vfs, t->fs.root, start, path, lflags, p, NULL, NULL);
+	vfs_path_put(start);
+	return err;
+}
+
+/* A new file system of type @type for this sandbox. */
+static int new_fs(struct task *t, const char *type, struct vfs_fs **fs)
+{
+	if (!strcmp(type, "tmpfs"))
+		return tmpfs_create_fs(t->k->mf, 01777, fs);
+	if (!strcmp(type, "proc"))
+		return procfs_create(t->k, fs);
+	if (!strcmp(type, "devtmpfs"))
+		return devfs_create(fs);
+	return -ENODEV;
+}
+
+#define MS_PROPAGATION (MS_SHARED | MS_PRIVATE | MS_SLAVE | MS_UNBINDABLE)
+
+int64_t sys_mount(struct task *t, const uint64_t a[6])
+{
+	char type[64];
+	struct vfs_path at, src;
+	struct vfs_fs *fs;
+	unsigned long flags = a[3];
+	int err;
+
+	err = resolve_arg(t, a[1], VFS_LOOKUP_FOLLOW | VFS_LOOKUP_DIRECTORY, &at);
+	if (err)
+		return err;
+	if (flags & MS_PROPAGATION) {
+		err = 0; /* one namespace, nothing propagates anywhere */
+	} else if (flags & MS_REMOUNT) {
+		err = vfs_remount(t->fs.vfs, at, flags & MS_RDONLY);
+	} else if (flags & MS_BIND) {
+		err = resolve_arg(t, a[0], VFS_LOOKUP_FOLLOW, &src);
+		if (!err) {
+			err = vfs_bind(t->fs.vfs, at, src, flags & MS_RDONLY);
+			vfs_path_put(src);
+		}
+	} else if (flags & MS_MOVE) {
+		err = -EINVAL; /* not yet */
+	} else {
+		long len = a[2] ? mm_copy_in_string(&t->mm, type, a[2], sizeof(type)) : -EINVAL;
+
+		err = len < 0 ? (len == -ENAMETOOLONG ? -ENODEV : (int)len) : new_fs(t, type, &fs);
+		if (!err) {
+			err = vfs_mount(t->fs.vfs, at, fs, flags & MS_RDONLY);
+			if (err)
+				fs->destroy(fs);
+		}
+	}
+	vfs_path_put(at);
+	return err;
+}
+
+int64_t sys_umount2(struct task *t, const uint64_t a[6])
+{
+	struct vfs_path p;
+	int err;
+
+	if (a[1] & ~(uint64_t)(MNT_FORCE | MNT_DETACH | MNT_EXPIRE | UMOUNT_NOFOLLOW))
+		return -EINVAL;
+	err = resolve_arg(t, a[0], a[1] & UMOUNT_NOFOLLOW ? 0 : VFS_LOOKUP_FOLLOW, &p);
+	if (err)
+		return err;
+	err = vfs_umount(t->fs.vfs, p, a[1] & MNT_DETACH);
+	vfs_path_put(p);
+	return err;
 }

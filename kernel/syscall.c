@@ -85,6 +85,8 @@ const struct syscall_entry syscall_table[ABI_NR_SYSCALLS] = {
 	SC(chroot, "s"),
 	SC_NOTE(sendfile, "ffpu", "copies through the sentry"),
 	SC_NOTE(copy_file_range, "fpfpux", "regular files; copies through the sentry"),
+	SC_NOTE(mount, "sssxp", "tmpfs, proc, devtmpfs, bind mounts of directories, MS_REMOUNT|MS_RDONLY; propagation flags accepted (one namespace); not MS_MOVE"),
+	SC_NOTE(umount2, "sx", "MNT_DETACH, UMOUNT_NOFOLLOW; EBUSY while in use"),
 	SC_NOTE(poll, "pud", "stdio polls the host; other files are always ready; no signal interruption yet"),
 	SC_NOTE(ppoll, "puppu", "as poll; the signal mask is ignored until signals land"),
 	SC(brk, "p"),

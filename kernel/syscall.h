@@ -86,6 +86,8 @@ int64_t sys_fstatfs(struct task *t, const uint64_t a[6]);
 int64_t sys_chroot(struct task *t, const uint64_t a[6]);
 int64_t sys_sendfile(struct task *t, const uint64_t a[6]);
 int64_t sys_copy_file_range(struct task *t, const uint64_t a[6]);
+int64_t sys_mount(struct task *t, const uint64_t a[6]);
+int64_t sys_umount2(struct task *t, const uint64_t a[6]);
 
 /* sys_poll.c */
 int64_t sys_poll(struct task *t, const uint64_t a[6]);

@@ -78,6 +78,8 @@ void vfs_dentry_put(struct vfs_dentry *d)
 	}
 }
 
+static void mount_put(struct vfs_mount *m);
+
 struct vfs_path vfs_path_get(struct vfs_path p)
 {
 	atomic_fetch_add(&p.mnt->refs, 1);
@@ -90,7 +92,7 @@ void vfs_path_put(struct vfs_path p)
 	if (!p.dentry)
 		return;
 	vfs_dentry_put(p.dentry);
-	atomic_fetch_sub(&p.mnt->refs, 1);
+	mount_put(p.mnt);
 }
 
 /* The cached child @name of @dir, with a reference, or NULL.  Caller holds
@@ -230,29 +232,68 @@ int vfs_fs_set_root(struct vfs_fs *fs, struct vfs_inode *root)
 
 /* --- mounts --- */
 
-static struct vfs_mount *mount_new(struct vfs_fs *fs, unsigned flags)
+static void prune(struct vfs_dentry *d);
+
+/* A mount of @fs showing @root (a dentry of @fs).  Caller holds
+ * mounts_lock or owns the namespace alone. */
+static struct vfs_mount *mount_new(struct vfs_fs *fs, struct vfs_dentry *root, unsigned flags)
 {
 	struct vfs_mount *m = calloc(1, sizeof(*m));
 
 	if (!m)
 		return NULL;
 	m->fs = fs;
-	m->root = vfs_dentry_get(fs->root);
+	m->root = vfs_dentry_get(root);
 	m->flags = flags;
-	atomic_init(&m->refs, 1);
+	atomic_init(&m->refs, 1); /* the mount list's */
+	fs->mounts++;
 	return m;
+}
+
+/* Free a mount nobody uses any more; its file system goes with its last
+ * mount. */
+static void mount_free(struct vfs_mount *m)
+{
+	struct vfs_fs *fs = m->fs;
+
+	vfs_dentry_put(m->mountpoint);
+	vfs_dentry_put(m->root);
+	free(m);
+	if (--fs->mounts == 0) {
+		prune(fs->root);
+		if (fs->destroy)
+			fs->destroy(fs);
+	}
+}
+
+static void mount_put(struct vfs_mount *m)
+{
+	if (atomic_fetch_sub(&m->refs, 1) == 1)
+		mount_free(m);
 }
 
 int vfs_init(struct vfs *vfs, struct vfs_fs *fs)
 {
-	struct vfs_mount *m = mount_new(fs, 0);
+	struct vfs_mount *m;
 
+	memset(vfs, 0, sizeof(*vfs));
+	m = mount_new(fs, fs->root, 0);
 	if (!m)
 		return -ENOMEM;
-	memset(vfs, 0, sizeof(*vfs));
 	pthread_mutex_init(&vfs->mounts_lock, NULL);
 	vfs->mounts = m;
 	vfs->root = (struct vfs_path){.mnt = m, .dentry = m->root};
+	return 0;
+}
+
+/* Put mount @m (holding its list reference) on directory @at. */
+static int attach(struct vfs *vfs, struct vfs_path at, struct vfs_mount *m)
+{
+	m->parent = at.mnt;
+	m->mountpoint = vfs_dentry_get(at.dentry);
+	at.dentry->mountpoint = true;
+	m->next = vfs->mounts;
+	vfs->mounts = m;
 	return 0;
 }
 
@@ -264,17 +305,70 @@ int vfs_mount(struct vfs *vfs, struct vfs_path at, struct vfs_fs *fs, unsigned f
 		return -ENOTDIR;
 	if (at.dentry->dead)
 		return -ENOENT;
-	m = mount_new(fs, flags);
-	if (!m)
-		return -ENOMEM;
-	m->parent = at.mnt;
-	m->mountpoint = vfs_dentry_get(at.dentry);
 	pthread_mutex_lock(&vfs->mounts_lock);
-	at.dentry->mountpoint = true;
-	m->next = vfs->mounts;
-	vfs->mounts = m;
+	m = mount_new(fs, fs->root, flags);
+	if (m)
+		attach(vfs, at, m);
+	pthread_mutex_unlock(&vfs->mounts_lock);
+	return m ? 0 : -ENOMEM;
+}
+
+int vfs_bind(struct vfs *vfs, struct vfs_path at, struct vfs_path src, unsigned flags)
+{
+	struct vfs_mount *m;
+
+	if (vfs_is_dir(at.dentry->inode) != vfs_is_dir(src.dentry->inode))
+		return vfs_is_dir(at.dentry->inode) ? -ENOTDIR : -EISDIR;
+	if (!vfs_is_dir(at.dentry->inode))
+		return -EINVAL; /* file bind mounts: not yet */
+	if (at.dentry->dead || src.dentry->dead)
+		return -ENOENT;
+	pthread_mutex_lock(&vfs->mounts_lock);
+	m = mount_new(src.mnt->fs, src.dentry, flags);
+	if (m)
+		attach(vfs, at, m);
+	pthread_mutex_unlock(&vfs->mounts_lock);
+	return m ? 0 : -ENOMEM;
+}
+
+int vfs_remount(struct vfs *vfs, struct vfs_path p, unsigned flags)
+{
+	if (p.dentry != p.mnt->root)
+		return -EINVAL;
+	pthread_mutex_lock(&vfs->mounts_lock);
+	p.mnt->flags = flags;
 	pthread_mutex_unlock(&vfs->mounts_lock);
 	return 0;
+}
+
+int vfs_umount(struct vfs *vfs, struct vfs_path p, bool detach)
+{
+	struct vfs_mount *m = p.mnt, **pp, *o;
+	bool still_covered = false;
+	int err = 0;
+
+	if (p.dentry != m->root || !m->parent)
+		return -EINVAL;
+	pthread_mutex_lock(&vfs->mounts_lock);
+	for (o = vfs->mounts; o; o = o->next)
+		if (o->parent == m)
+			err = -EBUSY; /* something is mounted inside it */
+	/* The list holds one reference and the caller's path another. */
+	if (!err && !detach && atomic_load(&m->refs) > 2)
+		err = -EBUSY;
+	if (!err) {
+		for (pp = &vfs->mounts; *pp != m; pp = &(*pp)->next)
+			;
+		*pp = m->next;
+		for (o = vfs->mounts; o; o = o->next)
+			if (o->parent == m->parent && o->mountpoint == m->mountpoint)
+				still_covered = true;
+		m->mountpoint->mountpoint = still_covered;
+	}
+	pthread_mutex_unlock(&vfs->mounts_lock);
+	if (!err)
+		mount_put(m); /* the list's reference: freed when the last user goes */
+	return err;
 }
 
 struct vfs_mount *vfs_mount_on(struct vfs *vfs, struct vfs_path p)
@@ -296,16 +390,11 @@ void vfs_destroy(struct vfs *vfs)
 {
 	struct vfs_mount *m = vfs->mounts;
 
+	/* Every task is gone: only the list's references are left. */
 	while (m) {
 		struct vfs_mount *next = m->next;
-		struct vfs_fs *fs = m->fs;
 
-		vfs_dentry_put(m->mountpoint);
-		prune(m->root);
-		vfs_dentry_put(m->root);
-		free(m);
-		if (fs->destroy)
-			fs->destroy(fs);
+		mount_free(m);
 		m = next;
 	}
 	pthread_mutex_destroy(&vfs->mounts_lock);

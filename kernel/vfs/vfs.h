@@ -173,6 +173,7 @@ struct vfs_dentry {
 struct vfs_fs {
 	const char *type; /* "tmpfs", "proc", ... */
 	unsigned long magic; /* statfs f_type */
+	int mounts;          /* mounts of it (bind mounts share it); vfs.mounts_lock */
 	struct vfs_dentry *root;
 	uint64_t next_ino;
 	void *priv;
@@ -242,6 +243,21 @@ void vfs_destroy(struct vfs *vfs);
 
 /* Mount @fs on the directory @at (takes @fs). -ENOTDIR, -EBUSY, -ENOMEM. */
 int vfs_mount(struct vfs *vfs, struct vfs_path at, struct vfs_fs *fs, unsigned flags);
+
+/* Bind-mount what @src shows at the directory @at.  0 or -errno. */
+int vfs_bind(struct vfs *vfs, struct vfs_path at, struct vfs_path src, unsigned flags);
+
+/* Change the flags (MS_RDONLY) of the mount whose root @p is.  -EINVAL if
+ * @p is not a mount's root. */
+int vfs_remount(struct vfs *vfs, struct vfs_path p, unsigned flags);
+
+/*
+ * Unmount the mount whose root @p is.  -EINVAL if @p is not a mount's
+ * root or is the namespace root, -EBUSY if something is mounted inside it
+ * or (without @detach) anything still uses it.  With @detach it leaves the
+ * tree at once and is freed when its last user lets go.
+ */
+int vfs_umount(struct vfs *vfs, struct vfs_path p, bool detach);
 
 /* --- path resolution --- */
 
