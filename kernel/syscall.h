@@ -89,6 +89,21 @@ int64_t sys_copy_file_range(struct task *t, const uint64_t a[6]);
 int64_t sys_mount(struct task *t, const uint64_t a[6]);
 int64_t sys_umount2(struct task *t, const uint64_t a[6]);
 
+/* sys_xattr.c */
+int64_t sys_setxattr(struct task *t, const uint64_t a[6]);
+int64_t sys_lsetxattr(struct task *t, const uint64_t a[6]);
+int64_t sys_fsetxattr(struct task *t, const uint64_t a[6]);
+int64_t sys_getxattr(struct task *t, const uint64_t a[6]);
+int64_t sys_lgetxattr(struct task *t, const uint64_t a[6]);
+int64_t sys_fgetxattr(struct task *t, const uint64_t a[6]);
+int64_t sys_listxattr(struct task *t, const uint64_t a[6]);
+int64_t sys_llistxattr(struct task *t, const uint64_t a[6]);
+int64_t sys_flistxattr(struct task *t, const uint64_t a[6]);
+int64_t sys_removexattr(struct task *t, const uint64_t a[6]);
+int64_t sys_lremovexattr(struct task *t, const uint64_t a[6]);
+int64_t sys_fremovexattr(struct task *t, const uint64_t a[6]);
+int64_t sys_fallocate(struct task *t, const uint64_t a[6]);
+
 /* sys_poll.c */
 int64_t sys_poll(struct task *t, const uint64_t a[6]);
 int64_t sys_ppoll(struct task *t, const uint64_t a[6]);

@@ -361,6 +361,67 @@ static int ovl_setattr(struct vfs_inode *inode, const struct vfs_setattr *a)
 	return err;
 }
 
+/* --- data and attributes that change in place --- */
+
+static int ovl_fallocate(struct vfs_inode *inode, int mode, uint64_t off, uint64_t len)
+{
+	struct vfs_inode *u;
+	int err = copy_up(OI(inode));
+
+	if (err)
+		return err;
+	u = upper_of(OI(inode));
+	err = u->ops->fallocate ? u->ops->fallocate(u, mode, off, len) : -EOPNOTSUPP;
+	vfs_inode_put(u);
+	return err;
+}
+
+static int ovl_setxattr(struct vfs_inode *inode, const char *name, const void *value,
+			size_t size, int flags)
+{
+	struct vfs_inode *u;
+	int err = copy_up(OI(inode));
+
+	if (err)
+		return err;
+	u = upper_of(OI(inode));
+	err = u->ops->setxattr ? u->ops->setxattr(u, name, value, size, flags) : -EOPNOTSUPP;
+	vfs_inode_put(u);
+	return err;
+}
+
+static int ovl_removexattr(struct vfs_inode *inode, const char *name)
+{
+	struct vfs_inode *u;
+	int err = copy_up(OI(inode));
+
+	if (err)
+		return err;
+	u = upper_of(OI(inode));
+	err = u->ops->removexattr ? u->ops->removexattr(u, name) : -EOPNOTSUPP;
+	vfs_inode_put(u);
+	return err;
+}
+
+/* Reads come from whichever layer shows; the host lower has none. */
+static ssize_t ovl_getxattr(struct vfs_inode *inode, const char *name, void *value, size_t size)
+{
+	struct vfs_inode *r = real_of(OI(inode));
+	ssize_t n = r->ops->getxattr ? r->ops->getxattr(r, name, value, size) : -ENODATA;
+
+	vfs_inode_put(r);
+	return n;
+}
+
+static ssize_t ovl_listxattr(struct vfs_inode *inode, char *list, size_t size)
+{
+	struct vfs_inode *r = real_of(OI(inode));
+	ssize_t n = r->ops->listxattr ? r->ops->listxattr(r, list, size) : 0;
+
+	vfs_inode_put(r);
+	return n;
+}
+
 /* --- creating and removing names --- */
 
 typedef int (*make_fn)(struct vfs_inode *udir, const char *name, const void *arg,
@@ -850,6 +911,11 @@ static const struct vfs_inode_ops ovl_inode_ops = {
 	.getattr = ovl_getattr,
 	.setattr = ovl_setattr,
 	.open = ovl_open,
+	.fallocate = ovl_fallocate,
+	.setxattr = ovl_setxattr,
+	.getxattr = ovl_getxattr,
+	.listxattr = ovl_listxattr,
+	.removexattr = ovl_removexattr,
 	.evict = ovl_evict,
 };
 

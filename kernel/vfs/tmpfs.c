@@ -18,7 +18,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/falloc.h>
 #include <sys/sysmacros.h>
+#include <sys/xattr.h>
 #include <time.h>
 
 #include "kernel/vfs/tmpfs.h"
@@ -33,8 +35,17 @@ struct tmpfs_dirent {
 	char name[];
 };
 
+struct tmpfs_xattr {
+	struct tmpfs_xattr *next;
+	size_t size;
+	char *name;
+	unsigned char value[];
+};
+
 struct tmpfs_inode {
 	struct vfs_inode base;
+	struct tmpfs_xattr *xattrs; /* protected by lock */
+	size_t xattr_bytes;         /* names + values, for the per-inode cap */
 	pthread_mutex_t lock;
 	uid_t uid;
 	gid_t gid;
@@ -183,6 +194,26 @@ static int copy_data(struct tmpfs_inode *ti, struct vfs_io *io, uint64_t off, si
 	return (int)done;
 }
 
+/* Zero the backed bytes of [from, to); holes read as zeros already.
+ * Caller holds the lock. */
+static int zero_range(struct tmpfs_inode *ti, uint64_t from, uint64_t to)
+{
+	while (from < to) {
+		struct segset_seg *seg = segset_find(&ti->pages, from, NULL);
+		uint64_t next = abi_page_round_down(from) + PG, stop = next < to ? next : to;
+
+		if (seg) {
+			uint64_t moff = *(uint64_t *)segset_seg_value(seg) +
+					(from - segset_seg_range(seg).start);
+
+			memset(memfile_map(TFS(&ti->base)->mf, file_range_make(moff, moff + stop - from)),
+			       0, stop - from);
+		}
+		from = stop;
+	}
+	return 0;
+}
+
 /* --- inodes --- */
 
 static void now(struct timespec *ts)
@@ -216,6 +247,13 @@ static void tmpfs_evict(struct vfs_inode *inode)
 		vfs_inode_put(e->inode);
 		free(e);
 		e = next;
+	}
+	while (ti->xattrs) {
+		struct tmpfs_xattr *x = ti->xattrs;
+
+		ti->xattrs = x->next;
+		free(x->name);
+		free(x);
 	}
 	free_pages(ti, file_range_make(0, UINT64_MAX & ~ABI_PAGE_MASK));
 	segset_clear(&ti->pages);
@@ -576,6 +614,172 @@ static int tmpfs_setattr(struct vfs_inode *inode, const struct vfs_setattr *a)
 	return err;
 }
 
+/* --- fallocate --- */
+
+static int tmpfs_fallocate(struct vfs_inode *inode, int mode, uint64_t off, uint64_t len)
+{
+	struct tmpfs_inode *ti = TI(inode);
+	uint64_t end, pend;
+	int err;
+
+	if (!S_ISREG(inode->mode))
+		return vfs_is_dir(inode) ? -EISDIR : -ENODEV;
+	if (mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE))
+		return -EOPNOTSUPP;
+	if (__builtin_add_overflow(off, len, &end) || end > (UINT64_C(1) << 52) ||
+	    !abi_page_round_up(end, &pend))
+		return -EFBIG;
+	pthread_mutex_lock(&ti->lock);
+	if (mode & FALLOC_FL_PUNCH_HOLE) {
+		struct file_range whole;
+
+		/* Whole pages go back; the partial edges are zeroed. */
+		err = 0;
+		if (!abi_page_round_up(off, &whole.start))
+			err = -EFBIG;
+		whole.end = abi_page_round_down(end);
+		if (!err && whole.start < whole.end)
+			free_pages(ti, whole);
+		if (!err)
+			err = zero_range(ti, off, whole.start < end ? whole.start : end);
+		if (!err && whole.end > off && whole.end < end)
+			err = zero_range(ti, whole.end, end);
+	} else {
+		err = back_pages(ti, file_range_make(abi_page_round_down(off), pend));
+		if (!err && !(mode & FALLOC_FL_KEEP_SIZE) && end > ti->size)
+			ti->size = end;
+	}
+	if (!err) {
+		now(&ti->mtime);
+		ti->ctime = ti->mtime;
+	}
+	pthread_mutex_unlock(&ti->lock);
+	return err;
+}
+
+/* --- extended attributes --- */
+
+#define XATTR_TOTAL_MAX (64 * 1024) /* per inode, names and values */
+
+static struct tmpfs_xattr *find_xattr(struct tmpfs_inode *ti, const char *name,
+				      struct tmpfs_xattr ***link)
+{
+	struct tmpfs_xattr **pp;
+
+	for (pp = &ti->xattrs; *pp; pp = &(*pp)->next)
+		if (!strcmp((*pp)->name, name)) {
+			if (link)
+				*link = pp;
+			return *pp;
+		}
+	return NULL;
+}
+
+static int tmpfs_setxattr(struct vfs_inode *inode, const char *name, const void *value,
+			  size_t size, int flags)
+{
+	struct tmpfs_inode *ti = TI(inode);
+	struct tmpfs_xattr **pp, *old, *x;
+	size_t cost = strlen(name) + size;
+	int err = 0;
+
+	pthread_mutex_lock(&ti->lock);
+	old = find_xattr(ti, name, &pp);
+	if ((flags & XATTR_CREATE) && old)
+		err = -EEXIST;
+	else if ((flags & XATTR_REPLACE) && !old)
+		err = -ENODATA;
+	else if (ti->xattr_bytes - (old ? strlen(old->name) + old->size : 0) + cost >
+		 XATTR_TOTAL_MAX)
+		err = -ENOSPC;
+	if (err)
+		goto out_unlock;
+	x = malloc(sizeof(*x) + size);
+	if (!x || !(x->name = strdup(name))) {
+		free(x);
+		err = -ENOMEM;
+		goto out_unlock;
+	}
+	memcpy(x->value, value, size);
+	x->size = size;
+	if (old) {
+		*pp = old->next;
+		ti->xattr_bytes -= strlen(old->name) + old->size;
+		free(old->name);
+		free(old);
+	}
+	x->next = ti->xattrs;
+	ti->xattrs = x;
+	ti->xattr_bytes += cost;
+	now(&ti->ctime);
+out_unlock:
+	pthread_mutex_unlock(&ti->lock);
+	return err;
+}
+
+static ssize_t tmpfs_getxattr(struct vfs_inode *inode, const char *name, void *value, size_t size)
+{
+	struct tmpfs_inode *ti = TI(inode);
+	struct tmpfs_xattr *x;
+	ssize_t ret;
+
+	pthread_mutex_lock(&ti->lock);
+	x = find_xattr(ti, name, NULL);
+	if (!x)
+		ret = -ENODATA;
+	else if (size && size < x->size)
+		ret = -ERANGE;
+	else {
+		if (size)
+			memcpy(value, x->value, x->size);
+		ret = (ssize_t)x->size;
+	}
+	pthread_mutex_unlock(&ti->lock);
+	return ret;
+}
+
+static ssize_t tmpfs_listxattr(struct vfs_inode *inode, char *list, size_t size)
+{
+	struct tmpfs_inode *ti = TI(inode);
+	size_t need = 0;
+
+	pthread_mutex_lock(&ti->lock);
+	for (struct tmpfs_xattr *x = ti->xattrs; x; x = x->next)
+		need += strlen(x->name) + 1;
+	if (size && size < need) {
+		pthread_mutex_unlock(&ti->lock);
+		return -ERANGE;
+	}
+	if (size) {
+		size_t at = 0;
+
+		for (struct tmpfs_xattr *x = ti->xattrs; x; x = x->next) {
+			memcpy(list + at, x->name, strlen(x->name) + 1);
+			at += strlen(x->name) + 1;
+		}
+	}
+	pthread_mutex_unlock(&ti->lock);
+	return (ssize_t)need;
+}
+
+static int tmpfs_removexattr(struct vfs_inode *inode, const char *name)
+{
+	struct tmpfs_inode *ti = TI(inode);
+	struct tmpfs_xattr **pp, *x;
+
+	pthread_mutex_lock(&ti->lock);
+	x = find_xattr(ti, name, &pp);
+	if (x) {
+		*pp = x->next;
+		ti->xattr_bytes -= strlen(x->name) + x->size;
+		free(x->name);
+		free(x);
+		now(&ti->ctime);
+	}
+	pthread_mutex_unlock(&ti->lock);
+	return x ? 0 : -ENODATA;
+}
+
 /* --- files --- */
 
 static ssize_t tmpfs_read(struct vfs_file *f, struct vfs_io *io, uint64_t off)
@@ -694,6 +898,11 @@ static const struct vfs_inode_ops tmpfs_inode_ops = {
 	.getattr = tmpfs_getattr,
 	.setattr = tmpfs_setattr,
 	.open = tmpfs_open,
+	.fallocate = tmpfs_fallocate,
+	.setxattr = tmpfs_setxattr,
+	.getxattr = tmpfs_getxattr,
+	.listxattr = tmpfs_listxattr,
+	.removexattr = tmpfs_removexattr,
 	.evict = tmpfs_evict,
 };
 

@@ -127,6 +127,16 @@ struct vfs_inode_ops {
 	int (*setattr)(struct vfs_inode *inode, const struct vfs_setattr *attr);
 	/* Prepare @file (ops, priv) for @flags; called with a fresh file. */
 	int (*open)(struct vfs_inode *inode, struct vfs_file *file, int flags);
+	/* fallocate(2) on a regular file: @mode 0 or with FALLOC_FL_KEEP_SIZE
+	 * reserves [off, off + len); FALLOC_FL_PUNCH_HOLE|KEEP_SIZE frees it. */
+	int (*fallocate)(struct vfs_inode *inode, int mode, uint64_t off, uint64_t len);
+	/* Extended attributes.  getxattr/listxattr return the size (and copy
+	 * when @size is big enough: -ERANGE otherwise; 0 asks for the size). */
+	int (*setxattr)(struct vfs_inode *inode, const char *name, const void *value, size_t size,
+			int flags);
+	ssize_t (*getxattr)(struct vfs_inode *inode, const char *name, void *value, size_t size);
+	ssize_t (*listxattr)(struct vfs_inode *inode, char *list, size_t size);
+	int (*removexattr)(struct vfs_inode *inode, const char *name);
 	/* The last reference is gone: free the inode. */
 	void (*evict)(struct vfs_inode *inode);
 };

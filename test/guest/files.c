@@ -11,6 +11,7 @@
 #include <sys/ioctl.h>
 #include <sys/sendfile.h>
 #include <sys/statfs.h>
+#include <sys/xattr.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -201,6 +202,40 @@ static void test_stat_family(void)
 	close(b);
 }
 
+static void test_xattr_fallocate(void)
+{
+	char val[32] = {0}, list[128];
+	struct stat st;
+	int fd = open(p("x"), O_RDWR | O_CREAT | O_TRUNC, 0644);
+
+	CHECK("setxattr", setxattr(p("x"), "user.k", "v1", 2, XATTR_CREATE) == 0, "set");
+	CHECK("setxattr-exists", setxattr(p("x"), "user.k", "v", 1, XATTR_CREATE) == -1 &&
+					 errno == EEXIST,
+	      "errno");
+	CHECK("getxattr", getxattr(p("x"), "user.k", val, sizeof(val)) == 2 && !memcmp(val, "v1", 2),
+	      "'%s'", val);
+	CHECK("getxattr-size", getxattr(p("x"), "user.k", NULL, 0) == 2, "size");
+	CHECK("getxattr-erange", getxattr(p("x"), "user.k", val, 1) == -1 && errno == ERANGE, "e");
+	CHECK("listxattr", listxattr(p("x"), list, sizeof(list)) == 7 && !strcmp(list, "user.k"),
+	      "list");
+	CHECK("removexattr", fremovexattr(fd, "user.k") == 0 &&
+				 getxattr(p("x"), "user.k", val, sizeof(val)) == -1 && errno == ENODATA,
+	      "remove");
+	CHECK("bad-namespace", setxattr(p("x"), "bogus.k", "v", 1, 0) == -1 && errno == EOPNOTSUPP,
+	      "errno %d", errno);
+	CHECK("fallocate", fallocate(fd, 0, 0, 8192) == 0 && fstat(fd, &st) == 0 &&
+				st.st_size == 8192,
+	      "size %ld", (long)st.st_size);
+	CHECK("fallocate-keep-size", fallocate(fd, FALLOC_FL_KEEP_SIZE, 8192, 8192) == 0 &&
+					 fstat(fd, &st) == 0 && st.st_size == 8192,
+	      "size %ld", (long)st.st_size);
+	CHECK("punch-hole", pwrite(fd, "abcd", 4, 4094) == 4 &&
+				fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 4095, 2) == 0 &&
+				pread(fd, val, 4, 4094) == 4 && !memcmp(val, "a\0\0d", 4),
+	      "bytes %02x %02x %02x %02x", val[0], val[1], val[2], val[3]);
+	close(fd);
+}
+
 int main(int argc, char **argv)
 {
 	/* EPIPE, not death by SIGPIPE, for the broken-pipe check. */
@@ -214,6 +249,7 @@ int main(int argc, char **argv)
 	test_fds();
 	test_pipes();
 	test_stat_family();
+	test_xattr_fallocate();
 	printf(failures ? "files FAILED (%d)\n" : "files ok\n", failures);
 	return failures != 0;
 }
