@@ -4,13 +4,17 @@
  * null reads as end of file and swallows writes; zero reads as zeros;
  * full reads as zeros and refuses writes with ENOSPC; random and urandom
  * read from the host's getrandom (the same pool either way, as on modern
- * Linux).  /dev/fuse joins them with the FUSE issue.
+ * Linux); tty is ksentry's terminal, when it has one.  /dev/fuse joins them
+ * with the FUSE issue.
  */
 #include <string.h>
 #include <sys/random.h>
 #include <sys/sysmacros.h>
 
+#include <unistd.h>
+
 #include "kernel/devfs.h"
+#include "kernel/hoststdio.h"
 #include "kernel/vfs/synth.h"
 
 #define CHUNK 4096
@@ -85,6 +89,16 @@ static const struct vfs_file_ops full_ops = {.read = read_zero, .write = write_f
 static const struct vfs_file_ops random_ops = {.read = read_random, .write = write_sink,
 					       .seekable = true};
 
+/* /dev/tty: the terminal ksentry runs on, if its stdin is one; without a
+ * controlling terminal Linux says ENXIO too. */
+static int tty_open(void *priv, struct vfs_file *f, int flags)
+{
+	if (!isatty(0))
+		return -ENXIO;
+	hoststdio_attach(f, 0);
+	return 0;
+}
+
 /* makedev(1, minor) for minor < 256, as a constant expression. */
 #define CHR(nm, ops, minor_)                                                                       \
 	{                                                                                          \
@@ -94,7 +108,9 @@ static const struct vfs_file_ops random_ops = {.read = read_random, .write = wri
 static const struct synth_node dev_nodes[] = {
 	CHR("null", null_ops, 3),     CHR("zero", zero_ops, 5),
 	CHR("full", full_ops, 7),     CHR("random", random_ops, 8),
-	CHR("urandom", random_ops, 9), {.name = NULL},
+	CHR("urandom", random_ops, 9),
+	{.name = "tty", .mode = S_IFCHR | 0666, .open = tty_open, .rdev = (dev_t)(5 << 8 | 0)},
+	{.name = NULL},
 };
 
 static const struct synth_node dev_root = {.name = "/", .mode = S_IFDIR | 0755,

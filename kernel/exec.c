@@ -206,6 +206,24 @@ static int setup_stack(struct task *t, const struct elf_image *img, uint64_t bia
 	return err;
 }
 
+/* @v as one NUL-separated block, as /proc/PID/cmdline shows it. */
+static char *join(char *const v[], size_t *len)
+{
+	size_t n = 0;
+	char *buf, *at;
+
+	for (size_t i = 0; v && v[i]; i++)
+		n += strlen(v[i]) + 1;
+	buf = malloc(n ? n : 1);
+	if (!buf)
+		return NULL;
+	at = buf;
+	for (size_t i = 0; v && v[i]; i++)
+		at = stpcpy(at, v[i]) + 1;
+	*len = n;
+	return buf;
+}
+
 int exec_load(struct task *t, const char *path, char *const argv[], char *const envp[], char *msg,
 	      size_t msglen)
 {
@@ -246,6 +264,10 @@ int exec_load(struct task *t, const char *path, char *const argv[], char *const 
 			snprintf(msg, msglen, "cannot load: %s", strerror(-err));
 		goto out_free_img;
 	}
+	free(t->cmdline);
+	free(t->environ);
+	t->cmdline = join(argv, &t->cmdline_len);
+	t->environ = join(envp, &t->environ_len);
 	mm_set_brk_start(&t->mm, brk_start);
 	memset(&t->regs, 0, sizeof(t->regs));
 	t->regs.rip = img->entry + bias;

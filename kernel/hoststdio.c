@@ -99,3 +99,9 @@ struct vfs_file *hoststdio_file(int hfd, int flags)
 {
 	return vfs_file_new_anon(&stdio_ops, (void *)(intptr_t)hfd, flags);
 }
+
+void hoststdio_attach(struct vfs_file *f, int hfd)
+{
+	f->ops = &stdio_ops;
+	f->priv = (void *)(intptr_t)hfd;
+}

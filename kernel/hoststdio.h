@@ -16,4 +16,7 @@
  * open with @flags (O_RDONLY or O_WRONLY).  NULL on -ENOMEM. */
 struct vfs_file *hoststdio_file(int hfd, int flags);
 
+/* Make @f, a file being opened, a view of host fd @hfd. */
+void hoststdio_attach(struct vfs_file *f, int hfd);
+
 #endif

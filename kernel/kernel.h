@@ -27,6 +27,7 @@ struct kernel {
 	int host_stdio[3];  /* host fds behind the first task's fds 0, 1, 2 */
 	FILE *strace;       /* where --strace lines go, or NULL */
 	struct timespec boot_time; /* CLOCK_MONOTONIC at start, for uptime */
+	struct task *init;  /* pid 1, the only process until fork lands */
 };
 
 /*

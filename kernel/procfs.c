@@ -4,8 +4,9 @@
  * Everything here describes the sandbox, never the host: /proc/meminfo is
  * the memory accounting of this sandbox's memory file against its cap,
  * /proc/mounts its own mount table, /proc/uptime the time since it
- * started.  Per-process directories (/proc/PID, /proc/self) come with
- * processes (issue 5).
+ * started.  Until fork lands (issue 5) the sandbox has one process, pid 1,
+ * and /proc/1 (and /proc/self, a link to it) describe it: exe, cwd, root,
+ * cmdline, environ, status, stat, maps, mounts.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -13,7 +14,9 @@
 #include <string.h>
 #include <sys/mount.h>
 
+#include "abi/mman.h"
 #include "kernel/procfs.h"
+#include "kernel/task.h"
 #include "kernel/vfs/synth.h"
 
 /* Grow-as-needed text buffer. */
@@ -139,15 +142,222 @@ static int gen_loadavg(void *priv, char **buf, size_t *len)
 	return finish(&t, buf, len);
 }
 
+/* --- /proc/1: the init process (the only one until fork lands) --- */
+
+static struct task *init_task(void *priv, int *err)
+{
+	struct task *t = ((struct kernel *)priv)->init;
+
+	*err = t ? 0 : -ESRCH;
+	return t;
+}
+
+static const char *comm(const struct task *t)
+{
+	const char *slash = strrchr(t->exe, '/');
+
+	return slash ? slash + 1 : t->exe;
+}
+
+static int copy_block(const char *src, size_t n, char **buf, size_t *len)
+{
+	*buf = malloc(n ? n : 1);
+	if (!*buf)
+		return -ENOMEM;
+	memcpy(*buf, src, n);
+	*len = n;
+	return 0;
+}
+
+static int gen_cmdline(void *priv, char **buf, size_t *len)
+{
+	int err;
+	struct task *t = init_task(priv, &err);
+
+	return err ? err : copy_block(t->cmdline ? t->cmdline : "", t->cmdline_len, buf, len);
+}
+
+static int gen_environ(void *priv, char **buf, size_t *len)
+{
+	int err;
+	struct task *t = init_task(priv, &err);
+
+	return err ? err : copy_block(t->environ ? t->environ : "", t->environ_len, buf, len);
+}
+
+/* Sizes of the address space: mapped (VmSize) and backed (VmRSS). */
+static void mm_sizes(struct mm *mm, uint64_t *vm, uint64_t *rss)
+{
+	struct segset_seg *seg;
+
+	*vm = *rss = 0;
+	pthread_mutex_lock(&mm->lock);
+	segset_for_each(seg, &mm->vmas)
+		*vm += file_range_len(segset_seg_range(seg));
+	segset_for_each(seg, &mm->pmas)
+		*rss += file_range_len(segset_seg_range(seg));
+	pthread_mutex_unlock(&mm->lock);
+}
+
+static int gen_status(void *priv, char **buf, size_t *len)
+{
+	struct text out = {0};
+	uint64_t vm, rss;
+	int err;
+	struct task *t = init_task(priv, &err);
+
+	if (err)
+		return err;
+	mm_sizes(&t->mm, &vm, &rss);
+	put(&out,
+	    "Name:\t%.15s\nUmask:\t%04o\nState:\tR (running)\nTgid:\t%d\nNgid:\t0\nPid:\t%d\n"
+	    "PPid:\t0\nTracerPid:\t0\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nFDSize:\t%d\n"
+	    "VmSize:\t%8lu kB\nVmRSS:\t%8lu kB\nThreads:\t1\n",
+	    comm(t), (unsigned)t->fs.umask, t->tid, t->tid, t->fds.size,
+	    (unsigned long)(vm / 1024), (unsigned long)(rss / 1024));
+	return finish(&out, buf, len);
+}
+
+static int gen_stat(void *priv, char **buf, size_t *len)
+{
+	struct text out = {0};
+	uint64_t vm, rss;
+	int err;
+	struct task *t = init_task(priv, &err);
+
+	if (err)
+		return err;
+	mm_sizes(&t->mm, &vm, &rss);
+	/* pid (comm) state ppid pgrp session tty tpgid flags minflt cminflt
+	 * majflt cmajflt utime stime cutime cstime priority nice threads
+	 * itrealvalue starttime vsize rss, then zeros up to field 52. */
+	put(&out, "%d (%.15s) R 0 %d %d 0 -1 4194304 0 0 0 0 0 0 0 0 20 0 1 0 0 %lu %lu", t->tid,
+	    comm(t), t->tid, t->tid, (unsigned long)vm, (unsigned long)(rss / 4096));
+	for (int i = 25; i <= 52; i++)
+		put(&out, " 0");
+	put(&out, "\n");
+	return finish(&out, buf, len);
+}
+
+static int gen_maps(void *priv, char **buf, size_t *len)
+{
+	struct text out = {0};
+	struct segset_seg *seg;
+	int err;
+	struct task *t = init_task(priv, &err);
+
+	if (err)
+		return err;
+	pthread_mutex_lock(&t->mm.lock);
+	segset_for_each(seg, &t->mm.vmas)
+	{
+		struct file_range r = segset_seg_range(seg);
+		const struct mm_vma *v = segset_seg_value(seg);
+		const char *name = v->kind == MM_VMA_HEAP    ? "[heap]"
+				   : v->kind == MM_VMA_STACK ? "[stack]"
+							     : "";
+
+		put(&out, "%08lx-%08lx %c%c%c%c 00000000 00:00 0%s%s\n", (unsigned long)r.start,
+		    (unsigned long)r.end, v->prot & PROT_READ ? 'r' : '-',
+		    v->prot & PROT_WRITE ? 'w' : '-', v->prot & PROT_EXEC ? 'x' : '-',
+		    v->shared ? 's' : 'p', name[0] ? "                          " : "", name);
+	}
+	pthread_mutex_unlock(&t->mm.lock);
+	return finish(&out, buf, len);
+}
+
+static int target_exe(void *priv, char *buf, size_t size)
+{
+	int err;
+	struct task *t = init_task(priv, &err);
+	size_t n;
+
+	if (err)
+		return err;
+	n = strnlen(t->exe, sizeof(t->exe));
+	n = n < size ? n : size;
+	memcpy(buf, t->exe, n);
+	return (int)n;
+}
+
+static int target_cwd(void *priv, char *buf, size_t size)
+{
+	char path[VFS_PATH_MAX];
+	size_t start, n;
+	int err;
+	struct task *t = init_task(priv, &err);
+
+	if (err)
+		return err;
+	err = vfs_path_name(t->fs.root, t->cwd, path, sizeof(path), &start);
+	if (err)
+		return err;
+	n = strlen(path + start);
+	n = n < size ? n : size;
+	memcpy(buf, path + start, n);
+	return (int)n;
+}
+
+static int target_root(void *priv, char *buf, size_t size)
+{
+	if (size < 1)
+		return 0;
+	buf[0] = '/';
+	return 1;
+}
+
+static int target_self(void *priv, char *buf, size_t size)
+{
+	int err;
+	struct task *t = init_task(priv, &err);
+
+	return err ? err : snprintf(buf, size, "%d", t->tid);
+}
+
+static int gen_cpuinfo(void *priv, char **buf, size_t *len)
+{
+	/* The guest runs on the host's CPUs: describe them as the host does. */
+	struct text out = {0};
+	char line[1024];
+	FILE *f = fopen("/proc/cpuinfo", "r");
+
+	if (!f)
+		return -EIO;
+	while (fgets(line, sizeof(line), f))
+		put(&out, "%s", line);
+	fclose(f);
+	return finish(&out, buf, len);
+}
+
 #define FILE_NODE(nm, fn)                                                                          \
 	{                                                                                          \
 		.name = nm, .mode = S_IFREG | 0444, .generate = fn                                 \
 	}
 
+#define LINK_NODE(nm, fn)                                                                          \
+	{                                                                                          \
+		.name = nm, .mode = S_IFLNK | 0777, .target = fn                                   \
+	}
+
+static const struct synth_node pid_nodes[] = {
+	FILE_NODE("cmdline", gen_cmdline), FILE_NODE("environ", gen_environ),
+	FILE_NODE("status", gen_status),   FILE_NODE("stat", gen_stat),
+	FILE_NODE("maps", gen_maps),	   FILE_NODE("mounts", gen_mounts),
+	LINK_NODE("exe", target_exe),	   LINK_NODE("cwd", target_cwd),
+	LINK_NODE("root", target_root),	   {.name = NULL},
+};
+
 static const struct synth_node proc_nodes[] = {
-	FILE_NODE("meminfo", gen_meminfo),	   FILE_NODE("mounts", gen_mounts),
-	FILE_NODE("filesystems", gen_filesystems), FILE_NODE("uptime", gen_uptime),
-	FILE_NODE("loadavg", gen_loadavg),	   {.name = NULL},
+	FILE_NODE("meminfo", gen_meminfo),
+	FILE_NODE("mounts", gen_mounts),
+	FILE_NODE("filesystems", gen_filesystems),
+	FILE_NODE("uptime", gen_uptime),
+	FILE_NODE("loadavg", gen_loadavg),
+	FILE_NODE("cpuinfo", gen_cpuinfo),
+	LINK_NODE("self", target_self),
+	LINK_NODE("thread-self", target_self),
+	{.name = "1", .mode = S_IFDIR | 0555, .children = pid_nodes},
+	{.name = NULL},
 };
 
 static const struct synth_node proc_root = {.name = "/", .mode = S_IFDIR | 0555,

@@ -78,6 +78,8 @@ int task_create(struct kernel *k, struct task **out)
 		task_destroy(t);
 		return err;
 	}
+	if (!k->init)
+		k->init = t;
 	*out = t;
 	return 0;
 
@@ -90,6 +92,10 @@ err_free:
 
 void task_destroy(struct task *t)
 {
+	if (t->k->init == t)
+		t->k->init = NULL;
+	free(t->cmdline);
+	free(t->environ);
 	fd_table_destroy(&t->fds);
 	vfs_path_put(t->cwd);
 	vfs_path_put(t->fs.root);

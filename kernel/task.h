@@ -38,6 +38,8 @@ struct task {
 	struct vfs_ctx fs;         /* namespace, root, umask */
 	struct vfs_path cwd;
 	char exe[PATH_MAX];        /* what /proc/self/exe names */
+	char *cmdline, *environ;   /* NUL-separated copies from exec, for /proc */
+	size_t cmdline_len, environ_len;
 
 	bool exited;
 	int wait_status;           /* as wait(2) encodes it, once exited */

@@ -165,6 +165,8 @@ static int synth_open(struct vfs_inode *inode, struct vfs_file *f, int flags)
 		f->ops = &dir_ops;
 		return 0;
 	}
+	if (n->open)
+		return n->open(sfs(inode)->priv, f, flags);
 	if (n->fops) {
 		f->ops = n->fops;
 		return 0;

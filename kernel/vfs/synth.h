@@ -20,8 +20,9 @@ struct synth_node {
 	int (*generate)(void *priv, char **buf, size_t *len);
 	/* Symlinks: write the target into @buf (@size bytes); its length. */
 	int (*target)(void *priv, char *buf, size_t size);
-	/* Device nodes: what open() installs. */
+	/* Device nodes: what open() installs, or an open of their own. */
 	const struct vfs_file_ops *fops;
+	int (*open)(void *priv, struct vfs_file *f, int flags);
 	dev_t rdev;
 	/* Directories: children, ended by a node with a NULL name. */
 	const struct synth_node *children;

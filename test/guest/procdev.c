@@ -86,11 +86,53 @@ static void test_mounts(void)
 	close(fd);
 }
 
-int main(void)
+static int slurp(const char *path, char *buf, size_t size)
+{
+	int fd = open(path, O_RDONLY);
+	ssize_t n = fd >= 0 ? read(fd, buf, size - 1) : -1;
+
+	if (fd >= 0)
+		close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	return (int)n;
+}
+
+static void test_proc_self(const char *argv0)
+{
+	char buf[8192], link[256];
+	ssize_t n;
+	int fd;
+
+	n = readlink("/proc/self", link, sizeof(link) - 1);
+	CHECK("self-link", n == 1 && link[0] == '1', "'%.*s'", (int)(n > 0 ? n : 0), link);
+	n = readlink("/proc/self/exe", link, sizeof(link) - 1);
+	link[n > 0 ? n : 0] = '\0';
+	CHECK("self-exe", n > 0 && link[0] == '/' && strstr(link, "procdev-"), "'%s'", link);
+	CHECK("self-cmdline", slurp("/proc/self/cmdline", buf, sizeof(buf)) > 0 &&
+				  !strcmp(buf, argv0),
+	      "'%s' vs '%s'", buf, argv0);
+	CHECK("self-status", slurp("/proc/self/status", buf, sizeof(buf)) > 0 &&
+				 strstr(buf, "Pid:\t1\n") && strstr(buf, "VmRSS:"),
+	      "'%s'", buf);
+	CHECK("self-maps", slurp("/proc/self/maps", buf, sizeof(buf)) > 0 &&
+			       strstr(buf, "[stack]") && strstr(buf, "r-xp"),
+	      "'%s'", buf);
+	CHECK("self-cwd", readlink("/proc/self/cwd", link, sizeof(link)) > 0 && link[0] == '/',
+	      "cwd");
+	CHECK("cpuinfo", slurp("/proc/cpuinfo", buf, sizeof(buf)) > 0 && strstr(buf, "processor"),
+	      "no processor line");
+	fd = open("/dev/tty", O_RDWR);
+	CHECK("dev-tty", fd >= 0 || errno == ENXIO, "errno %d", errno);
+	if (fd >= 0)
+		close(fd);
+}
+
+int main(int argc, char **argv)
 {
 	test_meminfo();
 	test_devices();
 	test_mounts();
+	test_proc_self(argv[0]);
 	printf(failures ? "procdev FAILED (%d)\n" : "procdev ok\n", failures);
 	return failures != 0;
 }
