@@ -473,13 +473,7 @@ int64_t sys_readlinkat(struct task *t, const uint64_t a[6])
 	err = path_args(t, (int)a[0], a[1], path, &start);
 	if (err)
 		return err;
-	/* /proc is not mounted yet; programs need their own path. */
-	if (!strcmp(path, "/proc/self/exe")) {
-		len = (int)strnlen(t->exe, sizeof(t->exe));
-		memcpy(buf, t->exe, (size_t)len);
-	} else {
-		len = vfs_readlinkat(&t->fs, start, path, buf, sizeof(buf));
-	}
+	len = vfs_readlinkat(&t->fs, start, path, buf, sizeof(buf));
 	vfs_path_put(start);
 	if (len < 0)
 		return len;
