@@ -6,7 +6,7 @@
  * /proc/mounts its own mount table, /proc/uptime the time since it
  * started.  Until fork lands (issue 5) the sandbox has one process, pid 1,
  * and /proc/1 (and /proc/self, a link to it) describe it: exe, cwd, root,
- * cmdline, environ, status, stat, maps, mounts.
+ * cmdline, environ, status, stat, maps, mounts, fd/.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -314,6 +314,43 @@ static int target_self(void *priv, char *buf, size_t size)
 	return err ? err : snprintf(buf, size, "%d", t->tid);
 }
 
+/* /proc/1/fd: one link per open fd, to its path, or "pipe:[ino]" and the
+ * like for files without one. */
+static int list_fds(void *priv, struct synth_link **out, size_t *n)
+{
+	struct synth_link *links;
+	int err, count = 0;
+	struct task *t = init_task(priv, &err);
+
+	if (err)
+		return err;
+	links = calloc((size_t)t->fds.size + 1, sizeof(*links));
+	if (!links)
+		return -ENOMEM;
+	for (int fd = 0; fd < t->fds.size; fd++) {
+		struct vfs_file *f = fd_get(&t->fds, fd);
+		struct synth_link *l = &links[count];
+		struct stat st;
+		size_t start;
+
+		if (!f)
+			continue;
+		snprintf(l->name, sizeof(l->name), "%d", fd);
+		if (f->path.dentry &&
+		    vfs_path_name(t->fs.root, f->path, l->target, sizeof(l->target), &start) == 0)
+			memmove(l->target, l->target + start, strlen(l->target + start) + 1);
+		else if (f->ops && f->ops->stat && f->ops->stat(f, &st) == 0 && S_ISFIFO(st.st_mode))
+			snprintf(l->target, sizeof(l->target), "pipe:[%lu]", (unsigned long)st.st_ino);
+		else
+			snprintf(l->target, sizeof(l->target), "/dev/stdio%d", fd);
+		vfs_file_put(f);
+		count++;
+	}
+	*out = links;
+	*n = (size_t)count;
+	return 0;
+}
+
 static int gen_cpuinfo(void *priv, char **buf, size_t *len)
 {
 	/* The guest runs on the host's CPUs: describe them as the host does. */
@@ -344,7 +381,9 @@ static const struct synth_node pid_nodes[] = {
 	FILE_NODE("status", gen_status),   FILE_NODE("stat", gen_stat),
 	FILE_NODE("maps", gen_maps),	   FILE_NODE("mounts", gen_mounts),
 	LINK_NODE("exe", target_exe),	   LINK_NODE("cwd", target_cwd),
-	LINK_NODE("root", target_root),	   {.name = NULL},
+	LINK_NODE("root", target_root),
+	{.name = "fd", .mode = S_IFDIR | 0500, .links = list_fds},
+	{.name = NULL},
 };
 
 static const struct synth_node proc_nodes[] = {

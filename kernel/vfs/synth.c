@@ -23,6 +23,7 @@ struct synth_fs {
 struct synth_inode {
 	struct vfs_inode base;
 	const struct synth_node *node;
+	char *target; /* an entry of a dynamic directory: its link target */
 };
 
 struct snapshot {
@@ -53,10 +54,46 @@ static struct vfs_inode *inode_new(struct synth_fs *fs, const struct synth_node 
 	return &si->base;
 }
 
+static const struct synth_node dyn_link_node = {.name = "", .mode = S_IFLNK | 0777};
+
+/* A name in a dynamic directory: list it now and make a link inode. */
+static int dyn_lookup(struct vfs_inode *dir, const char *name, struct vfs_inode **out)
+{
+	struct synth_link *links;
+	size_t n;
+	int err = node_of(dir)->links(sfs(dir)->priv, &links, &n);
+
+	if (err)
+		return err;
+	err = -ENOENT;
+	for (size_t i = 0; i < n; i++) {
+		struct synth_inode *si;
+
+		if (strcmp(links[i].name, name))
+			continue;
+		err = -ENOMEM;
+		*out = inode_new(sfs(dir), &dyn_link_node);
+		if (!*out)
+			break;
+		si = (struct synth_inode *)*out;
+		si->target = strdup(links[i].target);
+		if (!si->target) {
+			vfs_inode_put(*out);
+			break;
+		}
+		err = 0;
+		break;
+	}
+	free(links);
+	return err;
+}
+
 static int synth_lookup(struct vfs_inode *dir, const char *name, struct vfs_inode **out)
 {
 	const struct synth_node *n = node_of(dir);
 
+	if (n->links)
+		return dyn_lookup(dir, name, out);
 	for (const struct synth_node *c = n->children; c && c->name; c++) {
 		if (!strcmp(c->name, name)) {
 			*out = inode_new(sfs(dir), c);
@@ -69,7 +106,14 @@ static int synth_lookup(struct vfs_inode *dir, const char *name, struct vfs_inod
 static int synth_readlink(struct vfs_inode *inode, char *buf, size_t size)
 {
 	const struct synth_node *n = node_of(inode);
+	const char *t = ((struct synth_inode *)inode)->target;
 
+	if (t) {
+		size_t len = strlen(t) < size ? strlen(t) : size;
+
+		memcpy(buf, t, len);
+		return (int)len;
+	}
 	return n->target ? n->target(sfs(inode)->priv, buf, size) : -EINVAL;
 }
 
@@ -122,11 +166,33 @@ static unsigned char dtype(mode_t mode)
 	return (unsigned char)((mode & S_IFMT) >> 12);
 }
 
+/* Listing a dynamic directory: its links as they are now. */
+static int dyn_iterate(struct vfs_file *f, uint64_t *pos, vfs_emit_fn emit, void *ctx)
+{
+	struct synth_link *links;
+	size_t n;
+	int err = node_of(f->inode)->links(sfs(f->inode)->priv, &links, &n);
+
+	if (err)
+		return err;
+	for (; *pos < n; (*pos)++) {
+		struct vfs_dirent d = {2000 + *pos, DT_LNK, links[*pos].name,
+				       strlen(links[*pos].name)};
+
+		if (emit(ctx, &d))
+			break;
+	}
+	free(links);
+	return 0;
+}
+
 static int synth_iterate(struct vfs_file *f, uint64_t *pos, vfs_emit_fn emit, void *ctx)
 {
 	const struct synth_node *n = node_of(f->inode);
 	uint64_t i = 0;
 
+	if (n->links)
+		return dyn_iterate(f, pos, emit, ctx);
 	if (*pos == 0) {
 		if (emit(ctx, &(struct vfs_dirent){f->inode->ino, DT_DIR, ".", 1}))
 			return 0;
@@ -190,6 +256,7 @@ static int synth_open(struct vfs_inode *inode, struct vfs_file *f, int flags)
 
 static void synth_evict(struct vfs_inode *inode)
 {
+	free(((struct synth_inode *)inode)->target);
 	free(inode);
 }
 

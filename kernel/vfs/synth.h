@@ -12,6 +12,12 @@
 
 #include "kernel/vfs/vfs.h"
 
+/* An entry of a dynamic directory: a symlink made when it is listed. */
+struct synth_link {
+	char name[32];
+	char target[VFS_PATH_MAX];
+};
+
 struct synth_node {
 	const char *name;
 	mode_t mode; /* type and permissions */
@@ -24,8 +30,11 @@ struct synth_node {
 	const struct vfs_file_ops *fops;
 	int (*open)(void *priv, struct vfs_file *f, int flags);
 	dev_t rdev;
-	/* Directories: children, ended by a node with a NULL name. */
+	/* Directories: children, ended by a node with a NULL name; or, for a
+	 * dynamic directory of symlinks, a callback that lists them into a
+	 * fresh malloc'd array (*@out, *@n entries). */
 	const struct synth_node *children;
+	int (*links)(void *priv, struct synth_link **out, size_t *n);
 };
 
 /* A file system of type @type over the tree at @root, whose callbacks get

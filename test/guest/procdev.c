@@ -121,6 +121,12 @@ static void test_proc_self(const char *argv0)
 	      "cwd");
 	CHECK("cpuinfo", slurp("/proc/cpuinfo", buf, sizeof(buf)) > 0 && strstr(buf, "processor"),
 	      "no processor line");
+	fd = open("/proc/meminfo", O_RDONLY);
+	snprintf(buf, sizeof(buf), "/proc/self/fd/%d", fd);
+	n = readlink(buf, link, sizeof(link) - 1);
+	link[n > 0 ? n : 0] = '\0';
+	CHECK("self-fd", fd >= 0 && !strcmp(link, "/proc/meminfo"), "'%s'", link);
+	close(fd);
 	fd = open("/dev/tty", O_RDWR);
 	CHECK("dev-tty", fd >= 0 || errno == ENXIO, "errno %d", errno);
 	if (fd >= 0)
