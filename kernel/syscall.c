@@ -72,7 +72,7 @@ const struct syscall_entry syscall_table[ABI_NR_SYSCALLS] = {
 	SC(dup2, "ff"),
 	SC(dup3, "ffx"),
 	SC_NOTE(fcntl, "fdx", "F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL, F_SETFL; no locks yet"),
-	SC_NOTE(ioctl, "fxp", "FIONBIO, FIOCLEX, FIONCLEX; TCGETS and TIOCGWINSZ on the host's stdio"),
+	SC_NOTE(ioctl, "fxp", "FIONBIO, FIOCLEX, FIONCLEX; FIONREAD on pipes; on the host stdio TCGETS, TCSETS*, TIOCGWINSZ, TIOCSWINSZ, TCFLSH, TCSBRK, TCXONC, TIOC[GS]PGRP"),
 	SC(umask, "o"),
 	SC(chdir, "s"),
 	SC(fchdir, "f"),
