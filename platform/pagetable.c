@@ -181,12 +181,27 @@ static bool frame_pop(struct pagetable *pt, uint64_t *head, uint64_t *pa)
 	return true;
 }
 
-static void frames_free(struct pagetable *pt, uint64_t *head)
+/* Free a frame that was a table of @pt (and may be cached as one). */
+static void table_release(struct pagetable *pt, uint64_t pa)
+{
+	if (pt->release)
+		pt->release(pt->release_priv, pa);
+	else
+		memfile_free(pt->mf, file_range_make(pa, pa + ABI_PAGE_SIZE));
+}
+
+/* Free every frame on @head: tables that were in use if @were_tables,
+ * else stashed frames that no table ever pointed to. */
+static void frames_free(struct pagetable *pt, uint64_t *head, bool were_tables)
 {
 	uint64_t pa;
 
-	while (frame_pop(pt, head, &pa))
-		memfile_free(pt->mf, file_range_make(pa, pa + ABI_PAGE_SIZE));
+	while (frame_pop(pt, head, &pa)) {
+		if (were_tables)
+			table_release(pt, pa);
+		else
+			memfile_free(pt->mf, file_range_make(pa, pa + ABI_PAGE_SIZE));
+	}
 }
 
 /* Allocate the @op->need frames the dry pass counted.  0 or -ENOMEM, with
@@ -199,7 +214,7 @@ static int stash_fill(struct pagetable *pt, struct pt_op *op)
 	for (uint64_t i = 0; i < op->need; i++) {
 		err = memfile_alloc(pt->mf, ABI_PAGE_SIZE, ABI_PAGE_SIZE, MEMACCT_SYSTEM, &fr);
 		if (err) {
-			frames_free(pt, &op->stash);
+			frames_free(pt, &op->stash, false);
 			return err;
 		}
 		frame_push(pt, &op->stash, fr.start);
@@ -376,7 +391,7 @@ static int pagetable_apply(struct pagetable *pt, struct pt_op *op, struct file_r
 		return err;
 	op->dry = false;
 	err = range_apply(pt, op, root, 4, r);
-	frames_free(pt, &op->stash); /* empty, unless the passes disagreed */
+	frames_free(pt, &op->stash, false); /* empty, unless the passes disagreed */
 	return err;
 }
 
@@ -548,7 +563,7 @@ static void tables_free(struct pagetable *pt, uint64_t pa, int lvl)
 			continue;
 		tables_free(pt, e & PTE_ADDR, lvl - 1);
 	}
-	memfile_free(pt->mf, file_range_make(pa, pa + ABI_PAGE_SIZE));
+	table_release(pt, pa);
 }
 
 void pagetable_destroy(struct pagetable *pt)
@@ -562,7 +577,7 @@ void pagetable_destroy(struct pagetable *pt)
 
 void pagetable_free_retired(struct pagetable *pt)
 {
-	frames_free(pt, &pt->retired);
+	frames_free(pt, &pt->retired, true);
 	pt->nr_retired = 0;
 }
 

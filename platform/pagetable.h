@@ -79,8 +79,19 @@ enum pt_prot {
 	PT_GLOBAL = 16, /* kept in the TLB across CR3 loads: trampoline pages */
 };
 
+/*
+ * Where a table frame goes once no walk should reach it any more.  The
+ * default (NULL) frees it to the memory file.  A platform whose MMU keeps
+ * its own copies of tables beyond a TLB flush (KVM's shadow paging caches
+ * a shadow page per guest table frame, and only a full MMU reset drops
+ * it) takes the frames instead, and frees them after that reset.
+ */
+typedef void (*pagetable_release_fn)(void *priv, uint64_t pa);
+
 struct pagetable {
 	struct memfile *mf;
+	pagetable_release_fn release; /* NULL: memfile_free(); set after init */
+	void *release_priv;
 	uint64_t root;			  /* guest-physical address of the PML4: the CR3 value */
 	uint64_t shared[PT_ENTRIES / 64]; /* PML4 slots borrowed from a template */
 	uint64_t retired;		  /* retired tables, linked through their first entry */

@@ -78,6 +78,14 @@ struct platform_context_ops {
 	 */
 	int (*run)(struct platform_context *ctx, struct abi_regs *regs, struct platform_trap *trap);
 
+	/*
+	 * Make @ctx's current or next run() return PLATFORM_TRAP_KICKED soon,
+	 * with the registers the guest had.  May be called from any thread,
+	 * at any time the context exists; a kick while the context is not
+	 * running is kept for the next run().  Optional (NULL: not supported).
+	 */
+	void (*kick)(struct platform_context *ctx);
+
 	void (*destroy)(struct platform_context *ctx);
 };
 

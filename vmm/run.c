@@ -16,6 +16,7 @@
 
 #include "kernel/exec.h"
 #include "kernel/task.h"
+#include "vmm/kvm.h"
 #include "vmm/ptrace.h"
 #include "vmm/run.h"
 
@@ -48,7 +49,7 @@ static void run_usage(FILE *out)
 		"  --empty-root         start from an empty in-memory root instead\n"
 		"  --cwd DIR            the guest's working directory (default: ksentry's own\n"
 		"                       when it exists in the sandbox, else /)\n"
-		"  --platform NAME      auto (default) or ptrace\n"
+		"  --platform NAME      auto (default: kvm where it works, else ptrace), kvm, ptrace\n"
 		"  --debug              say which platform runs the guest and how\n"
 		"  --help               this text\n");
 }
@@ -134,13 +135,29 @@ static int parse_options(int argc, char **argv, struct run_options *o)
 	return optind;
 }
 
+/* --platform: kvm, ptrace, or auto (KVM when it works here, else
+ * ptrace, saying why under --debug). */
 static int make_platform(const struct run_options *o, struct memfile *mf, struct platform **out)
 {
-	if (strcmp(o->platform, "auto") && strcmp(o->platform, "ptrace")) {
-		fprintf(stderr, "ksentry run: unknown platform '%s' (auto, ptrace)\n", o->platform);
+	bool want_kvm = !strcmp(o->platform, "kvm"), is_auto = !strcmp(o->platform, "auto");
+	char why[256];
+	int err;
+
+	if (!want_kvm && !is_auto && strcmp(o->platform, "ptrace")) {
+		fprintf(stderr, "ksentry run: unknown platform '%s' (auto, kvm, ptrace)\n",
+			o->platform);
 		return -EINVAL;
 	}
-	/* The KVM platform (issue 3) is not built yet: auto means ptrace. */
+	if (want_kvm || is_auto) {
+		err = kvm_platform_create(mf, out, why, sizeof(why));
+		if (!err || want_kvm) {
+			if (err)
+				fprintf(stderr, "ksentry: KVM platform: %s\n", why);
+			return err;
+		}
+		if (o->debug)
+			fprintf(stderr, "ksentry: no KVM platform (%s): using ptrace\n", why);
+	}
 	return ptrace_platform_create(mf, out);
 }
 
