@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Run a command and check what it did.
-#   expect.sh [-x EXIT] [-o STDOUT_REGEX]... [-e STDERR_REGEX]... [-O EXACT_STDOUT_FILE] -- CMD...
+#   expect.sh [-k] [-x EXIT] [-o STDOUT_REGEX]... [-e STDERR_REGEX]... [-O EXACT_STDOUT_FILE] -- CMD...
 # Every -o pattern must match a line of stdout, every -e a line of stderr
 # (grep -E); -x is the exit status (default 0).  On a mismatch it prints
-# what happened and exits 1.
+# what happened and exits 1.  -k: the command needs KVM; without a usable
+# /dev/kvm the test is skipped (exit 77) and says why.
 set -u
 want_exit=0
 outs=() errs=() exact=""
@@ -13,6 +14,11 @@ while [[ $# -gt 0 && $1 != -- ]]; do
 	-o) outs+=("$2"); shift 2 ;;
 	-e) errs+=("$2"); shift 2 ;;
 	-O) exact=$2; shift 2 ;;
+	-k) if [[ ! -c /dev/kvm || ! -r /dev/kvm || ! -w /dev/kvm ]]; then
+		echo "SKIP: needs KVM, and /dev/kvm is missing or not read-writable here"
+		exit 77
+	    fi
+	    shift ;;
 	*) echo "expect.sh: bad option $1" >&2; exit 2 ;;
 	esac
 done

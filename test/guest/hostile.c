@@ -92,6 +92,23 @@ int main(int argc, char **argv)
 
 		__asm__ volatile("lgdt %0" ::"m"(gdtr));
 	}
+	if (!strcmp(what, "tramp-read")) /* the KVM trampoline's ring-0 code */
+		return *(volatile char *)0xffffff8000002000UL;
+	if (!strcmp(what, "tramp-write")) /* ... and its GDT */
+		*(volatile uint64_t *)0xffffff8000000000UL = 0x00affb000000ffffUL;
+	if (!strcmp(what, "doorbell")) /* the KVM doorbell page, above the user half we get */
+		*(volatile char *)0x7fffffff1000UL = 1;
+	if (!strcmp(what, "stub-jump")) {
+		/* Enter the PVM syscall stub without `syscall`, with a return
+		 * address that is not canonical: it must not be returned to. */
+		__asm__ volatile("mov $39, %%eax; mov %0, %%rcx; mov $0x202, %%r11; jmp *%1"
+				 ::"r"(0x8000000000000000UL), "r"(0x7fffffff0000UL)
+				 : "rax", "rcx", "r11", "memory");
+	}
+	if (!strcmp(what, "popf-iopl")) {
+		/* Ask for IOPL 3 (ignored in ring 3), then try what it would allow. */
+		__asm__ volatile("pushfq; orq $0x3000, (%%rsp); popfq; cli" ::: "memory", "cc");
+	}
 	if (!strcmp(what, "ud2"))
 		__asm__ volatile("ud2");
 	if (!strcmp(what, "int3"))
