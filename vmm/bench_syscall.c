@@ -19,7 +19,8 @@
 #include "abi/mman.h"
 #include "kernel/task.h"
 #include "vmm/bench.h"
-#include "vmm/ptrace.h"
+#include "vmm/kvm.h"
+#include "vmm/run.h"
 
 #define CODE_VA UINT64_C(0x400000)
 #define DATA_VA UINT64_C(0x10000000)
@@ -82,17 +83,16 @@ struct bench_env {
 	struct kernel k;
 };
 
-static int env_init(struct bench_env *e)
+static int env_init(struct bench_env *e, const char *platform)
 {
-	int err;
-
 	struct platform *p;
+	int err;
 
 	memacct_init(&e->acct);
 	err = memfile_init(&e->mf, UINT64_C(1) << 30, &e->acct);
 	if (err)
 		return err;
-	err = ptrace_platform_create(&e->mf, &p);
+	err = run_make_platform(platform, true, &e->mf, &p);
 	if (err)
 		return err;
 	return kernel_init(&e->k, &e->mf, &e->acct, p, NULL);
@@ -216,16 +216,32 @@ static void row(const char *what, double sandbox, double base, const char *base_
 
 int bench_syscall_main(int argc, char **argv)
 {
-	bool quick = argc > 1 && !strcmp(argv[1], "--quick");
-	uint32_t n = quick ? 500 : 3000, pages = quick ? 64 : 256;
+	const char *platform = "auto";
+	bool quick = false;
+	uint32_t n = 3000, pages = 256;
 	double s_getpid[ROUNDS], f_getpid[ROUNDS], n_getpid[ROUNDS], s_clock[ROUNDS];
 	double n_clock[ROUNDS], s_fault[ROUNDS], f_fault[ROUNDS], s_touch[ROUNDS];
 	double s_seq[ROUNDS];
 	unsigned char code[128];
 	struct bench_env e;
 	size_t len;
-	int err = env_init(&e);
+	int err;
 
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--quick")) {
+			quick = true;
+		} else if (!strcmp(argv[i], "--platform") && i + 1 < argc) {
+			platform = argv[++i];
+		} else {
+			fprintf(stderr, "usage: ksentry bench syscall [--quick] [--platform NAME]\n");
+			return 2;
+		}
+	}
+	if (quick) {
+		n = 500;
+		pages = 64;
+	}
+	err = env_init(&e, platform);
 	if (err) {
 		fprintf(stderr, "bench: cannot set up: %s\n", strerror(-err));
 		return 1;

@@ -137,15 +137,14 @@ static int parse_options(int argc, char **argv, struct run_options *o)
 
 /* --platform: kvm, ptrace, or auto (KVM when it works here, else
  * ptrace, saying why under --debug). */
-static int make_platform(const struct run_options *o, struct memfile *mf, struct platform **out)
+int run_make_platform(const char *name, bool debug, struct memfile *mf, struct platform **out)
 {
-	bool want_kvm = !strcmp(o->platform, "kvm"), is_auto = !strcmp(o->platform, "auto");
+	bool want_kvm = !strcmp(name, "kvm"), is_auto = !strcmp(name, "auto");
 	char why[256];
 	int err;
 
-	if (!want_kvm && !is_auto && strcmp(o->platform, "ptrace")) {
-		fprintf(stderr, "ksentry run: unknown platform '%s' (auto, kvm, ptrace)\n",
-			o->platform);
+	if (!want_kvm && !is_auto && strcmp(name, "ptrace")) {
+		fprintf(stderr, "ksentry: unknown platform '%s' (auto, kvm, ptrace)\n", name);
 		return -EINVAL;
 	}
 	if (want_kvm || is_auto) {
@@ -155,7 +154,7 @@ static int make_platform(const struct run_options *o, struct memfile *mf, struct
 				fprintf(stderr, "ksentry: KVM platform: %s\n", why);
 			return err;
 		}
-		if (o->debug)
+		if (debug)
 			fprintf(stderr, "ksentry: no KVM platform (%s): using ptrace\n", why);
 	}
 	return ptrace_platform_create(mf, out);
@@ -221,7 +220,7 @@ int run_main(int argc, char **argv)
 		fprintf(stderr, "ksentry: cannot create the memory file: %s\n", strerror(-err));
 		return 1;
 	}
-	err = make_platform(&o, &mf, &platform);
+	err = run_make_platform(o.platform, o.debug, &mf, &platform);
 	if (err)
 		goto err_memfile;
 	err = kernel_init(&k, &mf, &acct, platform, o.root);
