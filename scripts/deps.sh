@@ -11,6 +11,7 @@ packages=(
 	musl-tools                                    # static musl guest programs
 	busybox-static                                # the guest userland
 	libfuse3-dev fuse3                            # guest-side libfuse servers, native FUSE
+	strace                                        # the one-exit-per-syscall test
 )
 
 missing=()

@@ -131,6 +131,7 @@ struct kvm_platform {
 	uint64_t zap_gpa;
 	int kick_signal;
 	struct kvm_sregs sregs; /* ring-3 template; cr3 and tr.base per context */
+	char desc[200];		/* platform.description */
 
 	struct pagetable upper;	  /* the trampoline; never unmapped */
 	struct file_range tramp;  /* GDT, IDT, ring-0 code */
@@ -1214,10 +1215,14 @@ int kvm_platform_create(struct memfile *mf, struct platform **out, char *why, si
 		kvm_platform_destroy(&p->base);
 		return err;
 	}
-	p->base.description =
-		p->mode == KVM_MODE_PVM
-			? "kvm (PVM: syscall stays in ring 3, user stub + MMIO doorbell, sync regs)"
-			: "kvm (hardware: syscall enters ring 0, supervisor stub + out, sync regs)";
+	snprintf(p->desc, sizeof(p->desc), "kvm (%s; smep %s, smap %s, xsave %s)",
+		 p->mode == KVM_MODE_PVM
+			 ? "PVM: syscall stays in ring 3, user stub + MMIO doorbell, sync regs"
+			 : "hardware: syscall enters ring 0, supervisor stub + out, sync regs",
+		 p->cr4 & CR4_SMEP ? "on" : "off (KVM does not offer it)",
+		 p->cr4 & CR4_SMAP ? "on" : "off (KVM does not offer it)",
+		 p->xcr0 ? "on" : "off (KVM does not offer it)");
+	p->base.description = p->desc;
 	*out = &p->base;
 	return 0;
 }

@@ -11,6 +11,7 @@
 
 #include "platform/frame_ref.h"
 #include "platform/memfile.h"
+#include "vmm/kvm.h"
 #include "vmm/selfcheck.h"
 
 #define MIB (UINT64_C(1) << 20)
@@ -75,17 +76,36 @@ static int check_frame_refs(FILE *out, struct memacct *acct)
 	return report(out, "frame references: Mapped follows the referenced frames", err);
 }
 
-static void report_kvm(FILE *out)
+/* Can this host run the KVM platform, and which kind of KVM is it?  A
+ * host without /dev/kvm is a note (ksentry falls back to ptrace); a
+ * /dev/kvm that opens but cannot run the probe guest is a failure. */
+static int report_kvm(FILE *out)
 {
-	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	struct platform *p;
+	struct memacct acct;
+	struct memfile mf;
+	char why[256];
+	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC), err;
 
 	if (fd < 0) {
-		fprintf(out, "  note  KVM: /dev/kvm cannot be opened (%s); ksentry run needs it\n",
+		fprintf(out, "  note  KVM: /dev/kvm cannot be opened (%s); ksentry uses ptrace\n",
 			strerror(errno));
-		return;
+		return 0;
 	}
 	close(fd);
-	fprintf(out, "  ok    KVM: /dev/kvm opens\n");
+	memacct_init(&acct);
+	err = memfile_init(&mf, 16 * MIB, &acct);
+	if (err)
+		return report(out, "KVM: memory file for the probe", err);
+	err = kvm_platform_create(&mf, &p, why, sizeof(why));
+	if (err) {
+		fprintf(out, "  FAIL  KVM: %s\n", why);
+	} else {
+		fprintf(out, "  ok    KVM: probe ran a guest syscall: %s\n", p->description);
+		p->ops->destroy(p);
+	}
+	memfile_destroy(&mf);
+	return err;
 }
 
 int selfcheck_run(FILE *out)
@@ -103,7 +123,8 @@ int selfcheck_run(FILE *out)
 	memfile_destroy(&mf);
 	if (!err)
 		err = check_frame_refs(out, &acct);
-	report_kvm(out);
+	if (report_kvm(out) && !err)
+		err = -ENODEV;
 	fprintf(out, "self-check %s\n", err ? "FAILED" : "passed");
 	return err;
 }
