@@ -344,7 +344,7 @@ int ptrace_platform_create(struct memfile *mf, struct platform **out)
 		return -ENOMEM;
 	p->base.ops = &ptrace_platform_ops;
 	p->base.name = "ptrace";
-	p->base.description = "ptrace (PTRACE_SYSEMU stub processes; no /dev/kvm on this host)";
+	p->base.description = "ptrace (PTRACE_SYSEMU stub processes)";
 	p->mf = mf;
 	*out = &p->base;
 	return 0;
