@@ -88,7 +88,7 @@ static int map_segment(struct task *t, const unsigned char *file, const struct e
 	if (start < *mapped_end)
 		start = *mapped_end;
 	if (start < end) {
-		r = mm_mmap(&t->mm, start, end - start, PROT_READ | PROT_WRITE,
+		r = mm_mmap(t->mm, start, end - start, PROT_READ | PROT_WRITE,
 			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE | MAP_POPULATE);
 		if (r < 0)
 			return r == -EEXIST ? -ENOEXEC : (int)r;
@@ -96,7 +96,7 @@ static int map_segment(struct task *t, const unsigned char *file, const struct e
 	}
 	if (s->filesz == 0)
 		return 0;
-	err = mm_copy_out(&t->mm, s->vaddr + bias, file + s->offset, (size_t)s->filesz);
+	err = mm_copy_out(t->mm, s->vaddr + bias, file + s->offset, (size_t)s->filesz);
 	return err == -EFAULT ? -ENOEXEC : err;
 }
 
@@ -114,13 +114,13 @@ static int protect_segments(struct task *t, const struct elf_image *img, uint64_
 		if (!abi_page_round_up(s->vaddr + bias + s->memsz, &end))
 			return -ENOEXEC;
 		if (start < prev_end) {
-			err = mm_mprotect(&t->mm, start, ABI_PAGE_SIZE, s->prot | prev_prot);
+			err = mm_mprotect(t->mm, start, ABI_PAGE_SIZE, s->prot | prev_prot);
 			if (err)
 				return err;
 			start += ABI_PAGE_SIZE;
 		}
 		if (start < end) {
-			err = mm_mprotect(&t->mm, start, end - start, s->prot);
+			err = mm_mprotect(t->mm, start, end - start, s->prot);
 			if (err)
 				return err;
 		}
@@ -183,11 +183,11 @@ static int setup_stack(struct task *t, const struct elf_image *img, uint64_t bia
 	size = abi_page_round_down(size);
 	if (size < (UINT64_C(1) << 20))
 		size = UINT64_C(1) << 20;
-	r = mm_mmap(&t->mm, EXEC_STACK_TOP - size, size, PROT_READ | PROT_WRITE,
+	r = mm_mmap(t->mm, EXEC_STACK_TOP - size, size, PROT_READ | PROT_WRITE,
 		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE | MAP_GROWSDOWN);
 	if (r < 0)
 		return (int)r;
-	err = mm_populate(&t->mm, EXEC_STACK_TOP - EXEC_STACK_POPULATE, EXEC_STACK_POPULATE);
+	err = mm_populate(t->mm, EXEC_STACK_TOP - EXEC_STACK_POPULATE, EXEC_STACK_POPULATE);
 	if (err)
 		return err;
 
@@ -200,7 +200,7 @@ static int setup_stack(struct task *t, const struct elf_image *img, uint64_t bia
 		return -ENOMEM;
 	err = exec_stack_build(image, image_size, EXEC_STACK_TOP, &args, sp);
 	if (!err)
-		err = mm_copy_out(&t->mm, *sp, image + image_size - (EXEC_STACK_TOP - *sp),
+		err = mm_copy_out(t->mm, *sp, image + image_size - (EXEC_STACK_TOP - *sp),
 				  EXEC_STACK_TOP - *sp);
 	free(image);
 	return err;
@@ -268,7 +268,7 @@ int exec_load(struct task *t, const char *path, char *const argv[], char *const 
 	free(t->environ);
 	t->cmdline = join(argv, &t->cmdline_len);
 	t->environ = join(envp, &t->environ_len);
-	mm_set_brk_start(&t->mm, brk_start);
+	mm_set_brk_start(t->mm, brk_start);
 	memset(&t->regs, 0, sizeof(t->regs));
 	t->regs.rip = img->entry + bias;
 	t->regs.rsp = sp;

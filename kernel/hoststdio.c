@@ -66,22 +66,22 @@ static long stdio_ioctl(struct vfs_file *f, unsigned long cmd, uint64_t arg, voi
 	case TCGETS:
 		if (ioctl(hfd_of(f), TCGETS, &tio) < 0)
 			return -errno;
-		return mm_copy_out(&t->mm, arg, &tio, sizeof(tio));
+		return mm_copy_out(t->mm, arg, &tio, sizeof(tio));
 	case TCSETS:
 	case TCSETSW:
 	case TCSETSF:
 		/* The guest may set its terminal's modes (a shell's raw mode),
 		 * as a container runtime lets it: it is the user's terminal. */
-		err = mm_copy_in(&t->mm, &tio, arg, sizeof(tio));
+		err = mm_copy_in(t->mm, &tio, arg, sizeof(tio));
 		if (err)
 			return err;
 		return ioctl(hfd_of(f), cmd, &tio) < 0 ? -errno : 0;
 	case TIOCGWINSZ:
 		if (ioctl(hfd_of(f), TIOCGWINSZ, &ws) < 0)
 			return -errno;
-		return mm_copy_out(&t->mm, arg, &ws, sizeof(ws));
+		return mm_copy_out(t->mm, arg, &ws, sizeof(ws));
 	case TIOCSWINSZ:
-		err = mm_copy_in(&t->mm, &ws, arg, sizeof(ws));
+		err = mm_copy_in(t->mm, &ws, arg, sizeof(ws));
 		if (err)
 			return err;
 		return ioctl(hfd_of(f), TIOCSWINSZ, &ws) < 0 ? -errno : 0;
@@ -95,11 +95,11 @@ static long stdio_ioctl(struct vfs_file *f, unsigned long cmd, uint64_t arg, voi
 		if (!isatty(hfd_of(f)))
 			return -ENOTTY;
 		v = 1;
-		return mm_copy_out(&t->mm, arg, &v, sizeof(v));
+		return mm_copy_out(t->mm, arg, &v, sizeof(v));
 	case TIOCSPGRP:
 		if (!isatty(hfd_of(f)))
 			return -ENOTTY;
-		err = mm_copy_in(&t->mm, &v, arg, sizeof(v));
+		err = mm_copy_in(t->mm, &v, arg, sizeof(v));
 		return err ? err : v == 1 ? 0 : -EPERM;
 	default:
 		return -ENOTTY;

@@ -1,6 +1,7 @@
 /*
  * kernel/kernel.c - setting up and tearing down a sandbox's sentry.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include <sys/mount.h>
@@ -8,6 +9,7 @@
 #include "kernel/devfs.h"
 #include "kernel/hostfs.h"
 #include "kernel/kernel.h"
+#include "kernel/process.h"
 #include "kernel/procfs.h"
 #include "kernel/vfs/ops.h"
 #include "kernel/vfs/overlay.h"
@@ -87,6 +89,22 @@ static int make_empty_root(struct kernel *k)
 	return err;
 }
 
+/* The process tables, and zombies nobody reaped. */
+static void kernel_free_tables(struct kernel *k)
+{
+	for (int pid = 0; pid < KERNEL_MAX_PIDS; pid++)
+		if (k->groups[pid])
+			process_free_group(k->groups[pid]);
+	free(k->tasks);
+	free(k->groups);
+	k->tasks = NULL;
+	k->groups = NULL;
+	mm_frames_destroy(&k->frames);
+	pthread_cond_destroy(&k->tasks_changed);
+	pthread_mutex_destroy(&k->tasks_lock);
+	pthread_mutex_destroy(&k->futex_lock);
+}
+
 int kernel_init(struct kernel *k, struct memfile *mf, struct memacct *acct,
 		struct platform *platform, const char *host_root)
 {
@@ -94,6 +112,27 @@ int kernel_init(struct kernel *k, struct memfile *mf, struct memacct *acct,
 	int err;
 
 	memset(k, 0, sizeof(*k));
+	k->tasks = calloc(KERNEL_MAX_PIDS, sizeof(*k->tasks));
+	k->groups = calloc(KERNEL_MAX_PIDS, sizeof(*k->groups));
+	if (!k->tasks || !k->groups) {
+		free(k->tasks);
+		free(k->groups);
+		return -ENOMEM;
+	}
+	pthread_mutex_init(&k->tasks_lock, NULL);
+	{
+		/* Deadlines are CLOCK_MONOTONIC (task_wait). */
+		pthread_condattr_t ca;
+
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&k->tasks_changed, &ca);
+		pthread_condattr_destroy(&ca);
+	}
+	pthread_mutex_init(&k->futex_lock, NULL);
+	k->next_pid = 1;
+	k->max_tasks = 4096;
+	mm_frames_init(&k->frames);
 	k->mf = mf;
 	k->acct = acct;
 	k->platform = platform;
@@ -114,10 +153,13 @@ int kernel_init(struct kernel *k, struct memfile *mf, struct memacct *acct,
 		err = mount_standard(k, host_root != NULL);
 	if (err)
 		vfs_destroy(&k->vfs);
+	if (err)
+		kernel_free_tables(k);
 	return err;
 }
 
 void kernel_destroy(struct kernel *k)
 {
 	vfs_destroy(&k->vfs);
+	kernel_free_tables(k);
 }

@@ -14,6 +14,9 @@
 #include <stdio.h>
 #include <time.h>
 
+#include <pthread.h>
+
+#include "kernel/mm.h"
 #include "platform/memacct.h"
 #include "platform/memfile.h"
 #include "platform/platform.h"
@@ -27,8 +30,23 @@ struct kernel {
 	int host_stdio[3];  /* host fds behind the first task's fds 0, 1, 2 */
 	FILE *strace;       /* where --strace lines go, or NULL */
 	struct timespec boot_time; /* CLOCK_MONOTONIC at start, for uptime */
-	struct task *init;  /* pid 1, the only process until fork lands */
+	struct mm_frames frames;   /* owners of frames that fork shares */
+
+	/* Tasks and processes; see kernel/task.h for what tasks_lock covers. */
+	pthread_mutex_t tasks_lock;
+	pthread_cond_t tasks_changed;	  /* a task ended, a group became a zombie */
+	struct task **tasks;		  /* pid -> live task; tasks_lock */
+	struct thread_group **groups;	  /* tgid -> live or zombie group; tasks_lock */
+	int next_pid;			  /* where the pid search starts; tasks_lock */
+	int nr_tasks;			  /* live tasks; tasks_lock */
+	int max_tasks;			  /* --max-tasks: clone past it is EAGAIN */
+	struct task *init;		  /* the first task (pid 1), while it lives */
+
+	pthread_mutex_t futex_lock;	  /* protects futex_waiters */
+	struct futex_waiter *futex_waiters;
 };
+
+#define KERNEL_MAX_PIDS 32768 /* pids are 1 .. KERNEL_MAX_PIDS - 1, as Linux's default */
 
 /*
  * Set up @k over memory file @mf (charging @acct) running guests on
@@ -40,6 +58,11 @@ struct kernel {
  */
 int kernel_init(struct kernel *k, struct memfile *mf, struct memacct *acct,
 		struct platform *platform, const char *host_root);
+
+/* Kill every task but the caller's and wait until they are gone (the
+ * first process has exited: the sandbox ends, as a pid namespace does
+ * when its init dies). */
+void kernel_kill_all(struct kernel *k, struct task *self);
 
 /* Tear down what kernel_init() built; every task must be gone. */
 void kernel_destroy(struct kernel *k);

@@ -6,6 +6,7 @@
  * only failures after that point are memory-file allocations, which leave
  * the pages they could not back simply unbacked (a later touch retries).
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "abi/mman.h"
@@ -28,12 +29,14 @@ static bool pma_merge(struct file_range lr, void *lv, struct file_range rr, cons
 {
 	const struct mm_pma *l = lv, *r = rv;
 
-	return l->off + file_range_len(lr) == r->off;
+	return l->off + file_range_len(lr) == r->off && l->cow == r->cow;
 }
 
 static void pma_split(struct file_range r, void *v, uint64_t at, void *right)
 {
-	((struct mm_pma *)right)->off = ((struct mm_pma *)v)->off + (at - r.start);
+	const struct mm_pma *l = v;
+
+	*(struct mm_pma *)right = (struct mm_pma){.off = l->off + (at - r.start), .cow = l->cow};
 }
 
 static const struct segset_ops pma_ops = {
@@ -60,14 +63,95 @@ static struct file_range pma_frames(struct segset_seg *seg, uint64_t va, uint64_
 	return file_range_make(off, off + len);
 }
 
-void mm_init(struct mm *mm, struct memfile *mf, struct platform_as *as)
+void mm_frames_init(struct mm_frames *f)
+{
+	pthread_mutex_init(&f->lock, NULL);
+	frame_ref_set_init(&f->extra);
+}
+
+void mm_frames_destroy(struct mm_frames *f)
+{
+	frame_ref_set_clear(&f->extra, NULL);
+	pthread_mutex_destroy(&f->lock);
+}
+
+void mm_init(struct mm *mm, struct memfile *mf, struct mm_frames *frames, struct platform_as *as)
 {
 	memset(mm, 0, sizeof(*mm));
 	pthread_mutex_init(&mm->lock, NULL);
 	mm->mf = mf;
+	mm->frames = frames;
 	mm->as = as;
+	mm->users = 1;
 	segset_init(&mm->vmas, &vma_ops);
 	segset_init(&mm->pmas, &pma_ops);
+}
+
+struct mm *mm_create(struct memfile *mf, struct mm_frames *frames, struct platform_as *as)
+{
+	struct mm *mm = malloc(sizeof(*mm));
+
+	if (mm)
+		mm_init(mm, mf, frames, as);
+	return mm;
+}
+
+struct mm *mm_get(struct mm *mm)
+{
+	__atomic_add_fetch(&mm->users, 1, __ATOMIC_RELAXED);
+	return mm;
+}
+
+void mm_put(struct mm *mm)
+{
+	if (__atomic_sub_fetch(&mm->users, 1, __ATOMIC_ACQ_REL) == 0) {
+		mm_destroy(mm);
+		free(mm);
+	}
+}
+
+/* --- frame ownership --- */
+
+/* Does any frame of @fr have another owner?  Caller holds frames->lock. */
+static bool frames_shared(struct mm *mm, struct file_range fr)
+{
+	struct segset_seg *seg = segset_lower_bound_seg(&mm->frames->extra.set, fr.start);
+
+	return seg && segset_seg_range(seg).start < fr.end;
+}
+
+/* Give up this mm's ownership of the frames @fr: those other mms still own
+ * lose an owner, the rest go back to the memory file. */
+static void release_frames(struct mm *mm, struct file_range fr)
+{
+	struct segset *extra;
+	uint64_t at = fr.start;
+
+	if (!mm->frames) {
+		(void)memfile_free(mm->mf, fr);
+		return;
+	}
+	pthread_mutex_lock(&mm->frames->lock);
+	extra = &mm->frames->extra.set;
+	while (at < fr.end) {
+		struct segset_seg *seg = segset_lower_bound_seg(extra, at);
+		uint64_t start = seg ? segset_seg_range(seg).start : fr.end;
+		uint64_t end;
+
+		if (start > at) { /* ours alone, up to the next shared frame */
+			end = start < fr.end ? start : fr.end;
+			(void)memfile_free(mm->mf, file_range_make(at, end));
+		} else {
+			end = segset_seg_range(seg).end < fr.end ? segset_seg_range(seg).end : fr.end;
+			/* Out of nodes: keep the frame (a leak) rather than free a
+			 * frame another mm still maps. */
+			if (frame_ref_set_dec_ref_and_account(&mm->frames->extra,
+							      file_range_make(at, end), NULL))
+				break; /* out of nodes: the rest leaks */
+		}
+		at = end;
+	}
+	pthread_mutex_unlock(&mm->frames->lock);
 }
 
 /* --- ranges --- */
@@ -152,8 +236,7 @@ static void drop_pmas(struct mm *mm, struct file_range r)
 
 		seg = segset_isolate(&mm->pmas, seg, r);
 		sr = segset_seg_range(seg);
-		/* Frames of a PMA are allocated: this cannot fail. */
-		(void)memfile_free(mm->mf, pma_frames(seg, sr.start, file_range_len(sr)));
+		release_frames(mm, pma_frames(seg, sr.start, file_range_len(sr)));
 		seg = segset_gap_next_seg(segset_remove(&mm->pmas, seg));
 	}
 }
@@ -185,7 +268,7 @@ static int back_gap(struct mm *mm, struct segset_gap g, uint64_t start, uint64_t
 			try = abi_page_round_down(try / 2);
 		if (err)
 			return err;
-		pma.off = fr.start;
+		pma = (struct mm_pma){.off = fr.start};
 		seg = segset_insert(&mm->pmas, g, file_range_make(start, start + try), &pma);
 		if (abi_is_err(seg)) {
 			(void)memfile_free(mm->mf, fr);
@@ -234,11 +317,14 @@ static int map_pmas(struct mm *mm, struct file_range r)
 			struct file_range vr = file_range_intersect(segset_seg_range(v), pr);
 			int err;
 
-			if (file_range_empty(vr) || vma_of(v)->prot == 0)
+			unsigned prot = vma_of(v)->prot;
+
+			if (pma_of(p)->cow)
+				prot &= ~(unsigned)PROT_WRITE; /* the first write copies */
+			if (file_range_empty(vr) || prot == 0)
 				continue;
 			err = mm->as->ops->map(mm->as, vr.start,
-					       pma_frames(p, vr.start, file_range_len(vr)),
-					       vma_of(v)->prot);
+					       pma_frames(p, vr.start, file_range_len(vr)), prot);
 			if (err)
 				return err;
 		}
@@ -255,25 +341,79 @@ static bool access_ok(unsigned prot, enum mm_access access)
 	return prot != 0; /* on x86 every mapped page is readable */
 }
 
+/*
+ * Make every copy-on-write page of @r (inside one VMA, backed) private to
+ * this mm: copy the frames other mms still own, keep the ones this mm
+ * turns out to own alone.  The caller maps @r again afterwards.
+ */
+static int break_cow(struct mm *mm, struct file_range r)
+{
+	struct segset_seg *seg = segset_lower_bound_seg(&mm->pmas, r.start);
+	int err;
+
+	while (seg && segset_seg_range(seg).start < r.end) {
+		struct file_range sr, old, fresh;
+		bool shared;
+
+		if (!pma_of(seg)->cow) {
+			seg = segset_next(seg);
+			continue;
+		}
+		err = segset_reserve(&mm->pmas, 2);
+		if (err)
+			return err;
+		seg = segset_isolate(&mm->pmas, seg, r);
+		sr = segset_seg_range(seg);
+		old = pma_frames(seg, sr.start, file_range_len(sr));
+		pthread_mutex_lock(&mm->frames->lock);
+		shared = frames_shared(mm, old);
+		pthread_mutex_unlock(&mm->frames->lock);
+		if (shared) {
+			err = memfile_alloc(mm->mf, file_range_len(old), PG, MEMACCT_ANONYMOUS,
+					    &fresh);
+			if (err)
+				return err;
+			memcpy(memfile_map(mm->mf, fresh), memfile_map(mm->mf, old),
+			       file_range_len(old));
+			mm->as->ops->unmap(mm->as, sr.start, file_range_len(sr));
+			release_frames(mm, old);
+			pma_of(seg)->off = fresh.start;
+		}
+		pma_of(seg)->cow = false;
+		seg = segset_next(seg);
+	}
+	segset_merge_range(&mm->pmas, r);
+	return 0;
+}
+
+/* The aligned fault-around window holding @addr, inside VMA @v. */
+static struct file_range fault_window(struct segset_seg *v, uint64_t addr)
+{
+	const uint64_t window = MM_FAULT_AROUND * PG;
+	struct file_range w;
+
+	w.start = addr & ~(window - 1);
+	w.end = w.start + window;
+	return file_range_intersect(w, segset_seg_range(v));
+}
+
 /* Back and map the fault-around window of @addr.  Caller holds the lock. */
 static int fault_locked(struct mm *mm, uint64_t addr, enum mm_access access)
 {
 	struct segset_seg *v = segset_find(&mm->vmas, addr, NULL);
-	const uint64_t window = MM_FAULT_AROUND * PG;
-	struct file_range vr, w;
+	struct file_range w;
 	int err;
 
 	if (!v || !access_ok(vma_of(v)->prot, access))
 		return -EFAULT;
 	/* The aligned window holding @addr, as Linux's fault-around: memory
 	 * touched in order faults once per window. */
-	vr = segset_seg_range(v);
-	w.start = addr & ~(window - 1);
-	w.end = w.start + window;
-	w = file_range_intersect(w, vr);
+	w = fault_window(v, addr);
 	err = segset_reserve(&mm->pmas, MM_FAULT_AROUND + 2);
 	if (!err)
 		err = back_range(mm, w);
+	if (!err && (access & MM_ACCESS_WRITE))
+		err = break_cow(mm, w);
 	if (!err)
 		err = map_pmas(mm, w);
 	return err;
@@ -644,7 +784,7 @@ static int guest_ptr(struct mm *mm, uint64_t va, enum mm_access access, unsigned
 	if (!v || !access_ok(vma_of(v)->prot, access))
 		return -EFAULT;
 	pm = segset_find(&mm->pmas, va, NULL);
-	if (!pm) {
+	if (!pm || ((access & MM_ACCESS_WRITE) && pma_of(pm)->cow)) {
 		err = fault_locked(mm, va, access);
 		if (err)
 			return err;
@@ -742,6 +882,91 @@ long mm_copy_in_string(struct mm *mm, char *dst, uint64_t src, size_t size)
 	if (ret < 0 && size > 0)
 		dst[0] = '\0';
 	return ret;
+}
+
+/* --- fork --- */
+
+/* Give @child the piece @r of parent PMA @p (inside one VMA, @shared or
+ * not) as a new owner of its frames.  Caller holds both locks. */
+static int fork_piece(struct mm *child, struct mm *parent, struct segset_seg *p,
+		      struct file_range r, bool shared)
+{
+	struct mm_pma pma = {.off = pma_frames(p, r.start, file_range_len(r)).start, .cow = !shared};
+	struct segset_seg *seg;
+	int err;
+
+	err = segset_reserve(&child->pmas, 1);
+	if (err)
+		return err;
+	pthread_mutex_lock(&parent->frames->lock);
+	err = frame_ref_set_inc_ref_and_account(
+		&parent->frames->extra, file_range_make(pma.off, pma.off + file_range_len(r)), NULL);
+	pthread_mutex_unlock(&parent->frames->lock);
+	if (err)
+		return err;
+	seg = segset_insert_range(&child->pmas, r, &pma); /* reserved */
+	return abi_is_err(seg) ? (int)abi_ptr_err(seg) : 0;
+}
+
+/* Share the frames of parent VMA @v with @child; a private VMA's pages
+ * become copy-on-write in both. */
+static int fork_vma(struct mm *child, struct mm *parent, struct segset_seg *v)
+{
+	struct file_range vr = segset_seg_range(v);
+	bool shared = vma_of(v)->shared;
+	struct segset_seg *p = segset_lower_bound_seg(&parent->pmas, vr.start);
+	int err;
+
+	err = segset_reserve(&child->vmas, 1);
+	if (!err)
+		err = insert_vma(child, vr, vma_of(v));
+	while (!err && p && segset_seg_range(p).start < vr.end) {
+		struct file_range r = file_range_intersect(segset_seg_range(p), vr);
+
+		if (!shared && !pma_of(p)->cow) {
+			err = segset_reserve(&parent->pmas, 2);
+			if (err)
+				break;
+			p = segset_isolate(&parent->pmas, p, vr);
+			pma_of(p)->cow = true;
+		}
+		err = fork_piece(child, parent, p, r, shared);
+		p = segset_next(p);
+	}
+	return err;
+}
+
+int mm_fork(struct mm *child, struct mm *parent)
+{
+	struct segset_seg *v;
+	int err = 0;
+
+	if (!parent->frames || parent->frames != child->frames)
+		return -ENOSYS;
+	pthread_mutex_lock(&parent->lock);
+	pthread_mutex_lock(&child->lock);
+	child->brk_start = parent->brk_start;
+	child->brk = parent->brk;
+	segset_for_each(v, &parent->vmas) {
+		err = fork_vma(child, parent, v);
+		if (err)
+			break;
+	}
+	/* The parent's private pages are copy-on-write now: take their write
+	 * access away (pages marked before an error stay so; that is safe). */
+	segset_for_each(v, &parent->vmas) {
+		struct file_range vr = segset_seg_range(v);
+
+		if (vma_of(v)->shared || !(vma_of(v)->prot & PROT_WRITE))
+			continue;
+		segset_merge_range(&parent->pmas, vr);
+		parent->as->ops->unmap(parent->as, vr.start, file_range_len(vr));
+		if (map_pmas(parent, vr) && !err)
+			err = -ENOMEM;
+	}
+	pthread_mutex_unlock(&child->lock);
+	pthread_mutex_unlock(&parent->lock);
+	return err;
 }
 
 /* --- teardown --- */

@@ -18,9 +18,14 @@
  * page the sentry maps ahead.  mm_populate() backs whole ranges eagerly
  * (ELF segments, the initial stack).
  *
- * Every private anonymous frame belongs to exactly one PMA and is charged
- * to Anonymous; unmapping frees it.  Copy-on-write sharing between
- * processes comes with fork.
+ * Every private anonymous frame is charged to Anonymous.  fork shares
+ * frames between mms instead of copying them (mm_fork): both PMAs point at
+ * the same frames, marked copy-on-write when the VMA is private, and the
+ * kernel-wide struct mm_frames counts each frame's extra owners.  A write
+ * to a copy-on-write page copies it, unless this mm turns out to be its
+ * only owner; unmapping gives up one ownership, and the last owner frees
+ * the frame.  A copy-on-write page is mapped without write access, so the
+ * write faults; MAP_SHARED anonymous memory stays shared across fork.
  *
  * Guest copies (mm_copy_in/out, mm_copy_in_string) check the guest's own
  * rights page by page: a pointer outside every VMA (including the whole
@@ -28,8 +33,9 @@
  * -EFAULT, never a host access.
  *
  * Locking: @lock protects every field; each public function takes it.
- * It may be held while allocating from the memory file (its lock nests
- * inside this one) and while calling the platform address space.
+ * It may be held while allocating from the memory file and while calling
+ * the platform address space.  Lock order: mm.lock (a parent's before its
+ * child's, in fork) -> mm_frames.lock -> memfile.lock.
  */
 #ifndef KSENTRY_KERNEL_MM_H
 #define KSENTRY_KERNEL_MM_H
@@ -38,6 +44,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <stdbool.h>
+
+#include "platform/frame_ref.h"
 #include "platform/memfile.h"
 #include "platform/platform.h"
 #include "platform/segset.h"
@@ -61,7 +70,21 @@ struct mm_vma {
 
 struct mm_pma {
 	uint64_t off; /* memory-file offset of the frame behind the range's start */
+	bool cow;     /* shared by fork: copy before the first write */
 };
+
+/*
+ * Frames owned by more than one mm: for each, how many owners it has
+ * beyond the first.  A frame missing from the set has one owner.  One per
+ * kernel, shared by all its mms.
+ */
+struct mm_frames {
+	pthread_mutex_t lock;
+	struct frame_ref_set extra; /* protected by lock */
+};
+
+void mm_frames_init(struct mm_frames *f);
+void mm_frames_destroy(struct mm_frames *f);
 
 enum mm_access {
 	MM_ACCESS_READ = 1,
@@ -75,13 +98,32 @@ struct mm {
 	struct platform_as *as;  /* owned: destroyed with the mm */
 	struct segset vmas;      /* va range -> struct mm_vma */
 	struct segset pmas;      /* va range -> struct mm_pma */
+	struct mm_frames *frames; /* owners of shared frames; NULL: this mm never forks */
+	int users;               /* tasks using it (CLONE_VM); atomic */
 	uint64_t brk_start;      /* heap: [brk_start, page_up(brk)) */
 	uint64_t brk;
 };
 
 /* Set up an empty mm drawing frames from @mf and mapping into @as, which
- * it takes ownership of.  Never fails. */
-void mm_init(struct mm *mm, struct memfile *mf, struct platform_as *as);
+ * it takes ownership of; @frames (which may be NULL: then mm_fork is
+ * -ENOSYS) counts shared frames.  One user.  Never fails. */
+void mm_init(struct mm *mm, struct memfile *mf, struct mm_frames *frames, struct platform_as *as);
+
+/* A new mm as mm_init, on the heap; NULL when out of memory. */
+struct mm *mm_create(struct memfile *mf, struct mm_frames *frames, struct platform_as *as);
+
+/* Take / drop a user of a heap mm (mm_create).  The last put destroys and
+ * frees it. */
+struct mm *mm_get(struct mm *mm);
+void mm_put(struct mm *mm);
+
+/*
+ * fork: make the empty @child a copy of @parent sharing its frames, private
+ * ones copy-on-write in both (the parent's writable private pages lose
+ * write access until written again).  0, -ENOMEM (@child holds part of
+ * it then, and is destroyed by its owner) or -ENOSYS (no mm_frames).
+ */
+int mm_fork(struct mm *child, struct mm *parent);
 
 /* Unmap and free everything, and destroy the address space. */
 void mm_destroy(struct mm *mm);

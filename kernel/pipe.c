@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "kernel/pipe.h"
+#include "kernel/signal.h"
 #include "kernel/task.h"
 
 #define PIPE_SIZE (64 * 1024)
@@ -44,7 +45,9 @@ static ssize_t pipe_read(struct vfs_file *f, struct vfs_io *io, uint64_t off)
 			err = -EAGAIN;
 			goto out_unlock;
 		}
-		pthread_cond_wait(&p->changed, &p->lock);
+		err = task_wait(task_current(), &p->changed, &p->lock, NULL);
+		if (err)
+			goto out_unlock;
 	}
 	while (done < io->len && p->len > 0) {
 		size_t chunk = p->len < PIPE_SIZE - p->head ? p->len : PIPE_SIZE - p->head;
@@ -75,7 +78,7 @@ static ssize_t pipe_write(struct vfs_file *f, struct vfs_io *io, uint64_t off)
 		size_t room = PIPE_SIZE - p->len, tail, chunk;
 
 		if (p->readers == 0) {
-			err = -EPIPE; /* SIGPIPE comes with signals (issue 5) */
+			err = -EPIPE;
 			break;
 		}
 		/* Small writes go in whole or not at all. */
@@ -84,7 +87,9 @@ static ssize_t pipe_write(struct vfs_file *f, struct vfs_io *io, uint64_t off)
 				err = -EAGAIN;
 				break;
 			}
-			pthread_cond_wait(&p->changed, &p->lock);
+			err = task_wait(task_current(), &p->changed, &p->lock, NULL);
+			if (err)
+				break;
 			continue;
 		}
 		tail = (p->head + p->len) % PIPE_SIZE;
@@ -99,6 +104,8 @@ static ssize_t pipe_write(struct vfs_file *f, struct vfs_io *io, uint64_t off)
 		pthread_cond_broadcast(&p->changed);
 	}
 	pthread_mutex_unlock(&p->lock);
+	if (err == -EPIPE && task_current()) /* after the unlock: see task.h */
+		signal_raise(task_current(), SIGPIPE);
 	return done ? (ssize_t)done : err;
 }
 
@@ -133,7 +140,7 @@ static long pipe_ioctl(struct vfs_file *f, unsigned long cmd, uint64_t arg, void
 	pthread_mutex_lock(&p->lock);
 	n = (int)p->len;
 	pthread_mutex_unlock(&p->lock);
-	return mm_copy_out(&((struct task *)task)->mm, arg, &n, sizeof(n));
+	return mm_copy_out(((struct task *)task)->mm, arg, &n, sizeof(n));
 }
 
 

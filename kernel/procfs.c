@@ -208,12 +208,12 @@ static int gen_status(void *priv, char **buf, size_t *len)
 
 	if (err)
 		return err;
-	mm_sizes(&t->mm, &vm, &rss);
+	mm_sizes(t->mm, &vm, &rss);
 	put(&out,
 	    "Name:\t%.15s\nUmask:\t%04o\nState:\tR (running)\nTgid:\t%d\nNgid:\t0\nPid:\t%d\n"
 	    "PPid:\t0\nTracerPid:\t0\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nFDSize:\t%d\n"
 	    "VmSize:\t%8lu kB\nVmRSS:\t%8lu kB\nThreads:\t1\n",
-	    comm(t), (unsigned)t->fs.umask, t->tid, t->tid, t->fds.size,
+	    comm(t), (unsigned)t->fs.umask, t->tid, t->tid, t->fds->size,
 	    (unsigned long)(vm / 1024), (unsigned long)(rss / 1024));
 	return finish(&out, buf, len);
 }
@@ -227,7 +227,7 @@ static int gen_stat(void *priv, char **buf, size_t *len)
 
 	if (err)
 		return err;
-	mm_sizes(&t->mm, &vm, &rss);
+	mm_sizes(t->mm, &vm, &rss);
 	/* pid (comm) state ppid pgrp session tty tpgid flags minflt cminflt
 	 * majflt cmajflt utime stime cutime cstime priority nice threads
 	 * itrealvalue starttime vsize rss, then zeros up to field 52. */
@@ -248,8 +248,8 @@ static int gen_maps(void *priv, char **buf, size_t *len)
 
 	if (err)
 		return err;
-	pthread_mutex_lock(&t->mm.lock);
-	segset_for_each(seg, &t->mm.vmas)
+	pthread_mutex_lock(&t->mm->lock);
+	segset_for_each(seg, &t->mm->vmas)
 	{
 		struct file_range r = segset_seg_range(seg);
 		const struct mm_vma *v = segset_seg_value(seg);
@@ -262,7 +262,7 @@ static int gen_maps(void *priv, char **buf, size_t *len)
 		    v->prot & PROT_WRITE ? 'w' : '-', v->prot & PROT_EXEC ? 'x' : '-',
 		    v->shared ? 's' : 'p', name[0] ? "                          " : "", name);
 	}
-	pthread_mutex_unlock(&t->mm.lock);
+	pthread_mutex_unlock(&t->mm->lock);
 	return finish(&out, buf, len);
 }
 
@@ -324,11 +324,11 @@ static int list_fds(void *priv, struct synth_link **out, size_t *n)
 
 	if (err)
 		return err;
-	links = calloc((size_t)t->fds.size + 1, sizeof(*links));
+	links = calloc((size_t)t->fds->size + 1, sizeof(*links));
 	if (!links)
 		return -ENOMEM;
-	for (int fd = 0; fd < t->fds.size; fd++) {
-		struct vfs_file *f = fd_get(&t->fds, fd);
+	for (int fd = 0; fd < t->fds->size; fd++) {
+		struct vfs_file *f = fd_get(t->fds, fd);
 		struct synth_link *l = &links[count];
 		struct stat st;
 		size_t start;

@@ -33,8 +33,8 @@ static int guest_copy(struct vfs_io *io, void *buf, size_t at, size_t n, bool to
 	struct guest_io *g = (struct guest_io *)io;
 
 	if (to_caller)
-		return mm_copy_out(&g->t->mm, g->addr + at, buf, n);
-	return mm_copy_in(&g->t->mm, buf, g->addr + at, n);
+		return mm_copy_out(g->t->mm, g->addr + at, buf, n);
+	return mm_copy_in(g->t->mm, buf, g->addr + at, n);
 }
 
 static struct guest_io guest_io(struct task *t, uint64_t addr, uint64_t len)
@@ -47,12 +47,12 @@ static struct guest_io guest_io(struct task *t, uint64_t addr, uint64_t len)
 
 static struct vfs_file *get_file(struct task *t, uint64_t fd)
 {
-	return fd > INT_MAX ? NULL : fd_get(&t->fds, (int)fd);
+	return fd > INT_MAX ? NULL : fd_get(t->fds, (int)fd);
 }
 
 static long get_path(struct task *t, uint64_t upath, char *path)
 {
-	long len = mm_copy_in_string(&t->mm, path, upath, VFS_PATH_MAX);
+	long len = mm_copy_in_string(t->mm, path, upath, VFS_PATH_MAX);
 
 	if (len == -ENAMETOOLONG)
 		return -ENAMETOOLONG;
@@ -123,7 +123,7 @@ static int64_t do_openat(struct task *t, int64_t dirfd, uint64_t upath, uint64_t
 	vfs_path_put(start);
 	if (err)
 		return err;
-	fd = fd_install(&t->fds, 0, f, flags & O_CLOEXEC);
+	fd = fd_install(t->fds, 0, f, flags & O_CLOEXEC);
 	if (fd < 0)
 		vfs_file_put(f);
 	return fd;
@@ -146,14 +146,14 @@ int64_t sys_creat(struct task *t, const uint64_t a[6])
 
 int64_t sys_close(struct task *t, const uint64_t a[6])
 {
-	return a[0] > INT_MAX ? -EBADF : fd_close(&t->fds, (int)a[0]);
+	return a[0] > INT_MAX ? -EBADF : fd_close(t->fds, (int)a[0]);
 }
 
 int64_t sys_close_range(struct task *t, const uint64_t a[6])
 {
 	if (a[2] & ~(uint64_t)(CLOSE_RANGE_CLOEXEC | CLOSE_RANGE_UNSHARE))
 		return -EINVAL;
-	return fd_close_range(&t->fds, (unsigned)a[0], (unsigned)a[1], a[2] & CLOSE_RANGE_CLOEXEC);
+	return fd_close_range(t->fds, (unsigned)a[0], (unsigned)a[1], a[2] & CLOSE_RANGE_CLOEXEC);
 }
 
 /* --- read and write --- */
@@ -207,7 +207,7 @@ static int64_t rwv(struct task *t, const uint64_t a[6], int64_t off, rw_fn fn)
 
 	if (a[2] > IOV_MAX_)
 		return -EINVAL;
-	err = mm_copy_in(&t->mm, iov, a[1], (size_t)a[2] * sizeof(struct iovec));
+	err = mm_copy_in(t->mm, iov, a[1], (size_t)a[2] * sizeof(struct iovec));
 	if (err)
 		return err;
 	for (uint64_t i = 0; i < a[2]; i++)
@@ -291,7 +291,7 @@ static int emit_dirent64(void *c, const struct vfs_dirent *d)
 	de->d_reclen = (unsigned short)reclen;
 	de->d_type = d->type;
 	memcpy(de->d_name, d->name, d->len);
-	b->err = mm_copy_out(&b->t->mm, b->addr + b->used, rec, reclen);
+	b->err = mm_copy_out(b->t->mm, b->addr + b->used, rec, reclen);
 	if (b->err)
 		return 1;
 	b->used += reclen;
@@ -479,7 +479,7 @@ int64_t sys_readlinkat(struct task *t, const uint64_t a[6])
 		return len;
 	if ((uint64_t)len > a[3])
 		len = (int)a[3];
-	err = mm_copy_out(&t->mm, a[2], buf, (size_t)len);
+	err = mm_copy_out(t->mm, a[2], buf, (size_t)len);
 	return err ? err : len;
 }
 
@@ -509,7 +509,7 @@ int64_t sys_fstat(struct task *t, const uint64_t a[6])
 		return -EBADF;
 	err = stat_file(f, &st);
 	vfs_file_put(f);
-	return err ? err : mm_copy_out(&t->mm, a[1], &st, sizeof(st));
+	return err ? err : mm_copy_out(t->mm, a[1], &st, sizeof(st));
 }
 
 int stat_lookup(struct task *t, int64_t dirfd, uint64_t upath, uint64_t flags, struct stat *st)
@@ -551,7 +551,7 @@ int64_t sys_newfstatat(struct task *t, const uint64_t a[6])
 	if (a[3] & ~(uint64_t)(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_NO_AUTOMOUNT))
 		return -EINVAL;
 	err = stat_lookup(t, (int)a[0], a[1], a[3], &st);
-	return err ? err : mm_copy_out(&t->mm, a[2], &st, sizeof(st));
+	return err ? err : mm_copy_out(t->mm, a[2], &st, sizeof(st));
 }
 
 int64_t sys_stat(struct task *t, const uint64_t a[6])
@@ -742,7 +742,7 @@ int64_t sys_utimensat(struct task *t, const uint64_t a[6])
 	if (a[2]) {
 		struct timespec now = ts[0];
 
-		err = mm_copy_in(&t->mm, ts, a[2], sizeof(ts));
+		err = mm_copy_in(t->mm, ts, a[2], sizeof(ts));
 		if (err)
 			return err;
 		for (int i = 0; i < 2; i++) {
@@ -787,7 +787,7 @@ int64_t sys_dup(struct task *t, const uint64_t a[6])
 
 	if (!f)
 		return -EBADF;
-	fd = fd_install(&t->fds, 0, f, false);
+	fd = fd_install(t->fds, 0, f, false);
 	if (fd < 0)
 		vfs_file_put(f);
 	return fd;
@@ -801,7 +801,7 @@ int64_t sys_dup3(struct task *t, const uint64_t a[6])
 		return -EINVAL;
 	if (a[0] > INT_MAX || a[1] > INT_MAX)
 		return -EBADF;
-	return fd_dup_to(&t->fds, (int)a[0], (int)a[1], a[2] & O_CLOEXEC);
+	return fd_dup_to(t->fds, (int)a[0], (int)a[1], a[2] & O_CLOEXEC);
 }
 
 int64_t sys_dup2(struct task *t, const uint64_t a[6])
@@ -837,16 +837,16 @@ int64_t sys_fcntl(struct task *t, const uint64_t a[6])
 			r = -EINVAL;
 			break;
 		}
-		fd = fd_install(&t->fds, (int)a[2], vfs_file_get(f), a[1] == F_DUPFD_CLOEXEC);
+		fd = fd_install(t->fds, (int)a[2], vfs_file_get(f), a[1] == F_DUPFD_CLOEXEC);
 		if (fd < 0)
 			vfs_file_put(f);
 		r = fd;
 		break;
 	case F_GETFD:
-		r = fd_get_cloexec(&t->fds, (int)a[0]);
+		r = fd_get_cloexec(t->fds, (int)a[0]);
 		break;
 	case F_SETFD:
-		r = fd_set_cloexec(&t->fds, (int)a[0], a[2] & FD_CLOEXEC);
+		r = fd_set_cloexec(t->fds, (int)a[0], a[2] & FD_CLOEXEC);
 		break;
 	case F_GETFL:
 		r = f->flags;
@@ -875,7 +875,7 @@ int64_t sys_ioctl(struct task *t, const uint64_t a[6])
 		return -EBADF;
 	switch (a[1]) {
 	case FIONBIO:
-		r = mm_copy_in(&t->mm, &nb, a[2], sizeof(nb));
+		r = mm_copy_in(t->mm, &nb, a[2], sizeof(nb));
 		if (!r) {
 			pthread_mutex_lock(&f->lock);
 			f->flags = nb ? f->flags | O_NONBLOCK : f->flags & ~O_NONBLOCK;
@@ -884,7 +884,7 @@ int64_t sys_ioctl(struct task *t, const uint64_t a[6])
 		break;
 	case FIOCLEX:
 	case FIONCLEX:
-		r = fd_set_cloexec(&t->fds, (int)a[0], a[1] == FIOCLEX);
+		r = fd_set_cloexec(t->fds, (int)a[0], a[1] == FIOCLEX);
 		break;
 	default:
 		r = f->ops && f->ops->ioctl ? f->ops->ioctl(f, a[1], a[2], t) : -ENOTTY;
@@ -954,6 +954,6 @@ int64_t sys_getcwd(struct task *t, const uint64_t a[6])
 	len = sizeof(buf) - start;
 	if (len > a[1])
 		return -ERANGE;
-	err = mm_copy_out(&t->mm, a[0], buf + start, len);
+	err = mm_copy_out(t->mm, a[0], buf + start, len);
 	return err ? err : (int64_t)len;
 }

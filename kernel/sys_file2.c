@@ -31,22 +31,22 @@ int64_t sys_pipe2(struct task *t, const uint64_t a[6])
 	err = pipe_create((int)a[1], &rd, &wr);
 	if (err)
 		return err;
-	fds[0] = fd_install(&t->fds, 0, rd, a[1] & O_CLOEXEC);
+	fds[0] = fd_install(t->fds, 0, rd, a[1] & O_CLOEXEC);
 	if (fds[0] < 0) {
 		vfs_file_put(rd);
 		vfs_file_put(wr);
 		return fds[0];
 	}
-	fds[1] = fd_install(&t->fds, 0, wr, a[1] & O_CLOEXEC);
+	fds[1] = fd_install(t->fds, 0, wr, a[1] & O_CLOEXEC);
 	if (fds[1] < 0) {
 		vfs_file_put(wr);
-		fd_close(&t->fds, fds[0]);
+		fd_close(t->fds, fds[0]);
 		return fds[1];
 	}
-	err = mm_copy_out(&t->mm, a[0], fds, sizeof(fds));
+	err = mm_copy_out(t->mm, a[0], fds, sizeof(fds));
 	if (err) {
-		fd_close(&t->fds, fds[0]);
-		fd_close(&t->fds, fds[1]);
+		fd_close(t->fds, fds[0]);
+		fd_close(t->fds, fds[1]);
 	}
 	return err;
 }
@@ -99,7 +99,7 @@ int64_t sys_statx(struct task *t, const uint64_t a[6])
 	if (err)
 		return err;
 	to_statx(&st, &sx);
-	return mm_copy_out(&t->mm, a[4], &sx, sizeof(sx));
+	return mm_copy_out(t->mm, a[4], &sx, sizeof(sx));
 }
 
 /* --- statfs --- */
@@ -127,7 +127,7 @@ int64_t sys_statfs(struct task *t, const uint64_t a[6])
 	char path[VFS_PATH_MAX];
 	struct vfs_path start, p;
 	struct statfs sf;
-	long len = mm_copy_in_string(&t->mm, path, a[0], sizeof(path));
+	long len = mm_copy_in_string(t->mm, path, a[0], sizeof(path));
 	int err;
 
 	if (len < 0)
@@ -139,12 +139,12 @@ int64_t sys_statfs(struct task *t, const uint64_t a[6])
 		return err;
 	statfs_of(t, p, &sf);
 	vfs_path_put(p);
-	return mm_copy_out(&t->mm, a[1], &sf, sizeof(sf));
+	return mm_copy_out(t->mm, a[1], &sf, sizeof(sf));
 }
 
 int64_t sys_fstatfs(struct task *t, const uint64_t a[6])
 {
-	struct vfs_file *f = a[0] > INT_MAX ? NULL : fd_get(&t->fds, (int)a[0]);
+	struct vfs_file *f = a[0] > INT_MAX ? NULL : fd_get(t->fds, (int)a[0]);
 	struct statfs sf;
 	int err = 0;
 
@@ -155,7 +155,7 @@ int64_t sys_fstatfs(struct task *t, const uint64_t a[6])
 	else
 		err = -EINVAL; /* pipes and stdio: no file system to describe */
 	vfs_file_put(f);
-	return err ? err : mm_copy_out(&t->mm, a[1], &sf, sizeof(sf));
+	return err ? err : mm_copy_out(t->mm, a[1], &sf, sizeof(sf));
 }
 
 /* --- chroot --- */
@@ -164,7 +164,7 @@ int64_t sys_chroot(struct task *t, const uint64_t a[6])
 {
 	char path[VFS_PATH_MAX];
 	struct vfs_path start, p;
-	long len = mm_copy_in_string(&t->mm, path, a[0], sizeof(path));
+	long len = mm_copy_in_string(t->mm, path, a[0], sizeof(path));
 	int err;
 
 	if (len < 0)
@@ -226,7 +226,7 @@ static int get_off(struct task *t, uint64_t uoff, int64_t *off, int64_t **p)
 	*p = NULL;
 	if (!uoff)
 		return 0;
-	err = mm_copy_in(&t->mm, off, uoff, sizeof(*off));
+	err = mm_copy_in(t->mm, off, uoff, sizeof(*off));
 	if (err)
 		return err;
 	if (*off < 0)
@@ -237,14 +237,14 @@ static int get_off(struct task *t, uint64_t uoff, int64_t *off, int64_t **p)
 
 int64_t sys_sendfile(struct task *t, const uint64_t a[6])
 {
-	struct vfs_file *out = a[0] > INT_MAX ? NULL : fd_get(&t->fds, (int)a[0]);
-	struct vfs_file *in = a[1] > INT_MAX ? NULL : fd_get(&t->fds, (int)a[1]);
+	struct vfs_file *out = a[0] > INT_MAX ? NULL : fd_get(t->fds, (int)a[0]);
+	struct vfs_file *in = a[1] > INT_MAX ? NULL : fd_get(t->fds, (int)a[1]);
 	int64_t off, *poff = NULL, r;
 
 	r = !out || !in ? -EBADF : get_off(t, a[2], &off, &poff);
 	if (!r)
 		r = copy_between(in, poff, out, NULL, a[3] > INT_MAX ? INT_MAX : a[3]);
-	if (r >= 0 && poff && mm_copy_out(&t->mm, a[2], &off, sizeof(off)))
+	if (r >= 0 && poff && mm_copy_out(t->mm, a[2], &off, sizeof(off)))
 		r = -EFAULT;
 	if (out)
 		vfs_file_put(out);
@@ -260,8 +260,8 @@ int64_t sys_copy_file_range(struct task *t, const uint64_t a[6])
 
 	if (a[5])
 		return -EINVAL;
-	in = a[0] > INT_MAX ? NULL : fd_get(&t->fds, (int)a[0]);
-	out = a[2] > INT_MAX ? NULL : fd_get(&t->fds, (int)a[2]);
+	in = a[0] > INT_MAX ? NULL : fd_get(t->fds, (int)a[0]);
+	out = a[2] > INT_MAX ? NULL : fd_get(t->fds, (int)a[2]);
 	r = !in || !out ? -EBADF : 0;
 	if (!r && (!in->inode || !S_ISREG(in->inode->mode) || !out->inode ||
 		   !S_ISREG(out->inode->mode)))
@@ -272,8 +272,8 @@ int64_t sys_copy_file_range(struct task *t, const uint64_t a[6])
 		r = get_off(t, a[3], &ooff, &po);
 	if (!r)
 		r = copy_between(in, pi, out, po, a[4] > INT_MAX ? INT_MAX : a[4]);
-	if (r >= 0 && ((pi && mm_copy_out(&t->mm, a[1], &ioff, sizeof(ioff))) ||
-		       (po && mm_copy_out(&t->mm, a[3], &ooff, sizeof(ooff)))))
+	if (r >= 0 && ((pi && mm_copy_out(t->mm, a[1], &ioff, sizeof(ioff))) ||
+		       (po && mm_copy_out(t->mm, a[3], &ooff, sizeof(ooff)))))
 		r = -EFAULT;
 	if (in)
 		vfs_file_put(in);
@@ -289,7 +289,7 @@ static int resolve_arg(struct task *t, uint64_t upath, unsigned lflags, struct v
 {
 	char path[VFS_PATH_MAX];
 	struct vfs_path start;
-	long len = mm_copy_in_string(&t->mm, path, upath, sizeof(path));
+	long len = mm_copy_in_string(t->mm, path, upath, sizeof(path));
 	int err;
 
 	if (len < 0)
@@ -340,7 +340,7 @@ int64_t sys_mount(struct task *t, const uint64_t a[6])
 	} else if (flags & MS_MOVE) {
 		err = -EINVAL; /* not yet */
 	} else {
-		long len = a[2] ? mm_copy_in_string(&t->mm, type, a[2], sizeof(type)) : -EINVAL;
+		long len = a[2] ? mm_copy_in_string(t->mm, type, a[2], sizeof(type)) : -EINVAL;
 
 		err = len < 0 ? (len == -ENAMETOOLONG ? -ENODEV : (int)len) : new_fs(t, type, &fs);
 		if (!err) {

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "kernel/signal.h"
 #include "kernel/syscall.h"
 
 #define POLL_MAX 4096
@@ -31,7 +32,7 @@ static int poll_pass(struct task *t, struct pollfd *g, uint64_t nfds, struct pol
 		g[i].revents = 0;
 		if (g[i].fd < 0)
 			continue;
-		f = fd_get(&t->fds, g[i].fd);
+		f = fd_get(t->fds, g[i].fd);
 		if (!f) {
 			g[i].revents = POLLNVAL;
 		} else if (f->ops && f->ops->host_fd) {
@@ -57,6 +58,8 @@ static int64_t elapsed_ms(const struct timespec *t0)
 	return (now.tv_sec - t0->tv_sec) * 1000 + (now.tv_nsec - t0->tv_nsec) / 1000000;
 }
 
+#define POLL_SIGNAL_SLICE_MS 20
+
 static int64_t do_poll(struct task *t, uint64_t ufds, uint64_t nfds, int timeout_ms)
 {
 	struct pollfd *g, *h;
@@ -73,7 +76,7 @@ static int64_t do_poll(struct task *t, uint64_t ufds, uint64_t nfds, int timeout
 		err = -ENOMEM;
 		goto out_free;
 	}
-	err = mm_copy_in(&t->mm, g, ufds, nfds * sizeof(*g));
+	err = mm_copy_in(t->mm, g, ufds, nfds * sizeof(*g));
 	if (err)
 		goto out_free;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -81,14 +84,23 @@ static int64_t do_poll(struct task *t, uint64_t ufds, uint64_t nfds, int timeout
 		int64_t left = timeout_ms < 0 ? -1 : timeout_ms - elapsed_ms(&t0);
 		int wait;
 
+		if (task_signal_pending(t)) {
+			err = -ERESTARTNOHAND;
+			goto out_free;
+		}
 		ready = poll_pass(t, g, nfds, h, map, &nhost, &waitable);
 		/* Files with their own readiness have no host fd to sleep on:
 		 * look again every millisecond (wait queues come with issue 5). */
 		wait = ready || left == 0 ? 0 : waitable ? 1 : left < 0 ? -1 : (int)left;
 		if (left > 0 && wait > left)
 			wait = (int)left;
+		/* The host's poll does not see our signals: wake to look. */
+		if (wait < 0 || wait > POLL_SIGNAL_SLICE_MS)
+			wait = POLL_SIGNAL_SLICE_MS;
 		if (nhost) {
 			r = poll(h, (nfds_t)nhost, wait);
+			if (r < 0 && errno == EINTR)
+				continue; /* a kick: look at signals */
 			if (r < 0) {
 				err = -errno;
 				goto out_free;
@@ -102,11 +114,16 @@ static int64_t do_poll(struct task *t, uint64_t ufds, uint64_t nfds, int timeout
 
 			nanosleep(&ms, NULL);
 		}
-		if (ready || left == 0 || (timeout_ms >= 0 && elapsed_ms(&t0) >= timeout_ms) ||
-		    (!waitable && !nhost && wait < 0))
+		if (ready || left == 0 || (timeout_ms >= 0 && elapsed_ms(&t0) >= timeout_ms))
 			break;
+		if (!waitable && !nhost && timeout_ms < 0) {
+			/* Nothing can become ready: sleep until a signal. */
+			struct timespec ms = {0, POLL_SIGNAL_SLICE_MS * 1000000L};
+
+			nanosleep(&ms, NULL);
+		}
 	}
-	err = mm_copy_out(&t->mm, ufds, g, nfds * sizeof(*g));
+	err = mm_copy_out(t->mm, ufds, g, nfds * sizeof(*g));
 	if (!err)
 		err = ready;
 out_free:
@@ -127,7 +144,7 @@ int64_t sys_ppoll(struct task *t, const uint64_t a[6])
 	int timeout = -1, err;
 
 	if (a[2]) {
-		err = mm_copy_in(&t->mm, &ts, a[2], sizeof(ts));
+		err = mm_copy_in(t->mm, &ts, a[2], sizeof(ts));
 		if (err)
 			return err;
 		if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= 1000000000)
@@ -135,6 +152,15 @@ int64_t sys_ppoll(struct task *t, const uint64_t a[6])
 		timeout = ts.tv_sec > INT_MAX / 1000 - 1 ? INT_MAX
 							 : (int)(ts.tv_sec * 1000 + (ts.tv_nsec + 999999) / 1000000);
 	}
-	/* The signal mask (a[3]) matters once signals land (issue 5). */
+	if (a[3]) {
+		uint64_t mask;
+
+		if (a[4] != 8)
+			return -EINVAL;
+		err = mm_copy_in(t->mm, &mask, a[3], sizeof(mask));
+		if (err)
+			return err;
+		signal_set_temporary_mask(t, mask);
+	}
 	return do_poll(t, a[0], a[1], timeout);
 }

@@ -2,8 +2,8 @@
  * kernel/sys_process.c - identity, limits, time and randomness.
  *
  * The sandbox is single-user: the guest is uid 0 inside, which gives it no
- * power outside (it never makes a host syscall).  Until fork lands the
- * only process is pid 1 and its parent is 0, as for init.
+ * power outside (it never makes a host syscall).  Processes and their
+ * ids are in kernel/process.c.
  */
 #include <string.h>
 #include <sys/random.h>
@@ -14,29 +14,24 @@
 
 int64_t sys_exit(struct task *t, const uint64_t a[6])
 {
-	task_exit(t, (int)a[0]); /* one thread per process: exit is exit_group */
+	task_exit(t, (int)a[0]);
 	return 0;
 }
 
 int64_t sys_exit_group(struct task *t, const uint64_t a[6])
 {
-	task_exit(t, (int)a[0]);
+	task_exit_group(t, ((int)a[0] & 0xff) << 8);
 	return 0;
 }
 
 int64_t sys_getpid(struct task *t, const uint64_t a[6])
 {
-	return t->tid;
+	return t->tg->tgid;
 }
 
 int64_t sys_gettid(struct task *t, const uint64_t a[6])
 {
 	return t->tid;
-}
-
-int64_t sys_getppid(struct task *t, const uint64_t a[6])
-{
-	return 0;
 }
 
 int64_t sys_getuid(struct task *t, const uint64_t a[6])
@@ -63,9 +58,9 @@ int64_t sys_arch_prctl(struct task *t, const uint64_t a[6])
 		*base = a[1];
 		return 0;
 	case ARCH_GET_FS:
-		return mm_copy_out(&t->mm, a[1], &t->regs.fs_base, sizeof(uint64_t));
+		return mm_copy_out(t->mm, a[1], &t->regs.fs_base, sizeof(uint64_t));
 	case ARCH_GET_GS:
-		return mm_copy_out(&t->mm, a[1], &t->regs.gs_base, sizeof(uint64_t));
+		return mm_copy_out(t->mm, a[1], &t->regs.gs_base, sizeof(uint64_t));
 	default:
 		return -EINVAL;
 	}
@@ -96,7 +91,7 @@ int64_t sys_uname(struct task *t, const uint64_t a[6])
 	strcpy(u.version, "#1 SMP ksentry " KSENTRY_VERSION);
 	strcpy(u.machine, "x86_64");
 	strcpy(u.domainname, "(none)");
-	return mm_copy_out(&t->mm, a[0], &u, sizeof(u));
+	return mm_copy_out(t->mm, a[0], &u, sizeof(u));
 }
 
 /* --- resource limits --- */
@@ -105,7 +100,7 @@ static int64_t get_limit(struct task *t, unsigned res, uint64_t old)
 {
 	if (res >= RLIM_NLIMITS)
 		return -EINVAL;
-	return old ? mm_copy_out(&t->mm, old, &t->rlimits[res], sizeof(struct rlimit)) : 0;
+	return old ? mm_copy_out(t->mm, old, &t->rlimits[res], sizeof(struct rlimit)) : 0;
 }
 
 static int64_t set_limit(struct task *t, unsigned res, uint64_t new)
@@ -115,7 +110,7 @@ static int64_t set_limit(struct task *t, unsigned res, uint64_t new)
 
 	if (res >= RLIM_NLIMITS)
 		return -EINVAL;
-	err = mm_copy_in(&t->mm, &r, new, sizeof(r));
+	err = mm_copy_in(t->mm, &r, new, sizeof(r));
 	if (err)
 		return err;
 	if (r.rlim_cur > r.rlim_max)
@@ -129,8 +124,8 @@ int64_t sys_prlimit64(struct task *t, const uint64_t a[6])
 	struct rlimit old;
 	int64_t err;
 
-	if ((int)a[0] != 0 && (int)a[0] != t->tid)
-		return -ESRCH;
+	if ((int)a[0] != 0 && (int)a[0] != t->tg->tgid && (int)a[0] != t->tid)
+		return -ESRCH; /* other processes' limits: not yet */
 	if (a[1] >= RLIM_NLIMITS)
 		return -EINVAL;
 	old = t->rlimits[a[1]];
@@ -139,7 +134,7 @@ int64_t sys_prlimit64(struct task *t, const uint64_t a[6])
 		if (err)
 			return err;
 	}
-	return a[3] ? mm_copy_out(&t->mm, a[3], &old, sizeof(old)) : 0;
+	return a[3] ? mm_copy_out(t->mm, a[3], &old, sizeof(old)) : 0;
 }
 
 int64_t sys_getrlimit(struct task *t, const uint64_t a[6])
@@ -184,7 +179,7 @@ int64_t sys_clock_gettime(struct task *t, const uint64_t a[6])
 	if (err)
 		return err;
 	clock_gettime(id, &ts);
-	return mm_copy_out(&t->mm, a[1], &ts, sizeof(ts));
+	return mm_copy_out(t->mm, a[1], &ts, sizeof(ts));
 }
 
 int64_t sys_clock_getres(struct task *t, const uint64_t a[6])
@@ -196,7 +191,7 @@ int64_t sys_clock_getres(struct task *t, const uint64_t a[6])
 	if (err)
 		return err;
 	clock_getres(id, &ts);
-	return a[1] ? mm_copy_out(&t->mm, a[1], &ts, sizeof(ts)) : 0;
+	return a[1] ? mm_copy_out(t->mm, a[1], &ts, sizeof(ts)) : 0;
 }
 
 int64_t sys_gettimeofday(struct task *t, const uint64_t a[6])
@@ -211,11 +206,11 @@ int64_t sys_gettimeofday(struct task *t, const uint64_t a[6])
 	tv.sec = ts.tv_sec;
 	tv.usec = ts.tv_nsec / 1000;
 	if (a[0])
-		err = mm_copy_out(&t->mm, a[0], &tv, sizeof(tv));
+		err = mm_copy_out(t->mm, a[0], &tv, sizeof(tv));
 	if (!err && a[1]) {
 		const int32_t tz[2] = {0, 0};
 
-		err = mm_copy_out(&t->mm, a[1], tz, sizeof(tz));
+		err = mm_copy_out(t->mm, a[1], tz, sizeof(tz));
 	}
 	return err;
 }
@@ -224,7 +219,7 @@ int64_t sys_time(struct task *t, const uint64_t a[6])
 {
 	int64_t now = (int64_t)time(NULL);
 
-	if (a[0] && mm_copy_out(&t->mm, a[0], &now, sizeof(now)))
+	if (a[0] && mm_copy_out(t->mm, a[0], &now, sizeof(now)))
 		return -EFAULT;
 	return now;
 }
@@ -245,7 +240,7 @@ int64_t sys_getrandom(struct task *t, const uint64_t a[6])
 
 		if (got <= 0)
 			return done ? (int64_t)done : -EIO;
-		err = mm_copy_out(&t->mm, a[0] + done, buf, (size_t)got);
+		err = mm_copy_out(t->mm, a[0] + done, buf, (size_t)got);
 		if (err)
 			return done ? (int64_t)done : err;
 		done += (uint64_t)got;

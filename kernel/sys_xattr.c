@@ -29,7 +29,7 @@ static int target(struct task *t, bool by_fd, uint64_t arg, bool follow, struct 
 	int err;
 
 	if (by_fd) {
-		f = arg > INT_MAX ? NULL : fd_get(&t->fds, (int)arg);
+		f = arg > INT_MAX ? NULL : fd_get(t->fds, (int)arg);
 		if (!f)
 			return -EBADF;
 		err = f->path.dentry ? 0 : -EOPNOTSUPP;
@@ -38,7 +38,7 @@ static int target(struct task *t, bool by_fd, uint64_t arg, bool follow, struct 
 		vfs_file_put(f);
 		return err;
 	}
-	len = mm_copy_in_string(&t->mm, path, arg, sizeof(path));
+	len = mm_copy_in_string(t->mm, path, arg, sizeof(path));
 	if (len < 0)
 		return len == -ENAMETOOLONG ? (int)len : -EFAULT;
 	if (len == 0)
@@ -52,7 +52,7 @@ static int target(struct task *t, bool by_fd, uint64_t arg, bool follow, struct 
 
 static int get_name(struct task *t, uint64_t uname, char *name, mode_t mode)
 {
-	long len = mm_copy_in_string(&t->mm, name, uname, NAME_MAX_ + 1);
+	long len = mm_copy_in_string(t->mm, name, uname, NAME_MAX_ + 1);
 
 	if (len == -ENAMETOOLONG || len == 0)
 		return -ERANGE;
@@ -88,7 +88,7 @@ static int64_t do_set(struct task *t, bool by_fd, bool follow, const uint64_t a[
 	if (!err && !(value = malloc(a[3] ? a[3] : 1)))
 		err = -ENOMEM;
 	if (!err)
-		err = mm_copy_in(&t->mm, value, a[2], a[3]);
+		err = mm_copy_in(t->mm, value, a[2], a[3]);
 	if (!err)
 		err = i->ops->setxattr ? i->ops->setxattr(i, name, value, a[3], (int)a[4])
 				       : -EOPNOTSUPP;
@@ -115,7 +115,7 @@ static int64_t do_get(struct task *t, bool by_fd, bool follow, const uint64_t a[
 		n = -ENOMEM;
 	if (!n)
 		n = i->ops->getxattr ? i->ops->getxattr(i, name, value, size) : -ENODATA;
-	if (n > 0 && size && mm_copy_out(&t->mm, a[2], value, (size_t)n))
+	if (n > 0 && size && mm_copy_out(t->mm, a[2], value, (size_t)n))
 		n = -EFAULT;
 	free(value);
 	vfs_path_put(p);
@@ -138,7 +138,7 @@ static int64_t do_list(struct task *t, bool by_fd, bool follow, const uint64_t a
 		n = -ENOMEM;
 	if (!n)
 		n = i->ops->listxattr ? i->ops->listxattr(i, list, size) : 0;
-	if (n > 0 && size && mm_copy_out(&t->mm, a[1], list, (size_t)n))
+	if (n > 0 && size && mm_copy_out(t->mm, a[1], list, (size_t)n))
 		n = -EFAULT;
 	free(list);
 	vfs_path_put(p);
@@ -198,7 +198,7 @@ int64_t sys_fallocate(struct task *t, const uint64_t a[6])
 		return -EINVAL;
 	if ((mode & FALLOC_FL_PUNCH_HOLE) && !(mode & FALLOC_FL_KEEP_SIZE))
 		return -EOPNOTSUPP;
-	f = a[0] > INT_MAX ? NULL : fd_get(&t->fds, (int)a[0]);
+	f = a[0] > INT_MAX ? NULL : fd_get(t->fds, (int)a[0]);
 	if (!f)
 		return -EBADF;
 	i = f->inode;

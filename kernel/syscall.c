@@ -130,6 +130,34 @@ const struct syscall_entry syscall_table[ABI_NR_SYSCALLS] = {
 	SC(time, "p"),
 	SC(getrandom, "pux"),
 	SC(sched_yield, ""),
+	SC_NOTE(clone, "xpppx", "threads (CLONE_VM|CLONE_THREAD|...: KVM platform only), fork with copy-on-write, vfork; no namespaces; CLONE_FS copies instead of sharing"),
+	SC_NOTE(clone3, "pu", "as clone; no set_tid, no pidfd, no cgroup"),
+	SC(fork, ""),
+	SC(vfork, ""),
+	SC_NOTE(wait4, "dpxp", "rusage reads as zeros; no stopped/continued reports"),
+	SC_NOTE(waitid, "ddpxp", "WEXITED (P_ALL, P_PID, P_PGID); no stopped/continued reports"),
+	SC_NOTE(execve, "spp", "static and static-PIE ELF, #! scripts"),
+	SC_NOTE(execveat, "fsppx", "absolute paths and AT_FDCWD"),
+	SC(getpgid, "d"),
+	SC(getpgrp, ""),
+	SC(setpgid, "dd"),
+	SC(getsid, "d"),
+	SC(setsid, ""),
+	SC(rt_sigaction, "dppu"),
+	SC(rt_sigprocmask, "dppu"),
+	SC(rt_sigpending, "pu"),
+	SC(rt_sigreturn, ""),
+	SC(rt_sigsuspend, "pu"),
+	SC(rt_sigtimedwait, "pppu"),
+	SC_NOTE(rt_sigqueueinfo, "ddp", "real-time signals are not queued: one pending per number"),
+	SC(sigaltstack, "pp"),
+	SC_NOTE(kill, "dd", "pid 1 is protected as a namespace's init"),
+	SC(tgkill, "ddd"),
+	SC(tkill, "dd"),
+	SC(pause, ""),
+	SC(nanosleep, "pp"),
+	SC_NOTE(clock_nanosleep, "dxpp", "REALTIME, MONOTONIC, BOOTTIME"),
+	SC_NOTE(futex, "pxdpxx", "WAIT, WAKE, WAIT_BITSET, WAKE_BITSET, REQUEUE, CMP_REQUEUE, keyed per process (shared futexes across processes not yet); no WAKE_OP or PI"),
 };
 
 /* --- strace --- */
@@ -139,9 +167,9 @@ static void print_string(struct task *t, FILE *out, uint64_t addr, size_t max_le
 	char buf[33];
 	size_t n = max_len < 32 ? max_len : 32;
 
-	if (mm_copy_in(&t->mm, buf, addr, n)) {
+	if (mm_copy_in(t->mm, buf, addr, n)) {
 		/* Maybe shorter than 32 bytes before an unmapped page. */
-		long len = mm_copy_in_string(&t->mm, buf, addr, sizeof(buf));
+		long len = mm_copy_in_string(t->mm, buf, addr, sizeof(buf));
 
 		if (len < 0) {
 			fprintf(out, "0x%lx", (unsigned long)addr);
@@ -246,8 +274,13 @@ void syscall_dispatch(struct task *t)
 				     r);
 		fflush(out);
 	}
-	if (!t->exited)
+	if (!t->exited) {
 		t->regs.rax = (uint64_t)r;
+		/* Interrupted by a signal: signal_deliver restarts it or fails it
+		 * with EINTR.  (rt_sigreturn's result is the old rax, whatever.) */
+		t->restart_syscall = nr != __NR_rt_sigreturn && r <= -ERESTARTSYS &&
+				     r >= -ERESTARTNOHAND;
+	}
 }
 
 void syscall_print_markdown(FILE *out)

@@ -48,6 +48,41 @@ int stat_lookup(struct task *t, int64_t dirfd, uint64_t upath, uint64_t flags, s
 
 /* --- handlers, by subject --- */
 
+/* process.c */
+int64_t sys_clone(struct task *t, const uint64_t a[6]);
+int64_t sys_clone3(struct task *t, const uint64_t a[6]);
+int64_t sys_fork(struct task *t, const uint64_t a[6]);
+int64_t sys_vfork(struct task *t, const uint64_t a[6]);
+int64_t sys_wait4(struct task *t, const uint64_t a[6]);
+int64_t sys_waitid(struct task *t, const uint64_t a[6]);
+int64_t sys_execve(struct task *t, const uint64_t a[6]);
+int64_t sys_execveat(struct task *t, const uint64_t a[6]);
+int64_t sys_getppid(struct task *t, const uint64_t a[6]);
+int64_t sys_getpgid(struct task *t, const uint64_t a[6]);
+int64_t sys_getpgrp(struct task *t, const uint64_t a[6]);
+int64_t sys_setpgid(struct task *t, const uint64_t a[6]);
+int64_t sys_getsid(struct task *t, const uint64_t a[6]);
+int64_t sys_setsid(struct task *t, const uint64_t a[6]);
+
+/* signal.c */
+int64_t sys_rt_sigaction(struct task *t, const uint64_t a[6]);
+int64_t sys_rt_sigprocmask(struct task *t, const uint64_t a[6]);
+int64_t sys_rt_sigpending(struct task *t, const uint64_t a[6]);
+int64_t sys_rt_sigreturn(struct task *t, const uint64_t a[6]);
+int64_t sys_rt_sigsuspend(struct task *t, const uint64_t a[6]);
+int64_t sys_rt_sigtimedwait(struct task *t, const uint64_t a[6]);
+int64_t sys_rt_sigqueueinfo(struct task *t, const uint64_t a[6]);
+int64_t sys_sigaltstack(struct task *t, const uint64_t a[6]);
+int64_t sys_kill(struct task *t, const uint64_t a[6]);
+int64_t sys_tgkill(struct task *t, const uint64_t a[6]);
+int64_t sys_tkill(struct task *t, const uint64_t a[6]);
+int64_t sys_pause(struct task *t, const uint64_t a[6]);
+int64_t sys_nanosleep(struct task *t, const uint64_t a[6]);
+int64_t sys_clock_nanosleep(struct task *t, const uint64_t a[6]);
+
+/* futex.c */
+int64_t sys_futex(struct task *t, const uint64_t a[6]);
+
 /* sys_process.c */
 int64_t sys_exit(struct task *t, const uint64_t a[6]);
 int64_t sys_exit_group(struct task *t, const uint64_t a[6]);

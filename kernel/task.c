@@ -1,23 +1,33 @@
 /*
- * kernel/task.c - the loop that runs a task: guest code until it traps,
- * then the sentry serves the trap, until the guest exits or dies.
+ * kernel/task.c - the loop that runs a task, and how a task blocks, is
+ * woken and ends.
  *
- * Faults: a page fault on a page the mm can back is fixed and the guest
- * resumes; one that is not allowed (no VMA, wrong rights) kills the guest
- * with SIGSEGV, and running out of memory with SIGBUS.  Other exceptions
- * (SIGILL, SIGFPE, SIGTRAP, and SIGSEGV from privileged instructions) kill
- * it with their signal.  Signal handlers in the guest come with issue 5;
- * until then every such signal takes its default action, which for all of
- * these is to terminate.
+ * The loop: deliver what signals are due, run guest code until it traps,
+ * serve the trap (a syscall, a fault, an exception, a kick), again, until
+ * the task has exited.  A page fault the mm can back is fixed and the
+ * guest resumes; one it cannot (no VMA, wrong rights) becomes SIGSEGV, and
+ * running out of memory SIGBUS.  Other exceptions become their signals.
+ * A signal the guest handles is delivered to its handler; one it does not
+ * takes its default action.
  */
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "abi/mman.h"
 #include "kernel/hoststdio.h"
+#include "kernel/process.h"
+#include "kernel/signal.h"
 #include "kernel/syscall.h"
 #include "kernel/task.h"
+
+static __thread struct task *current;
+
+struct task *task_current(void)
+{
+	return current;
+}
 
 static void init_rlimits(struct task *t)
 {
@@ -42,7 +52,7 @@ static int install_stdio(struct task *t)
 		f = hoststdio_file(t->k->host_stdio[fd], flags[fd]);
 		if (!f)
 			return -ENOMEM;
-		if (fd_install(&t->fds, fd, f, false) != fd) {
+		if (fd_install(t->fds, fd, f, false) != fd) {
 			vfs_file_put(f);
 			return -EMFILE;
 		}
@@ -50,64 +60,101 @@ static int install_stdio(struct task *t)
 	return 0;
 }
 
-int task_create(struct kernel *k, struct task **out)
+struct task *task_alloc(struct kernel *k)
 {
-	struct platform *p = k->platform;
+	struct task *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return NULL;
+	t->k = k;
+	pthread_mutex_init(&t->wake_lock, NULL);
+	t->thread = pthread_self();
+	t->altstack.ss_flags = SS_DISABLE;
+	return t;
+}
+
+/* Give @t a fresh, empty address space and its context, on this thread. */
+int task_new_mm(struct task *t, struct mm **mm, struct platform_context **ctx)
+{
+	struct platform *p = t->k->platform;
 	struct platform_as *as;
-	struct task *t;
 	int err;
 
-	t = calloc(1, sizeof(*t));
-	if (!t)
-		return -ENOMEM;
 	err = p->ops->new_address_space(p, &as);
 	if (err)
-		goto err_free;
-	mm_init(&t->mm, k->mf, as);
-	err = p->ops->new_context(p, as, &t->ctx);
+		return err;
+	*mm = mm_create(t->k->mf, &t->k->frames, as);
+	if (!*mm) {
+		as->ops->destroy(as);
+		return -ENOMEM;
+	}
+	err = p->ops->new_context(p, as, ctx);
+	if (err) {
+		mm_put(*mm);
+		*mm = NULL;
+	}
+	return err;
+}
+
+int task_create(struct kernel *k, struct task **out)
+{
+	struct task *t = task_alloc(k);
+	int err;
+
+	if (!t)
+		return -ENOMEM;
+	err = task_new_mm(t, &t->mm, &t->ctx);
 	if (err)
-		goto err_mm;
-	t->k = k;
-	t->tid = 1;
+		goto err_free;
+	err = -ENOMEM;
+	t->fds = fd_table_create(1024);
+	if (!t->fds)
+		goto err_free;
 	init_rlimits(t);
-	fd_table_init(&t->fds, (int)t->rlimits[RLIMIT_NOFILE].rlim_cur);
 	t->fs = (struct vfs_ctx){.vfs = &k->vfs, .root = vfs_path_get(k->vfs.root), .umask = 022};
 	t->cwd = vfs_path_get(k->vfs.root);
 	err = install_stdio(t);
-	if (err) {
-		task_destroy(t);
-		return err;
-	}
-	if (!k->init)
-		k->init = t;
+	if (!err)
+		err = process_attach_first(t);
+	if (err)
+		goto err_free;
 	*out = t;
 	return 0;
 
-err_mm:
-	mm_destroy(&t->mm);
 err_free:
-	free(t);
+	task_destroy(t);
 	return err;
 }
 
 void task_destroy(struct task *t)
 {
-	if (t->k->init == t)
-		t->k->init = NULL;
+	if (!t->exited && t->tg)
+		task_exit_group(t, SIGKILL);
+	process_detach(t); /* the task is no longer in its group */
+	if (t->fds)
+		fd_table_put(t->fds);
+	if (t->fs.root.dentry)
+		vfs_path_put(t->fs.root);
+	if (t->cwd.dentry)
+		vfs_path_put(t->cwd);
+	if (t->ctx)
+		t->ctx->ops->destroy(t->ctx);
+	if (t->mm)
+		mm_put(t->mm);
 	free(t->cmdline);
 	free(t->environ);
-	fd_table_destroy(&t->fds);
-	vfs_path_put(t->cwd);
-	vfs_path_put(t->fs.root);
-	t->ctx->ops->destroy(t->ctx);
-	mm_destroy(&t->mm);
+	pthread_mutex_destroy(&t->wake_lock);
 	free(t);
 }
 
 void task_exit(struct task *t, int code)
 {
-	t->exited = true;
-	t->wait_status = (code & 0xff) << 8;
+	process_exit_thread(t, (code & 0xff) << 8);
+}
+
+void task_exit_group(struct task *t, int status)
+{
+	process_exit_group(t, status);
 }
 
 void task_kill(struct task *t, int signo, const char *why, uint64_t addr)
@@ -118,69 +165,156 @@ void task_kill(struct task *t, int signo, const char *why, uint64_t addr)
 		(unsigned long)t->regs.rip);
 	if (signo == SIGSEGV || signo == SIGBUS)
 		fprintf(stderr, ", address 0x%lx", (unsigned long)addr);
+	if (t->tg && t->tg->tgid != 1)
+		fprintf(stderr, " (pid %d)", t->tg->tgid);
 	fputc('\n', stderr);
-	t->exited = true;
-	t->wait_status = signo & 0x7f;
+	task_exit_group(t, signo & 0x7f);
 }
+
+/* --- blocking and waking --- */
+
+bool task_signal_pending(struct task *t)
+{
+	return __atomic_load_n(&t->interrupt, __ATOMIC_ACQUIRE) != 0;
+}
+
+int task_wait(struct task *t, pthread_cond_t *c, pthread_mutex_t *m,
+	      const struct timespec *deadline)
+{
+	int r;
+
+	if (!t) {
+		r = deadline ? pthread_cond_timedwait(c, m, deadline) : pthread_cond_wait(c, m);
+		return r == ETIMEDOUT ? -ETIMEDOUT : 0;
+	}
+	pthread_mutex_lock(&t->wake_lock);
+	if (task_signal_pending(t)) {
+		pthread_mutex_unlock(&t->wake_lock);
+		return -ERESTARTSYS;
+	}
+	t->wait_cond = c;
+	t->wait_mutex = m;
+	pthread_mutex_unlock(&t->wake_lock);
+	r = deadline ? pthread_cond_timedwait(c, m, deadline) : pthread_cond_wait(c, m);
+	pthread_mutex_lock(&t->wake_lock);
+	t->wait_cond = NULL;
+	t->wait_mutex = NULL;
+	pthread_mutex_unlock(&t->wake_lock);
+	if (task_signal_pending(t))
+		return -ERESTARTSYS;
+	return r == ETIMEDOUT ? -ETIMEDOUT : 0;
+}
+
+/*
+ * The waiter holds its object's mutex while it registers (mutex ->
+ * wake_lock), so the waker may not block on that mutex while it holds
+ * wake_lock: it tries, and backs off.  The waiter checks the interrupt
+ * flag under wake_lock before it waits, and releases the mutex only
+ * inside pthread_cond_wait, so the wake-up cannot be lost.
+ */
+void task_interrupt(struct task *t)
+{
+	__atomic_store_n(&t->interrupt, 1, __ATOMIC_RELEASE);
+	for (;;) {
+		pthread_mutex_lock(&t->wake_lock);
+		if (!t->wait_mutex) {
+			pthread_mutex_unlock(&t->wake_lock);
+			break;
+		}
+		if (pthread_mutex_trylock(t->wait_mutex) == 0) {
+			pthread_cond_broadcast(t->wait_cond);
+			pthread_mutex_unlock(t->wait_mutex);
+			pthread_mutex_unlock(&t->wake_lock);
+			break;
+		}
+		pthread_mutex_unlock(&t->wake_lock);
+		sched_yield();
+	}
+	if (t->ctx && t->ctx->ops->kick && t != current)
+		t->ctx->ops->kick(t->ctx);
+}
+
+/* --- the loop --- */
 
 /* Serve a page fault.  A fault the mm says it fixed, at the same place
  * twice in a row, means the platform could not map it: give up rather
  * than loop. */
 static void handle_fault(struct task *t, const struct platform_trap *trap)
 {
+	enum mm_access access;
 	int err;
 
-	if (trap->code == SEGV_ACCERR) {
-		task_kill(t, SIGSEGV, "access to a page it may not touch that way", trap->addr);
+	/* Where the platform cannot tell, a fault on a present page is taken
+	 * for a write (or a fetch, which the VMA check then refuses): the one
+	 * such fault the mm can fix is copy-on-write. */
+	if (trap->access)
+		access = trap->access & PROT_WRITE ? MM_ACCESS_WRITE
+			 : trap->access & PROT_EXEC ? MM_ACCESS_EXEC
+						    : MM_ACCESS_READ;
+	else
+		access = trap->code == SEGV_ACCERR ? MM_ACCESS_WRITE : MM_ACCESS_READ;
+	if (t->last_fault_rip == t->regs.rip && t->last_fault_addr == trap->addr &&
+	    t->last_fault_access == (int)access) {
+		signal_force(t, SIGSEGV, SEGV_ACCERR, trap->addr,
+			     "fault the sentry could not resolve");
 		return;
 	}
-	if (t->last_fault_rip == t->regs.rip && t->last_fault_addr == trap->addr) {
-		task_kill(t, SIGSEGV, "fault the sentry could not resolve", trap->addr);
-		return;
-	}
-	err = mm_handle_fault(&t->mm, trap->addr, MM_ACCESS_READ);
+	err = mm_handle_fault(t->mm, trap->addr, access);
 	if (err == -ENOMEM) {
-		task_kill(t, SIGBUS, "out of memory", trap->addr);
+		signal_force(t, SIGBUS, BUS_ADRERR, trap->addr, "out of memory");
 		return;
 	}
 	if (err) {
-		task_kill(t, SIGSEGV, "no mapping", trap->addr);
+		signal_force(t, SIGSEGV, trap->code == SEGV_ACCERR ? SEGV_ACCERR : SEGV_MAPERR,
+			     trap->addr,
+			     trap->code == SEGV_ACCERR ? "access to a page it may not touch that way"
+						       : "no mapping");
 		return;
 	}
 	t->last_fault_rip = t->regs.rip;
 	t->last_fault_addr = trap->addr;
+	t->last_fault_access = (int)access;
+}
+
+static void serve_trap(struct task *t, const struct platform_trap *trap)
+{
+	switch (trap->kind) {
+	case PLATFORM_TRAP_SYSCALL:
+		t->last_fault_rip = t->last_fault_addr = 0;
+		syscall_dispatch(t);
+		break;
+	case PLATFORM_TRAP_FAULT:
+		handle_fault(t, trap);
+		break;
+	case PLATFORM_TRAP_EXCEPTION:
+		signal_force(t, trap->signo, trap->code, trap->addr,
+			     trap->signo == SIGSEGV ? "general protection fault" : "CPU exception");
+		break;
+	case PLATFORM_TRAP_KICKED:
+		break;
+	}
 }
 
 int task_run(struct task *t)
 {
 	struct platform_trap trap;
 
+	current = t;
+	t->thread = pthread_self();
 	while (!t->exited) {
+		signal_deliver(t);
+		if (t->exited)
+			break;
 		int err = t->ctx->ops->run(t->ctx, &t->regs, &trap);
 
 		if (err) {
 			fprintf(stderr, "ksentry: the platform failed to run the guest: %s\n",
 				strerror(-err));
-			t->exited = true;
-			t->wait_status = SIGKILL;
+			task_exit_group(t, SIGKILL);
 			break;
 		}
-		switch (trap.kind) {
-		case PLATFORM_TRAP_SYSCALL:
-			t->last_fault_rip = t->last_fault_addr = 0;
-			syscall_dispatch(t);
-			break;
-		case PLATFORM_TRAP_FAULT:
-			handle_fault(t, &trap);
-			break;
-		case PLATFORM_TRAP_EXCEPTION:
-			task_kill(t, trap.signo,
-				  trap.signo == SIGSEGV ? "general protection fault" : "CPU exception",
-				  trap.addr);
-			break;
-		case PLATFORM_TRAP_KICKED:
-			break;
-		}
+		serve_trap(t, &trap);
 	}
+	current = NULL;
 	return t->wait_status;
 }

@@ -1,22 +1,41 @@
 /*
- * kernel/task.h - a task: one guest thread, run by one host thread.
+ * kernel/task.h - tasks (guest threads) and thread groups (processes).
  *
- * A task owns its registers and runs its guest code through a platform
- * context; between runs it is ordinary C on its host thread, and that is
- * where syscalls and faults are served.  Until fork and threads land
- * (issue 5) a task is also its own thread group and process: it owns its
- * mm, and its pid is 1 inside the sandbox.
+ * A task is one guest thread, run by one host thread: it runs its guest
+ * code through a platform context, and between runs it is ordinary C on
+ * its host thread, which is where its syscalls, faults and signals are
+ * served.  A thread group is a process: the tasks that share a pid
+ * (CLONE_THREAD), their signal handlers and process-wide pending signals,
+ * their parent and children, and the exit status that wait(2) reaps.
  *
- * Life: task_create() (empty mm) -> exec_load() (program, stack,
- * registers) -> task_run() (until the guest exits or is killed) ->
- * task_destroy().
+ * Life of a task: task_create() makes the first task of a sandbox on the
+ * calling thread; clone() (kernel/process.c) makes the others, each on a
+ * new host thread.  task_run() runs it until it exits; then the thread
+ * that ran it calls task_destroy().  A thread group lives while it has
+ * tasks, then as a zombie until its parent reaps it (or, parentless, until
+ * the kernel goes).
+ *
+ * Blocking.  A task that blocks in the sentry waits on a condition
+ * variable with task_wait(), which a signal for the task also wakes: the
+ * caller then returns -EINTR or -ERESTARTSYS and the signal is delivered
+ * on the way back to the guest.  task_current() is the task the calling
+ * host thread runs, for code (file operations) that is not handed one.
+ *
+ * Locking: kernel.tasks_lock protects the pid table, every thread group's
+ * fields, and every task's signal state (blocked, pending, altstack) and
+ * group links.  task.wake_lock protects the wait registration.  Lock
+ * order: tasks_lock -> wake_lock; an object's lock held across
+ * task_wait() comes before both.
  */
 #ifndef KSENTRY_KERNEL_TASK_H
 #define KSENTRY_KERNEL_TASK_H
 
 #include <limits.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <sys/resource.h>
+#include <time.h>
 
 #include "abi/regs.h"
 #include "kernel/kernel.h"
@@ -24,43 +43,132 @@
 #include "kernel/vfs/fdtable.h"
 #include "kernel/vfs/ops.h"
 
+#define TASK_NSIG 64 /* signals 1..64 */
+
+/* Linux's syscall-restart codes: never seen by the guest. */
+#define ERESTARTSYS	      512 /* restart if SA_RESTART, else EINTR */
+#define ERESTARTNOINTR	      513 /* always restart */
+#define ERESTARTNOHAND	      514 /* restart if no handler runs, else EINTR */
+
+/* struct sigaction as rt_sigaction(2) passes it on x86-64. */
+struct k_sigaction {
+	uint64_t handler; /* SIG_DFL (0), SIG_IGN (1) or an address */
+	uint64_t flags;   /* SA_* */
+	uint64_t restorer;
+	uint64_t mask;    /* blocked while the handler runs */
+};
+
+/* Signal dispositions, shared by CLONE_SIGHAND tasks. */
+struct sighand {
+	int refs;			      /* tasks_lock */
+	struct k_sigaction action[TASK_NSIG]; /* [signo - 1]; tasks_lock */
+};
+
+struct thread_group {
+	struct kernel *k;
+	int tgid;
+	struct thread_group *parent;   /* NULL for the sandbox's first process */
+	struct thread_group *children; /* first child; then child->sibling */
+	struct thread_group *sibling;
+	struct task *threads;	       /* live tasks, linked by task.group_next */
+	int nr_threads;
+	struct sighand *sighand;
+	uint64_t shared_pending;	  /* kill(2)'s signals, for any thread */
+	siginfo_t shared_info[TASK_NSIG]; /* what each pending one carries */
+	int exit_signal;		  /* sent to the parent at exit (SIGCHLD) */
+	bool exiting;			  /* exit_group or a fatal signal: all go */
+	int exit_status;		  /* wait status, once exiting */
+	bool zombie;			  /* no tasks left; waiting to be reaped */
+	int pgid, sid;
+	struct timespec start_time;
+};
+
 struct task {
 	struct kernel *k;
-	struct mm mm;
+	struct thread_group *tg;
+	struct task *group_next; /* in tg->threads; tasks_lock */
+	struct mm *mm;		 /* shared by CLONE_VM tasks */
 	struct platform_context *ctx;
 	struct abi_regs regs;
+	pthread_t thread;
 
-	int tid;                   /* == tgid: one thread per process for now */
-	uint64_t clear_child_tid;  /* set_tid_address */
-	uint64_t robust_list;      /* set_robust_list head */
+	int tid;
+	uint64_t clear_child_tid; /* set_tid_address, CLONE_CHILD_CLEARTID */
+	uint64_t robust_list;	  /* set_robust_list head */
 	struct rlimit rlimits[RLIM_NLIMITS];
-	struct fd_table fds;
-	struct vfs_ctx fs;         /* namespace, root, umask */
+	struct fd_table *fds;	  /* shared by CLONE_FILES tasks */
+	struct vfs_ctx fs;	  /* namespace, root, umask */
 	struct vfs_path cwd;
-	char exe[PATH_MAX];        /* what /proc/self/exe names */
-	char *cmdline, *environ;   /* NUL-separated copies from exec, for /proc */
+	char exe[PATH_MAX];	  /* what /proc/self/exe names */
+	char *cmdline, *environ;  /* NUL-separated copies from exec, for /proc */
 	size_t cmdline_len, environ_len;
 
-	bool exited;
-	int wait_status;           /* as wait(2) encodes it, once exited */
+	/* Signals; tasks_lock. */
+	uint64_t blocked;
+	uint64_t pending;
+	siginfo_t pending_info[TASK_NSIG];
+	uint64_t saved_mask;	  /* sigsuspend: restored after the handler */
+	bool restore_mask;
+	stack_t altstack;
+	bool killed;		  /* must exit now: SIGKILL, exit_group, execve */
+
+	/* Waking a blocked task; wake_lock. */
+	pthread_mutex_t wake_lock;
+	pthread_cond_t *wait_cond;
+	pthread_mutex_t *wait_mutex;
+	int interrupt;		  /* atomic: look at signals before blocking again */
+
+	/* vfork: the parent waits until this task execs or exits. */
+	struct task *vfork_parent; /* tasks_lock */
+	bool vfork_done;	   /* in the parent; tasks_lock */
+
+	bool exited;		  /* the task is done; wait_status says how */
+	int wait_status;	  /* the group's, as wait(2) encodes it */
+	bool restart_syscall;	  /* the last syscall returned -ERESTART* */
 
 	/* Fault loop guard: the last fault the sentry "fixed". */
 	uint64_t last_fault_rip, last_fault_addr;
+	int last_fault_access;
 };
 
-/* Make a task with an empty address space on the calling thread, which
- * must be the thread that will run it.  0 or a negative errno. */
+/* The task the calling host thread runs, or NULL. */
+struct task *task_current(void);
+
+/* Make the first task of a sandbox (a new thread group without a parent)
+ * with an empty address space, on the calling thread, which must be the
+ * thread that will run it.  0 or a negative errno. */
 int task_create(struct kernel *k, struct task **out);
 
+/* Free @t once it has run to its end (or never ran), on its thread. */
 void task_destroy(struct task *t);
 
-/* Run @t until its guest exits or is killed.  Returns the wait status. */
+/* Run @t until it exits.  Returns its group's wait status. */
 int task_run(struct task *t);
 
-/* End @t with exit code @code (exit, exit_group). */
+/* exit(2): end this task; the last one out ends the group with @code. */
 void task_exit(struct task *t, int code);
 
-/* End @t as if killed by @signo, saying why on stderr. */
+/* exit_group(2) and fatal signals: end every task of @t's group, which
+ * exits with wait status @status. */
+void task_exit_group(struct task *t, int status);
+
+/* End @t's group as if killed by @signo, saying why on stderr. */
 void task_kill(struct task *t, int signo, const char *why, uint64_t addr);
+
+/*
+ * Wait on @c with @m (held by the caller, as for pthread_cond_wait) until
+ * woken, until the optional absolute CLOCK_MONOTONIC @deadline, or until a
+ * signal for @t arrives.  Returns 0 (woken: check the condition again),
+ * -ETIMEDOUT, or -ERESTARTSYS (a signal is pending: unwind and return it).
+ * @t NULL (not a task's thread) waits plainly.
+ */
+int task_wait(struct task *t, pthread_cond_t *c, pthread_mutex_t *m,
+	      const struct timespec *deadline);
+
+/* Is a signal pending for @t that it does not block (or must it exit)? */
+bool task_signal_pending(struct task *t);
+
+/* Wake @t from task_wait() and from guest code, to look at its signals. */
+void task_interrupt(struct task *t);
 
 #endif

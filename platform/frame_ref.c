@@ -32,7 +32,9 @@ void frame_ref_set_clear(struct frame_ref_set *s, struct memacct *acct)
 	struct segset_seg *seg;
 
 	segset_for_each(seg, &s->set)
-		(void)memacct_dec(acct, MEMACCT_MAPPED, file_range_len(segset_seg_range(seg)));
+		if (acct)
+			(void)memacct_dec(acct, MEMACCT_MAPPED,
+					  file_range_len(segset_seg_range(seg)));
 	segset_clear(&s->set);
 }
 
@@ -84,7 +86,7 @@ int frame_ref_set_inc_ref_and_account(struct frame_ref_set *s, struct file_range
 	err = segset_reserve(&s->set, gaps + 2);
 	if (err)
 		return err;
-	err = memacct_inc(acct, MEMACCT_MAPPED, gap_bytes);
+	err = acct ? memacct_inc(acct, MEMACCT_MAPPED, gap_bytes) : 0;
 	if (err)
 		return err;
 
@@ -141,8 +143,9 @@ int frame_ref_set_dec_ref_and_account(struct frame_ref_set *s, struct file_range
 	while (seg && seg->range.start < fr.end) {
 		seg = segset_isolate(&s->set, seg, fr);
 		if (*count_of(seg) == 1) {
-			(void)memacct_dec(acct, MEMACCT_MAPPED,
-					  file_range_len(segset_seg_range(seg)));
+			if (acct)
+				(void)memacct_dec(acct, MEMACCT_MAPPED,
+						  file_range_len(segset_seg_range(seg)));
 			seg = segset_gap_next_seg(segset_remove(&s->set, seg));
 		} else {
 			(*count_of(seg))--;

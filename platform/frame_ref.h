@@ -13,6 +13,9 @@
  * the nodes they need before touching anything, so an error leaves the set
  * and the accounting as they were.
  *
+ * @acct may be NULL where the counts are not mappings (the mm's count of
+ * extra owners of copy-on-write frames): then nothing is charged.
+ *
  * Locking: none; the owner serialises (the page cache's lock).
  */
 #ifndef KSENTRY_PLATFORM_FRAME_REF_H

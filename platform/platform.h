@@ -65,6 +65,7 @@ struct platform_trap {
 	int signo;     /* FAULT and EXCEPTION: the Linux signal it maps to */
 	int code;      /* its si_code (SEGV_MAPERR, SEGV_ACCERR, SI_KERNEL, ...) */
 	uint64_t addr; /* the faulting address (si_addr) */
+	unsigned access; /* FAULT: PROT_READ, PROT_WRITE or PROT_EXEC, if known; else 0 */
 };
 
 struct platform_context;
@@ -85,6 +86,14 @@ struct platform_context_ops {
 	 * running is kept for the next run().  Optional (NULL: not supported).
 	 */
 	void (*kick)(struct platform_context *ctx);
+
+	/*
+	 * Read / write the x87 and SSE state of the context's guest, in the
+	 * 512-byte FXSAVE layout (signal frames).  Not while it runs; on the
+	 * thread that runs it.  0 or a negative errno.
+	 */
+	int (*get_fpu)(struct platform_context *ctx, void *fxsave);
+	int (*set_fpu)(struct platform_context *ctx, const void *fxsave);
 
 	void (*destroy)(struct platform_context *ctx);
 };

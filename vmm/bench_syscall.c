@@ -169,14 +169,14 @@ static double sentry_run(struct bench_env *e, const unsigned char *code, size_t 
 
 	if (task_create(&e->k, &t))
 		return -1;
-	err = (int)mm_mmap(&t->mm, CODE_VA, ABI_PAGE_SIZE, PROT_READ | PROT_WRITE,
+	err = (int)mm_mmap(t->mm, CODE_VA, ABI_PAGE_SIZE, PROT_READ | PROT_WRITE,
 			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED) < 0;
-	err = err || mm_copy_out(&t->mm, CODE_VA, code, len) ||
-	      mm_mprotect(&t->mm, CODE_VA, ABI_PAGE_SIZE, PROT_READ | PROT_EXEC);
+	err = err || mm_copy_out(t->mm, CODE_VA, code, len) ||
+	      mm_mprotect(t->mm, CODE_VA, ABI_PAGE_SIZE, PROT_READ | PROT_EXEC);
 	if (!err && data_len)
-		err = mm_mmap(&t->mm, DATA_VA, data_len, PROT_READ | PROT_WRITE,
+		err = mm_mmap(t->mm, DATA_VA, data_len, PROT_READ | PROT_WRITE,
 			      MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED) < 0 ||
-		      (populate && mm_populate(&t->mm, DATA_VA, data_len));
+		      (populate && mm_populate(t->mm, DATA_VA, data_len));
 	t->regs.rip = CODE_VA;
 	t->regs.eflags = ABI_EFLAGS_IF;
 	t0 = now_us();
@@ -184,6 +184,7 @@ static double sentry_run(struct bench_env *e, const unsigned char *code, size_t 
 		task_run(t);
 	us = (now_us() - t0) / iters;
 	err = err || t->wait_status != 0;
+	kernel_kill_all(&e->k, t);
 	task_destroy(t);
 	return err ? -1 : us;
 }

@@ -875,6 +875,7 @@ static int exception_exit(struct kvm_context *ctx, unsigned vec, struct abi_regs
 		trap->signo = SIGSEGV;
 		trap->code = (err & 1) ? SEGV_ACCERR : SEGV_MAPERR;
 		trap->addr = run->s.regs.sregs.cr2;
+		trap->access = (err & (1u << 4)) ? PROT_EXEC : (err & 2) ? PROT_WRITE : PROT_READ;
 		return 0;
 	}
 	if (exception_signal(vec, f, err, trap)) {
@@ -986,6 +987,44 @@ static void kvm_ctx_kick(struct platform_context *pc)
 	pthread_kill(ctx->thread, ctx->p->kick_signal);
 }
 
+static int kvm_ctx_get_fpu(struct platform_context *pc, void *fxsave)
+{
+	struct kvm_context *ctx = (struct kvm_context *)pc;
+	struct kvm_xsave *xs = malloc(sizeof(*xs));
+	int err = 0;
+
+	if (!xs)
+		return -ENOMEM;
+	if (ioctl(ctx->vcpu->fd, KVM_GET_XSAVE, xs))
+		err = -errno;
+	else
+		memcpy(fxsave, xs->region, 512); /* the legacy region is FXSAVE's */
+	free(xs);
+	return err;
+}
+
+static int kvm_ctx_set_fpu(struct platform_context *pc, const void *fxsave)
+{
+	struct kvm_context *ctx = (struct kvm_context *)pc;
+	struct kvm_xsave *xs = malloc(sizeof(*xs));
+	int err = 0;
+
+	if (!xs)
+		return -ENOMEM;
+	if (ioctl(ctx->vcpu->fd, KVM_GET_XSAVE, xs)) {
+		err = -errno;
+		goto out;
+	}
+	memcpy(xs->region, fxsave, 512);
+	xs->region[6] &= 0xffbf;  /* MXCSR: only the architectural bits */
+	xs->region[128] |= 3;	  /* XSTATE_BV: x87 and SSE are in the image */
+	if (ioctl(ctx->vcpu->fd, KVM_SET_XSAVE, xs))
+		err = -errno;
+out:
+	free(xs);
+	return err;
+}
+
 static void kvm_ctx_destroy(struct platform_context *pc)
 {
 	struct kvm_context *ctx = (struct kvm_context *)pc;
@@ -997,6 +1036,8 @@ static void kvm_ctx_destroy(struct platform_context *pc)
 static const struct platform_context_ops kvm_context_ops = {
 	.run = kvm_ctx_run,
 	.kick = kvm_ctx_kick,
+	.get_fpu = kvm_ctx_get_fpu,
+	.set_fpu = kvm_ctx_set_fpu,
 	.destroy = kvm_ctx_destroy,
 };
 

@@ -305,13 +305,35 @@ static int ptrace_run(struct platform_context *ctx, struct abi_regs *regs,
 	return 0;
 }
 
+static struct ptrace_as *as_of_ctx(struct platform_context *ctx)
+{
+	return (struct ptrace_as *)((char *)ctx - offsetof(struct ptrace_as, ctx));
+}
+
+static int ptrace_get_fpu(struct platform_context *ctx, void *fxsave)
+{
+	_Static_assert(sizeof(struct user_fpregs_struct) == 512, "FXSAVE layout");
+	return ptrace(PTRACE_GETFPREGS, as_of_ctx(ctx)->pid, 0, fxsave) ? -errno : 0;
+}
+
+static int ptrace_set_fpu(struct platform_context *ctx, const void *fxsave)
+{
+	struct user_fpregs_struct fp;
+
+	memcpy(&fp, fxsave, sizeof(fp));
+	fp.mxcsr &= 0xffbf;
+	return ptrace(PTRACE_SETFPREGS, as_of_ctx(ctx)->pid, 0, &fp) ? -errno : 0;
+}
+
 static void ptrace_context_destroy(struct platform_context *ctx)
 {
-	(void)ctx; /* lives inside its address space */
+	ctx->ops = NULL; /* lives inside its address space */
 }
 
 static const struct platform_context_ops ptrace_context_ops = {
 	.run = ptrace_run,
+	.get_fpu = ptrace_get_fpu,
+	.set_fpu = ptrace_set_fpu,
 	.destroy = ptrace_context_destroy,
 };
 
@@ -320,6 +342,10 @@ static int ptrace_new_context(struct platform *p, struct platform_as *pas,
 {
 	struct ptrace_as *as = (struct ptrace_as *)pas;
 
+	/* One stub process is one guest thread: no second context (threads
+	 * need the KVM platform). */
+	if (as->ctx.ops)
+		return -EAGAIN;
 	as->ctx.ops = &ptrace_context_ops;
 	*out = &as->ctx;
 	return 0;

@@ -248,6 +248,8 @@ int run_main(int argc, char **argv)
 	} else {
 		status = task_run(t);
 	}
+	/* The first process is gone: the sandbox ends with it. */
+	kernel_kill_all(&k, t);
 	task_destroy(t);
 	kernel_destroy(&k);
 	platform->ops->destroy(platform);

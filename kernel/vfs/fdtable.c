@@ -21,6 +21,53 @@ void fd_table_destroy(struct fd_table *t)
 	pthread_mutex_destroy(&t->lock);
 }
 
+struct fd_table *fd_table_create(int limit)
+{
+	struct fd_table *t = malloc(sizeof(*t));
+
+	if (t) {
+		fd_table_init(t, limit);
+		t->refs = 1;
+	}
+	return t;
+}
+
+struct fd_table *fd_table_get(struct fd_table *t)
+{
+	__atomic_add_fetch(&t->refs, 1, __ATOMIC_RELAXED);
+	return t;
+}
+
+void fd_table_put(struct fd_table *t)
+{
+	if (__atomic_sub_fetch(&t->refs, 1, __ATOMIC_ACQ_REL) == 0) {
+		fd_table_destroy(t);
+		free(t);
+	}
+}
+
+static int grow(struct fd_table *t, int fd);
+
+struct fd_table *fd_table_dup(struct fd_table *t)
+{
+	struct fd_table *n = fd_table_create(t->limit);
+
+	if (!n)
+		return NULL;
+	pthread_mutex_lock(&t->lock);
+	if (t->size && grow(n, t->size - 1)) {
+		pthread_mutex_unlock(&t->lock);
+		fd_table_put(n);
+		return NULL;
+	}
+	for (int fd = 0; fd < t->size; fd++) {
+		n->files[fd] = t->files[fd] ? vfs_file_get(t->files[fd]) : NULL;
+		n->cloexec[fd] = t->cloexec[fd];
+	}
+	pthread_mutex_unlock(&t->lock);
+	return n;
+}
+
 /* Make room for fd @fd.  Caller holds the lock. */
 static int grow(struct fd_table *t, int fd)
 {

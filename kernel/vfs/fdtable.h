@@ -22,12 +22,24 @@ struct fd_table {
 	bool *cloexec;           /* protected by lock */
 	int size;                /* slots allocated */
 	int limit;               /* fds must be below this */
+	int refs;                /* tasks sharing it (CLONE_FILES); atomic */
 };
 
 void fd_table_init(struct fd_table *t, int limit);
 
 /* Close every fd. */
 void fd_table_destroy(struct fd_table *t);
+
+/* A table on the heap with one reference; NULL when out of memory. */
+struct fd_table *fd_table_create(int limit);
+
+/* fork without CLONE_FILES: a new table (one reference) holding the same
+ * files at the same fds, close-on-exec bits included.  NULL on ENOMEM. */
+struct fd_table *fd_table_dup(struct fd_table *t);
+
+/* Take / drop a reference on a heap table; the last put closes all. */
+struct fd_table *fd_table_get(struct fd_table *t);
+void fd_table_put(struct fd_table *t);
 
 /* Install @f (the caller's reference moves in) at the lowest free fd >=
  * @min.  Returns the fd, -EMFILE or -ENOMEM (then the caller keeps @f). */

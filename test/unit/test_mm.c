@@ -83,7 +83,7 @@ static void setup(void)
 	memset(&fas, 0, sizeof(fas));
 	fas.base.ops = &fake_ops;
 	segset_init(&fas.map, &xlate_ops);
-	mm_init(&mm, &mf, &fas.base);
+	mm_init(&mm, &mf, NULL, &fas.base);
 }
 
 static void teardown(void)
