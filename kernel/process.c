@@ -5,10 +5,13 @@
  * in its group (CLONE_THREAD) or in a new group, then starts its host
  * thread and waits for it: the child makes its own platform context
  * there (the ptrace platform ties an address space to the thread that
- * made it) and, for fork, a copy-on-write copy of the parent's mm.  The
- * parent then writes the tids CLONE_*_SETTID ask for and lets the child
- * run.  With CLONE_VFORK the parent then waits, killably, until the child
- * has exec'd or exited.
+ * made it).  For fork the parent then fills the child's mm with a
+ * copy-on-write copy of its own (mm_fork changes the parent's address
+ * space, which only the parent's thread may do), writes the tids
+ * CLONE_*_SETTID ask for, and lets the child run.  With CLONE_VFORK the
+ * parent then waits, killably, until the child has exec'd or exited.  A
+ * platform whose address spaces take one context (ptrace) has no threads,
+ * and runs vfork as fork.
  *
  * Rules kept here: tasks_lock is never taken with an object lock held
  * that a task may wait with (task.h), so waking a waiter cannot deadlock.
@@ -329,6 +332,7 @@ void kernel_kill_all(struct kernel *k, struct task *self)
 struct clone_start {
 	struct task *parent, *child;
 	uint64_t flags;
+	uint64_t child_tid; /* CLONE_CHILD_SETTID */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	int state; /* 0 starting, 1 ready, -errno failed, 2 go, 3 abort */
@@ -378,15 +382,20 @@ static void *clone_thread(void *arg)
 		c->mm = mm_get(p->mm);
 		err = pl->ops->new_context(pl, c->mm->as, &c->ctx);
 	} else {
+		/* The parent fills it (mm_fork) on its own thread, which is the
+		 * one that may change the parent's address space. */
 		err = task_new_mm(c, &c->mm, &c->ctx);
-		if (!err)
-			err = mm_fork(c->mm, p->mm);
 	}
 	start_set(s, err ? err : 1);
 	if (err || start_wait(s, 1) != 2) {
 		start_put(s);
 		return NULL; /* the parent cleans up */
 	}
+	/* As Linux's schedule_tail: the child's own write, into its own
+	 * address space (a bad address is the child's problem only). */
+	if ((s->flags & CLONE_CHILD_SETTID) &&
+	    mm_copy_out(c->mm, s->child_tid, &c->tid, sizeof(c->tid)))
+		c->clear_child_tid = 0;
 	start_put(s);
 	task_run(c);
 	task_destroy(c);
@@ -475,6 +484,11 @@ static int64_t do_clone(struct task *p, uint64_t flags, uint64_t stack, uint64_t
 		return -EINVAL;
 	if ((flags & CLONE_SETTLS) && tls >= PLATFORM_USER_END)
 		return -EPERM;
+	if ((flags & CLONE_VM) && !k->platform->shared_as) {
+		if (!(flags & CLONE_VFORK) || (flags & (CLONE_THREAD | CLONE_SIGHAND)))
+			return -EAGAIN; /* threads need the KVM platform */
+		flags &= ~(uint64_t)CLONE_VM; /* vfork as fork */
+	}
 	c = task_alloc(k);
 	if (!c)
 		return -ENOMEM;
@@ -499,7 +513,8 @@ static int64_t do_clone(struct task *p, uint64_t flags, uint64_t stack, uint64_t
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		goto err_detach;
-	*s = (struct clone_start){.parent = p, .child = c, .flags = flags, .refs = 2};
+	*s = (struct clone_start){.parent = p, .child = c, .flags = flags, .child_tid = ctid,
+				  .refs = 2};
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->cond, NULL);
 	pthread_attr_init(&attr);
@@ -513,10 +528,10 @@ static int64_t do_clone(struct task *p, uint64_t flags, uint64_t stack, uint64_t
 	}
 	err = start_wait(s, 0);
 	err = err == 1 ? 0 : err;
+	if (!err && !(flags & CLONE_VM))
+		err = mm_fork(c->mm, p->mm);
 	if (!err && (flags & CLONE_PARENT_SETTID))
 		err = mm_copy_out(p->mm, ptid, &tid, sizeof(tid));
-	if (!err && (flags & CLONE_CHILD_SETTID))
-		err = mm_copy_out(c->mm, ctid, &tid, sizeof(tid));
 	if (!err && (flags & CLONE_VFORK)) {
 		pthread_mutex_lock(&k->tasks_lock);
 		c->vfork_parent = p;

@@ -15,6 +15,7 @@
 #ifndef KSENTRY_PLATFORM_PLATFORM_H
 #define KSENTRY_PLATFORM_PLATFORM_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "abi/regs.h"
@@ -121,6 +122,7 @@ struct platform_ops {
 struct platform {
 	const struct platform_ops *ops;
 	const char *name;        /* "kvm", "ptrace" */
+	bool shared_as;          /* several contexts may run in one address space (threads) */
 	const char *description; /* one line for --debug and bench output */
 };
 

@@ -1232,6 +1232,7 @@ int kvm_platform_create(struct memfile *mf, struct platform **out, char *why, si
 		return -ENOMEM;
 	p->base.ops = &kvm_platform_ops;
 	p->base.name = "kvm";
+	p->base.shared_as = true;
 	p->mf = mf;
 	p->kvm_fd = p->vm_fd = -1;
 	pthread_mutex_init(&p->lock, NULL);
