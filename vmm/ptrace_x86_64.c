@@ -47,7 +47,10 @@ struct ptrace_as {
 	pid_t pid;
 	int memfd;
 	struct user_regs_struct template; /* selectors and flags of a user task */
+	int kicked; /* a kick's SIGSTOP was seen while not running guest code; atomic */
 };
+
+#define KICK_SIGNAL SIGSTOP
 
 _Static_assert(sizeof(struct user_regs_struct) == sizeof(struct abi_regs), "regs layout");
 
@@ -131,9 +134,17 @@ static int stub_syscall(struct ptrace_as *as, long nr, const uint64_t a[6], long
 	r.r9 = a[5];
 	if (ptrace(PTRACE_SETREGS, as->pid, 0, &r) || ptrace(PTRACE_CONT, as->pid, 0, 0))
 		return -ESRCH;
-	err = stub_wait(as->pid, &status);
-	if (err)
-		return err;
+	for (;;) {
+		err = stub_wait(as->pid, &status);
+		if (err)
+			return err;
+		if (WSTOPSIG(status) != KICK_SIGNAL)
+			break;
+		/* A kick during a host syscall: keep it for the next run. */
+		__atomic_store_n(&as->kicked, 1, __ATOMIC_RELEASE);
+		if (ptrace(PTRACE_CONT, as->pid, 0, 0))
+			return -ESRCH;
+	}
 	if (WSTOPSIG(status) != SIGTRAP || ptrace(PTRACE_GETREGS, as->pid, 0, &r))
 		return -ESRCH;
 	*ret = (long)r.rax;
@@ -270,6 +281,11 @@ static int ptrace_run(struct platform_context *ctx, struct abi_regs *regs,
 	siginfo_t si;
 	int status, err;
 
+	memset(trap, 0, sizeof(*trap));
+	if (__atomic_exchange_n(&as->kicked, 0, __ATOMIC_ACQ_REL)) {
+		trap->kind = PLATFORM_TRAP_KICKED;
+		return 0;
+	}
 	memcpy(&r, regs, sizeof(r));
 	/* The guest chooses none of these: user selectors, and no syscall
 	 * restart by the host on the way back. */
@@ -289,7 +305,10 @@ static int ptrace_run(struct platform_context *ctx, struct abi_regs *regs,
 		return -ESRCH;
 	memcpy(regs, &r, sizeof(r));
 
-	memset(trap, 0, sizeof(*trap));
+	if (WSTOPSIG(status) == KICK_SIGNAL) { /* suppressed: never delivered */
+		trap->kind = PLATFORM_TRAP_KICKED;
+		return 0;
+	}
 	if (WSTOPSIG(status) == (SIGTRAP | 0x80)) {
 		trap->kind = PLATFORM_TRAP_SYSCALL;
 		return 0;
@@ -325,6 +344,13 @@ static int ptrace_set_fpu(struct platform_context *ctx, const void *fxsave)
 	return ptrace(PTRACE_SETFPREGS, as_of_ctx(ctx)->pid, 0, &fp) ? -errno : 0;
 }
 
+/* Stop the stub with SIGSTOP, which the tracer sees as a signal stop and
+ * suppresses: the guest never gets it. */
+static void ptrace_kick(struct platform_context *ctx)
+{
+	kill(as_of_ctx(ctx)->pid, KICK_SIGNAL);
+}
+
 static void ptrace_context_destroy(struct platform_context *ctx)
 {
 	ctx->ops = NULL; /* lives inside its address space */
@@ -332,6 +358,7 @@ static void ptrace_context_destroy(struct platform_context *ctx)
 
 static const struct platform_context_ops ptrace_context_ops = {
 	.run = ptrace_run,
+	.kick = ptrace_kick,
 	.get_fpu = ptrace_get_fpu,
 	.set_fpu = ptrace_set_fpu,
 	.destroy = ptrace_context_destroy,

@@ -30,6 +30,7 @@ struct run_options {
 	const char *platform;
 	const char *root; /* host directory, or NULL for an empty tmpfs root */
 	const char *cwd;
+	int max_tasks;
 	char *env[MAX_ENV + 1];
 	int nenv;
 };
@@ -49,6 +50,8 @@ static void run_usage(FILE *out)
 		"  --empty-root         start from an empty in-memory root instead\n"
 		"  --cwd DIR            the guest's working directory (default: ksentry's own\n"
 		"                       when it exists in the sandbox, else /)\n"
+		"  --max-tasks N        most tasks (threads) alive at once; past it clone\n"
+		"                       and fork fail with EAGAIN (default 4096)\n"
 		"  --platform NAME      auto (default: kvm where it works, else ptrace), kvm, ptrace\n"
 		"  --debug              say which platform runs the guest and how\n"
 		"  --help               this text\n");
@@ -80,6 +83,7 @@ static int parse_options(int argc, char **argv, struct run_options *o)
 		{"debug", no_argument, NULL, 'd'},    {"help", no_argument, NULL, 'h'},
 		{"root", required_argument, NULL, 'r'}, {"empty-root", no_argument, NULL, 'E'},
 		{"cwd", required_argument, NULL, 'c'},
+		{"max-tasks", required_argument, NULL, 'T'},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
@@ -120,6 +124,18 @@ static int parse_options(int argc, char **argv, struct run_options *o)
 		case 'c':
 			o->cwd = optarg;
 			break;
+		case 'T': {
+			char *end;
+			long n = strtol(optarg, &end, 10);
+
+			if (*end || n < 1 || n > KERNEL_MAX_PIDS - 1) {
+				fprintf(stderr, "ksentry run: --max-tasks wants 1..%d\n",
+					KERNEL_MAX_PIDS - 1);
+				return -1;
+			}
+			o->max_tasks = (int)n;
+			break;
+		}
 		case 'h':
 			run_usage(stdout);
 			exit(0);
@@ -232,6 +248,8 @@ int run_main(int argc, char **argv)
 	k.host_stdio[1] = 1;
 	k.host_stdio[2] = 2;
 	k.strace = o.strace ? stderr : NULL;
+	if (o.max_tasks)
+		k.max_tasks = o.max_tasks;
 	if (o.debug)
 		fprintf(stderr, "ksentry: platform %s\n", k.platform->description);
 

@@ -109,6 +109,14 @@ int main(int argc, char **argv)
 		/* Ask for IOPL 3 (ignored in ring 3), then try what it would allow. */
 		__asm__ volatile("pushfq; orq $0x3000, (%%rsp); popfq; cli" ::: "memory", "cc");
 	}
+	if (!strcmp(what, "sigreturn-garbage")) {
+		/* rt_sigreturn with no frame but garbage: every register, rip
+		 * included, comes from it; rip is not canonical. */
+		static unsigned long junk[128];
+
+		memset(junk, 0xff, sizeof(junk));
+		__asm__ volatile("mov %0, %%rsp; mov $15, %%eax; syscall" ::"r"(junk + 1) : "memory");
+	}
 	if (!strcmp(what, "ud2"))
 		__asm__ volatile("ud2");
 	if (!strcmp(what, "int3"))

@@ -1,0 +1,423 @@
+/*
+ * procs WHAT: processes, threads, signals and futexes, checked from
+ * inside.  Each test prints "WHAT ok" when every check holds (the
+ * integration test looks for that line), or the failed checks and exits 1.
+ * Built with musl and with glibc; the same binaries run natively too.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+/* <linux/futex.h>, which musl-gcc does not see */
+#define FUTEX_WAIT_PRIVATE 128
+#define FUTEX_WAKE_PRIVATE 129
+
+static int failures;
+
+#define CHECK(cond)                                                                  \
+	do {                                                                         \
+		if (!(cond)) {                                                       \
+			printf("FAIL %s:%d: %s (errno %d)\n", __FILE__, __LINE__, #cond, errno); \
+			failures++;                                                  \
+		}                                                                    \
+	} while (0)
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* --- threads: 16 threads, a mutex, a condition variable --- */
+
+#define NTHREADS 16
+#define NINCR	 2000
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
+static long counter;
+static int arrived;
+
+static void *worker(void *arg)
+{
+	pthread_mutex_lock(&lock);
+	arrived++;
+	pthread_cond_broadcast(&cond);
+	while (arrived < NTHREADS) /* a barrier made of the condvar */
+		pthread_cond_wait(&cond, &lock);
+	pthread_mutex_unlock(&lock);
+	for (int i = 0; i < NINCR; i++) {
+		pthread_mutex_lock(&lock);
+		counter++;
+		pthread_mutex_unlock(&lock);
+	}
+	return (void *)(intptr_t)gettid();
+}
+
+static void *sleeper(void *arg)
+{
+	for (;;)
+		pause(); /* a cancellation point */
+	return NULL;
+}
+
+static void test_threads(void)
+{
+	pthread_t th[NTHREADS], c;
+	void *ret;
+	int tids = 0;
+
+	for (int i = 0; i < NTHREADS; i++)
+		CHECK(pthread_create(&th[i], NULL, worker, NULL) == 0);
+	for (int i = 0; i < NTHREADS; i++) {
+		CHECK(pthread_join(th[i], &ret) == 0);
+		tids += (intptr_t)ret != getpid();
+	}
+	CHECK(counter == (long)NTHREADS * NINCR);
+	CHECK(tids == NTHREADS); /* every thread had its own tid */
+	CHECK(pthread_create(&c, NULL, sleeper, NULL) == 0);
+	usleep(20000);
+	CHECK(pthread_cancel(c) == 0);
+	CHECK(pthread_join(c, &ret) == 0);
+	CHECK(ret == PTHREAD_CANCELED);
+}
+
+/* --- fork: copy-on-write --- */
+
+static void test_cow(void)
+{
+	size_t len = 4 << 20;
+	char *buf = malloc(len);
+	int status;
+	pid_t pid;
+
+	memset(buf, 'p', len);
+	pid = fork();
+	if (pid == 0) {
+		int bad = buf[0] != 'p' || buf[len - 1] != 'p';
+
+		memset(buf, 'c', len); /* must not show in the parent */
+		_exit(bad ? 3 : buf[12345] == 'c' ? 0 : 4);
+	}
+	CHECK(pid > 0);
+	CHECK(waitpid(pid, &status, 0) == pid);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	CHECK(buf[0] == 'p' && buf[len / 2] == 'p' && buf[len - 1] == 'p');
+	buf[0] = 'q'; /* the parent still writes its own copy */
+	CHECK(buf[0] == 'q');
+	free(buf);
+}
+
+/* fork of 256 MiB of touched memory, timed: it must not copy up front. */
+static void test_bigfork(void)
+{
+	size_t len = 256u << 20;
+	char *buf = malloc(len);
+	double t0, t1;
+	int status;
+	pid_t pid;
+
+	CHECK(buf != NULL);
+	if (!buf)
+		return;
+	memset(buf, 1, len);
+	t0 = now_ms();
+	pid = fork();
+	if (pid == 0)
+		_exit(buf[len - 1] == 1 ? 0 : 1);
+	CHECK(waitpid(pid, &status, 0) == pid);
+	t1 = now_ms();
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	printf("bigfork: fork+exit+wait of a 256 MiB process: %.1f ms\n", t1 - t0);
+	free(buf);
+}
+
+/* --- wait --- */
+
+static void test_wait(void)
+{
+	int status;
+	pid_t pid;
+
+	CHECK(waitpid(-1, &status, WNOHANG) == -1 && errno == ECHILD);
+	pid = fork();
+	if (pid == 0) {
+		pause();
+		_exit(0);
+	}
+	usleep(10000);
+	CHECK(waitpid(pid, &status, WNOHANG) == 0); /* still running */
+	CHECK(kill(pid, SIGKILL) == 0);
+	CHECK(waitpid(pid, &status, 0) == pid);
+	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	pid = fork();
+	if (pid == 0)
+		_exit(42);
+	CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 42);
+	pid = fork();
+	if (pid == 0) {
+		char *argv[] = {"busybox", "true", NULL};
+
+		execv("/bin/busybox", argv);
+		_exit(127);
+	}
+	CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+/* --- signals --- */
+
+static sigjmp_buf jump;
+static volatile void *fault_addr;
+static volatile int fault_code, got_usr1;
+
+static void on_segv(int sig, siginfo_t *si, void *uc)
+{
+	fault_addr = si->si_addr;
+	fault_code = si->si_code;
+	siglongjmp(jump, 1);
+}
+
+static void test_siginfo(void)
+{
+	struct sigaction sa = {.sa_sigaction = on_segv, .sa_flags = SA_SIGINFO};
+	volatile double x = 1.5;
+
+	sigemptyset(&sa.sa_mask);
+	CHECK(sigaction(SIGSEGV, &sa, NULL) == 0);
+	if (!sigsetjmp(jump, 1)) {
+		x *= 2; /* live FPU state across the handler */
+		*(volatile int *)0x1234 = 1;
+		CHECK(!"not reached");
+	}
+	CHECK(fault_addr == (void *)0x1234);
+	CHECK(fault_code == SEGV_MAPERR);
+	CHECK(x == 3.0);
+	signal(SIGSEGV, SIG_DFL);
+}
+
+static char altstack[64 * 1024];
+
+static void on_overflow(int sig, siginfo_t *si, void *uc)
+{
+	char here;
+
+	/* On the alternate stack, not the one that overflowed. */
+	_exit(&here >= altstack && &here < altstack + sizeof(altstack) ? 0 : 5);
+}
+
+static int recurse(int n)
+{
+	volatile char pad[4096];
+
+	pad[0] = (char)n;
+	return recurse(n + 1) + pad[0];
+}
+
+static void test_altstack(void)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		stack_t ss = {.ss_sp = altstack, .ss_size = sizeof(altstack)};
+		struct sigaction sa = {.sa_sigaction = on_overflow, .sa_flags = SA_SIGINFO | SA_ONSTACK};
+
+		sigemptyset(&sa.sa_mask);
+		if (sigaltstack(&ss, NULL) || sigaction(SIGSEGV, &sa, NULL))
+			_exit(6);
+		recurse(0);
+		_exit(7);
+	}
+	CHECK(waitpid(pid, &status, 0) == pid);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+static void on_usr1(int sig)
+{
+	got_usr1++;
+}
+
+/* A child signals us while we block in read(2) on a pipe, then writes. */
+static void interrupted_read(int restart, ssize_t *got, int *err)
+{
+	struct sigaction sa = {.sa_handler = on_usr1, .sa_flags = restart ? SA_RESTART : 0};
+	int p[2], status;
+	char c = 0;
+	pid_t pid;
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR1, &sa, NULL);
+	CHECK(pipe(p) == 0);
+	pid = fork();
+	if (pid == 0) {
+		usleep(50000);
+		kill(getppid(), SIGUSR1);
+		usleep(50000);
+		write(p[1], "x", 1);
+		_exit(0);
+	}
+	errno = 0;
+	*got = read(p[0], &c, 1);
+	*err = errno;
+	waitpid(pid, &status, 0);
+	close(p[0]);
+	close(p[1]);
+}
+
+static void test_eintr(void)
+{
+	ssize_t got;
+	int err;
+
+	got_usr1 = 0;
+	interrupted_read(0, &got, &err);
+	CHECK(got == -1 && err == EINTR);
+	CHECK(got_usr1 == 1);
+	interrupted_read(1, &got, &err);
+	CHECK(got == 1); /* SA_RESTART: the read went on and got the byte */
+	CHECK(got_usr1 == 2);
+	signal(SIGUSR1, SIG_DFL);
+}
+
+static void test_mask(void)
+{
+	sigset_t set, pending;
+
+	got_usr1 = 0;
+	signal(SIGUSR1, on_usr1);
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	CHECK(sigprocmask(SIG_BLOCK, &set, NULL) == 0);
+	CHECK(raise(SIGUSR1) == 0);
+	CHECK(got_usr1 == 0); /* blocked: pending */
+	CHECK(sigpending(&pending) == 0 && sigismember(&pending, SIGUSR1));
+	CHECK(sigprocmask(SIG_UNBLOCK, &set, NULL) == 0);
+	CHECK(got_usr1 == 1); /* delivered on unblock */
+	signal(SIGUSR1, SIG_DFL);
+}
+
+/* A thread spinning in guest code dies by SIGKILL within milliseconds. */
+static void test_kill_spinner(void)
+{
+	int status;
+	double t0;
+	pid_t pid = fork();
+
+	if (pid == 0)
+		for (;;)
+			__asm__ volatile("" ::: "memory");
+	usleep(20000);
+	t0 = now_ms();
+	CHECK(kill(pid, SIGKILL) == 0);
+	CHECK(waitpid(pid, &status, 0) == pid);
+	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	CHECK(now_ms() - t0 < 1000);
+}
+
+/* --- futexes: a ping-pong between two threads --- */
+
+static uint32_t word;
+#define PINGS 2000
+
+static long futex(uint32_t *uaddr, int op, uint32_t val)
+{
+	return syscall(SYS_futex, uaddr, op, val, NULL, NULL, 0);
+}
+
+static void *ponger(void *arg)
+{
+	for (int i = 0; i < PINGS; i++) {
+		while (__atomic_load_n(&word, __ATOMIC_ACQUIRE) != 1)
+			futex(&word, FUTEX_WAIT_PRIVATE, 0);
+		__atomic_store_n(&word, 0, __ATOMIC_RELEASE);
+		futex(&word, FUTEX_WAKE_PRIVATE, 1);
+	}
+	return NULL;
+}
+
+static void test_futex(void)
+{
+	struct timespec short_wait = {0, 10000000};
+	pthread_t th;
+
+	CHECK(pthread_create(&th, NULL, ponger, NULL) == 0);
+	for (int i = 0; i < PINGS; i++) {
+		while (__atomic_load_n(&word, __ATOMIC_ACQUIRE) != 0)
+			futex(&word, FUTEX_WAIT_PRIVATE, 1);
+		__atomic_store_n(&word, 1, __ATOMIC_RELEASE);
+		futex(&word, FUTEX_WAKE_PRIVATE, 1);
+	}
+	CHECK(pthread_join(th, NULL) == 0);
+	/* A value that differs is EAGAIN; a timeout is ETIMEDOUT. */
+	word = 5;
+	CHECK(futex(&word, FUTEX_WAIT_PRIVATE, 4) == -1 && errno == EAGAIN);
+	CHECK(syscall(SYS_futex, &word, FUTEX_WAIT_PRIVATE, 5, &short_wait, NULL, 0) == -1 &&
+	      errno == ETIMEDOUT);
+}
+
+/* --- a fork bomb meets --max-tasks --- */
+
+static void test_forkbomb(void)
+{
+	int n = 0, eagain = 0, status;
+
+	for (int i = 0; i < 10000; i++) {
+		pid_t pid = fork();
+
+		if (pid == 0) {
+			pause();
+			_exit(0);
+		}
+		if (pid < 0) {
+			eagain = errno == EAGAIN;
+			break;
+		}
+		n++;
+	}
+	CHECK(eagain);
+	printf("forkbomb: %d forks before EAGAIN\n", n);
+	kill(0, SIGKILL); /* the whole group, but pid 1 is kept */
+	while (wait(&status) > 0)
+		;
+	CHECK(errno == ECHILD);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		void (*fn)(void);
+	} tests[] = {
+		{"threads", test_threads}, {"cow", test_cow}, {"bigfork", test_bigfork},
+		{"wait", test_wait}, {"siginfo", test_siginfo}, {"altstack", test_altstack},
+		{"eintr", test_eintr}, {"mask", test_mask}, {"kill-spinner", test_kill_spinner},
+		{"futex", test_futex}, {"forkbomb", test_forkbomb},
+	};
+	const char *what = argc > 1 ? argv[1] : "";
+
+	setvbuf(stdout, NULL, _IONBF, 0);
+	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
+		if (strcmp(what, tests[i].name))
+			continue;
+		tests[i].fn();
+		if (failures)
+			return 1;
+		printf("%s ok\n", what);
+		return 0;
+	}
+	printf("unknown test %s\n", what);
+	return 2;
+}
