@@ -333,6 +333,8 @@ struct clone_start {
 	struct task *parent, *child;
 	uint64_t flags;
 	uint64_t child_tid; /* CLONE_CHILD_SETTID */
+	bool have_fpu;
+	unsigned char fpu[512]; /* the parent's x87/SSE state (FXSAVE) */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	int state; /* 0 starting, 1 ready, -errno failed, 2 go, 3 abort */
@@ -386,6 +388,8 @@ static void *clone_thread(void *arg)
 		 * one that may change the parent's address space. */
 		err = task_new_mm(c, &c->mm, &c->ctx);
 	}
+	if (!err && s->have_fpu && c->ctx->ops->set_fpu)
+		err = c->ctx->ops->set_fpu(c->ctx, s->fpu);
 	start_set(s, err ? err : 1);
 	if (err || start_wait(s, 1) != 2) {
 		start_put(s);
@@ -517,6 +521,8 @@ static int64_t do_clone(struct task *p, uint64_t flags, uint64_t stack, uint64_t
 				  .refs = 2};
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->cond, NULL);
+	/* The child starts with the parent's FPU state, as on Linux. */
+	s->have_fpu = p->ctx->ops->get_fpu && !p->ctx->ops->get_fpu(p->ctx, s->fpu);
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	err = -pthread_create(&th, &attr, clone_thread, s);

@@ -97,21 +97,37 @@ static void test_threads(void)
 
 /* --- fork: copy-on-write --- */
 
+static unsigned get_mxcsr(void)
+{
+	unsigned m;
+
+	__asm__ volatile("stmxcsr %0" : "=m"(m));
+	return m;
+}
+
+static void set_mxcsr(unsigned m)
+{
+	__asm__ volatile("ldmxcsr %0" ::"m"(m));
+}
+
 static void test_cow(void)
 {
 	size_t len = 4 << 20;
 	char *buf = malloc(len);
+	unsigned mxcsr = get_mxcsr();
 	int status;
 	pid_t pid;
 
 	memset(buf, 'p', len);
+	set_mxcsr(mxcsr | 0x6000); /* round toward zero: the child must inherit it */
 	pid = fork();
 	if (pid == 0) {
-		int bad = buf[0] != 'p' || buf[len - 1] != 'p';
+		int bad = buf[0] != 'p' || buf[len - 1] != 'p' || (get_mxcsr() & 0x6000) != 0x6000;
 
 		memset(buf, 'c', len); /* must not show in the parent */
 		_exit(bad ? 3 : buf[12345] == 'c' ? 0 : 4);
 	}
+	set_mxcsr(mxcsr);
 	CHECK(pid > 0);
 	CHECK(waitpid(pid, &status, 0) == pid);
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
