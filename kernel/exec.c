@@ -224,8 +224,76 @@ static char *join(char *const v[], size_t *len)
 	return buf;
 }
 
+#define SHEBANG_MAX  256 /* Linux's BINPRM_BUF_SIZE */
+#define SHEBANG_DEPTH 4   /* interpreters of interpreters, as Linux */
+
+/*
+ * A "#!" script: split its first line into the interpreter and at most
+ * one argument (the rest of the line, as Linux does), and make the argv
+ * the interpreter gets: interp [arg] path argv[1..].  0, -ENOEXEC (no
+ * interpreter named, or the line does not end within SHEBANG_MAX), or
+ * -ENOMEM.
+ */
+static int shebang_argv(const unsigned char *file, size_t len, const char *path,
+			char *const argv[], char line[SHEBANG_MAX], char ***out)
+{
+	size_t n = 0, argc = 0;
+	char *interp, *arg = NULL, *end, **v;
+
+	while (n + 2 < len && n < SHEBANG_MAX - 1 && file[n + 2] != '\n')
+		n++;
+	if (n + 2 >= len && n + 2 != len)
+		return -ENOEXEC;
+	if (n == SHEBANG_MAX - 1)
+		return -ENOEXEC;
+	memcpy(line, file + 2, n);
+	line[n] = '\0';
+	for (interp = line; *interp == ' ' || *interp == '\t'; interp++)
+		;
+	if (!*interp)
+		return -ENOEXEC;
+	for (end = interp; *end && *end != ' ' && *end != '\t'; end++)
+		;
+	if (*end) {
+		*end++ = '\0';
+		while (*end == ' ' || *end == '\t')
+			end++;
+		if (*end) {
+			char *tail = end + strlen(end);
+
+			while (tail > end && (tail[-1] == ' ' || tail[-1] == '\t'))
+				*--tail = '\0';
+			arg = end;
+		}
+	}
+	while (argv && argv[argc])
+		argc++;
+	v = calloc(argc + 3, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	n = 0;
+	v[n++] = interp;
+	if (arg)
+		v[n++] = arg;
+	v[n++] = (char *)path;
+	for (size_t i = 1; i < argc; i++)
+		v[n++] = argv[i];
+	*out = v;
+	return 0;
+}
+
+static int load_program(struct task *t, const char *path, char *const argv[], char *const envp[],
+			char *msg, size_t msglen, int depth);
+
 int exec_load(struct task *t, const char *path, char *const argv[], char *const envp[], char *msg,
 	      size_t msglen)
+{
+	msg[0] = '\0';
+	return load_program(t, path, argv, envp, msg, msglen, 0);
+}
+
+static int load_program(struct task *t, const char *path, char *const argv[], char *const envp[],
+			char *msg, size_t msglen, int depth)
 {
 	struct elf_image *img;
 	unsigned char *file = NULL;
@@ -233,10 +301,22 @@ int exec_load(struct task *t, const char *path, char *const argv[], char *const 
 	size_t len = 0;
 	int err;
 
-	msg[0] = '\0';
 	err = read_program(t, path, &file, &len);
 	if (err) {
 		snprintf(msg, msglen, "%s: %s", path, strerror(-err));
+		return err;
+	}
+	if (len >= 2 && file[0] == '#' && file[1] == '!') {
+		char line[SHEBANG_MAX], **v = NULL;
+
+		err = depth >= SHEBANG_DEPTH ? -ELOOP : shebang_argv(file, len, path, argv, line, &v);
+		free(file);
+		if (err) {
+			snprintf(msg, msglen, "%s: bad #! line", path);
+			return err;
+		}
+		err = load_program(t, v[0], v, envp, msg, msglen, depth + 1);
+		free(v);
 		return err;
 	}
 	err = -ENOMEM;

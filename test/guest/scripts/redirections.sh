@@ -10,3 +10,6 @@ cat <<HERE
 here $((6 * 7))
 HERE
 echo appended >> f; cat f
+printf '#!/bin/busybox sh\necho "script: $# args, first $1"\nexit 5\n' > s.sh; chmod +x s.sh
+./s.sh one two; echo "script status $?"
+printf '#!/nonexistent/interp\n' > bad.sh; chmod +x bad.sh; ./bad.sh 2>/dev/null; echo "bad interpreter $?"
