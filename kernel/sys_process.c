@@ -6,7 +6,11 @@
  * ids are in kernel/process.c.
  */
 #include <string.h>
+#include <sched.h>
 #include <sys/random.h>
+#include <sys/resource.h>
+#include <sys/sysinfo.h>
+#include <sys/time.h>
 #include <sys/utsname.h>
 #include <time.h>
 
@@ -251,4 +255,136 @@ int64_t sys_getrandom(struct task *t, const uint64_t a[6])
 int64_t sys_sched_yield(struct task *t, const uint64_t a[6])
 {
 	return 0;
+}
+
+/* --- accounting and scheduling --- */
+
+/* CPU time of the calling host thread, as the task's (user and system
+ * are not told apart: the guest's and the sentry's time are one). */
+static struct timeval thread_cpu_time(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (struct timeval){.tv_sec = ts.tv_sec, .tv_usec = ts.tv_nsec / 1000};
+}
+
+int64_t sys_getrusage(struct task *t, const uint64_t a[6])
+{
+	struct rusage ru;
+
+	if ((int)a[0] != RUSAGE_SELF && (int)a[0] != RUSAGE_CHILDREN && (int)a[0] != RUSAGE_THREAD)
+		return -EINVAL;
+	memset(&ru, 0, sizeof(ru));
+	if ((int)a[0] != RUSAGE_CHILDREN)
+		ru.ru_utime = thread_cpu_time();
+	return mm_copy_out(t->mm, a[1], &ru, sizeof(ru));
+}
+
+int64_t sys_times(struct task *t, const uint64_t a[6])
+{
+	struct timeval cpu = thread_cpu_time();
+	struct timespec now;
+	struct {
+		int64_t utime, stime, cutime, cstime;
+	} tms = {.utime = cpu.tv_sec * 100 + cpu.tv_usec / 10000};
+
+	if (a[0] && mm_copy_out(t->mm, a[0], &tms, sizeof(tms)))
+		return -EFAULT;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - t->k->boot_time.tv_sec) * 100 +
+	       (now.tv_nsec - t->k->boot_time.tv_nsec) / 10000000;
+}
+
+int64_t sys_sysinfo(struct task *t, const uint64_t a[6])
+{
+	struct sysinfo si;
+	struct timespec now;
+	uint64_t used = memfile_allocated(t->k->mf);
+
+	memset(&si, 0, sizeof(si));
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	si.uptime = now.tv_sec - t->k->boot_time.tv_sec;
+	si.totalram = t->k->mf->size;
+	si.freeram = t->k->mf->size - used;
+	pthread_mutex_lock(&t->k->tasks_lock);
+	si.procs = (unsigned short)t->k->nr_tasks;
+	pthread_mutex_unlock(&t->k->tasks_lock);
+	si.mem_unit = 1;
+	return mm_copy_out(t->mm, a[0], &si, sizeof(si));
+}
+
+/* The sandbox's CPUs: the host's, as sched_getaffinity reports them. */
+int64_t sys_sched_getaffinity(struct task *t, const uint64_t a[6])
+{
+	cpu_set_t set;
+	size_t len = a[1] < sizeof(set) ? (size_t)a[1] : sizeof(set);
+
+	if (a[1] < sizeof(unsigned long) || (a[1] & (sizeof(unsigned long) - 1)))
+		return -EINVAL;
+	if (sched_getaffinity(0, sizeof(set), &set))
+		return -errno;
+	if (mm_copy_out(t->mm, a[2], &set, len))
+		return -EFAULT;
+	return (int64_t)len;
+}
+
+int64_t sys_sched_setaffinity(struct task *t, const uint64_t a[6])
+{
+	return 0; /* accepted: tasks are host threads the host schedules */
+}
+
+int64_t sys_getcpu(struct task *t, const uint64_t a[6])
+{
+	unsigned cpu = (unsigned)sched_getcpu(), node = 0;
+
+	if (a[0] && mm_copy_out(t->mm, a[0], &cpu, sizeof(cpu)))
+		return -EFAULT;
+	if (a[1] && mm_copy_out(t->mm, a[1], &node, sizeof(node)))
+		return -EFAULT;
+	return 0;
+}
+
+/* --- credentials: one user, root inside, nobody outside --- */
+
+/* The ids a task may take: root may take any, and everyone is root.
+ * The values are not kept: every id reads as 0 (documented). */
+static int64_t id_ok(uint64_t id)
+{
+	return (uint32_t)id == UINT32_MAX || (uint32_t)id < (1u << 31) ? 0 : -EINVAL;
+}
+
+int64_t sys_setuid(struct task *t, const uint64_t a[6])
+{
+	return id_ok(a[0]);
+}
+
+int64_t sys_setresuid(struct task *t, const uint64_t a[6])
+{
+	return id_ok(a[0]) ? -EINVAL : id_ok(a[1]) ? -EINVAL : id_ok(a[2]);
+}
+
+int64_t sys_setreuid(struct task *t, const uint64_t a[6])
+{
+	return id_ok(a[0]) ? -EINVAL : id_ok(a[1]);
+}
+
+int64_t sys_getresuid(struct task *t, const uint64_t a[6])
+{
+	const uint32_t zero = 0;
+
+	for (int i = 0; i < 3; i++)
+		if (mm_copy_out(t->mm, a[i], &zero, sizeof(zero)))
+			return -EFAULT;
+	return 0;
+}
+
+int64_t sys_getgroups(struct task *t, const uint64_t a[6])
+{
+	return 0; /* no supplementary groups */
+}
+
+int64_t sys_setgroups(struct task *t, const uint64_t a[6])
+{
+	return a[0] > 65536 ? -EINVAL : 0;
 }

@@ -80,6 +80,20 @@ int64_t sys_pause(struct task *t, const uint64_t a[6]);
 int64_t sys_nanosleep(struct task *t, const uint64_t a[6]);
 int64_t sys_clock_nanosleep(struct task *t, const uint64_t a[6]);
 
+/* sys_process.c: accounting, scheduling, credentials */
+int64_t sys_getrusage(struct task *t, const uint64_t a[6]);
+int64_t sys_times(struct task *t, const uint64_t a[6]);
+int64_t sys_sysinfo(struct task *t, const uint64_t a[6]);
+int64_t sys_sched_getaffinity(struct task *t, const uint64_t a[6]);
+int64_t sys_sched_setaffinity(struct task *t, const uint64_t a[6]);
+int64_t sys_getcpu(struct task *t, const uint64_t a[6]);
+int64_t sys_setuid(struct task *t, const uint64_t a[6]);
+int64_t sys_setresuid(struct task *t, const uint64_t a[6]);
+int64_t sys_getresuid(struct task *t, const uint64_t a[6]);
+int64_t sys_setreuid(struct task *t, const uint64_t a[6]);
+int64_t sys_getgroups(struct task *t, const uint64_t a[6]);
+int64_t sys_setgroups(struct task *t, const uint64_t a[6]);
+
 /* futex.c */
 int64_t sys_futex(struct task *t, const uint64_t a[6]);
 
