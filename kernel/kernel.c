@@ -10,6 +10,7 @@
 #include "kernel/hostfs.h"
 #include "kernel/kernel.h"
 #include "kernel/process.h"
+#include "kernel/timer.h"
 #include "kernel/procfs.h"
 #include "kernel/vfs/ops.h"
 #include "kernel/vfs/overlay.h"
@@ -92,6 +93,7 @@ static int make_empty_root(struct kernel *k)
 /* The process tables, and zombies nobody reaped. */
 static void kernel_free_tables(struct kernel *k)
 {
+	timer_kernel_destroy(k);
 	for (int pid = 0; pid < KERNEL_MAX_PIDS; pid++)
 		if (k->groups[pid])
 			process_free_group(k->groups[pid]);
@@ -130,6 +132,7 @@ int kernel_init(struct kernel *k, struct memfile *mf, struct memacct *acct,
 		pthread_condattr_destroy(&ca);
 	}
 	pthread_mutex_init(&k->futex_lock, NULL);
+	timer_kernel_init(k);
 	k->next_pid = 1;
 	k->max_tasks = 4096;
 	mm_frames_init(&k->frames);

@@ -39,8 +39,17 @@ struct kernel {
 	struct thread_group **groups;	  /* tgid -> live or zombie group; tasks_lock */
 	int next_pid;			  /* where the pid search starts; tasks_lock */
 	int nr_tasks;			  /* live tasks; tasks_lock */
+	int nr_task_structs;		  /* tasks not yet freed (task_destroy); tasks_lock */
 	int max_tasks;			  /* --max-tasks: clone past it is EAGAIN */
 	struct task *init;		  /* the first task (pid 1), while it lives */
+
+	uint64_t next_serial;		  /* thread_group.serial; tasks_lock */
+
+	pthread_mutex_t timer_lock;	  /* protects the timer fields below */
+	pthread_cond_t timer_cond;	  /* the timer list changed */
+	struct ktimer *timers;
+	pthread_t timer_thread;
+	bool timer_thread_running, timer_stop;
 
 	pthread_mutex_t futex_lock;	  /* protects futex_waiters */
 	struct futex_waiter *futex_waiters;

@@ -26,6 +26,7 @@
 #include "kernel/process.h"
 #include "kernel/signal.h"
 #include "kernel/syscall.h"
+#include "kernel/timer.h"
 
 
 /* clone flags the sandbox implements; anything else is EINVAL. */
@@ -104,6 +105,7 @@ static struct thread_group *group_new(struct task *t, struct thread_group *paren
 		return NULL;
 	tg->k = t->k;
 	tg->tgid = t->tid;
+	tg->serial = ++t->k->next_serial;
 	tg->sighand = sh;
 	tg->exit_signal = SIGCHLD;
 	tg->pgid = parent ? parent->pgid : t->tid;
@@ -149,6 +151,8 @@ int process_attach_first(struct task *t)
 	k->tasks[pid] = t;
 	k->groups[pid] = tg;
 	k->nr_tasks++;
+	k->nr_task_structs++;
+	t->counted = true;
 	if (!k->init)
 		k->init = t;
 	pthread_mutex_unlock(&k->tasks_lock);
@@ -227,6 +231,7 @@ static void group_die(struct thread_group *tg)
 	struct thread_group *c, *next;
 
 	tg->zombie = true;
+	timer_group_exit(tg);
 	if (reaper == tg)
 		reaper = NULL;
 	for (c = tg->children; c; c = next) {
@@ -306,20 +311,17 @@ void kernel_kill_all(struct kernel *k, struct task *self)
 {
 	pthread_mutex_lock(&k->tasks_lock);
 	for (;;) {
-		int others = 0;
-
 		for (int pid = 1; pid < KERNEL_MAX_PIDS; pid++) {
 			struct task *u = k->tasks[pid];
 
-			if (!u || u == self)
-				continue;
-			others++;
-			if (!u->killed) {
+			if (u && u != self && !u->killed) {
 				u->killed = true;
 				interrupt_locked(u);
 			}
 		}
-		if (!others)
+		/* Until every other task is freed, not only out of the table:
+		 * task_destroy still drops its files and its mm after that. */
+		if (k->nr_task_structs <= (self && self->counted ? 1 : 0))
 			break;
 		pthread_cond_wait(&k->tasks_changed, &k->tasks_lock);
 	}
@@ -467,6 +469,8 @@ static int clone_attach(struct task *p, struct task *c, uint64_t flags)
 	}
 	k->tasks[pid] = c;
 	k->nr_tasks++;
+	k->nr_task_structs++;
+	c->counted = true;
 	return 0;
 }
 
@@ -875,6 +879,7 @@ static int64_t do_execve(struct task *t, int dirfd, uint64_t upath, uint64_t uar
 	mm_put(old_mm);
 	fd_close_on_exec(t->fds);
 	signal_exec_reset(t);
+	timer_exec(t);
 	t->clear_child_tid = 0;
 	t->robust_list = 0;
 	pthread_mutex_lock(&t->k->tasks_lock);

@@ -82,7 +82,7 @@ static bool ignored(struct task *t, int signo)
 {
 	const struct k_sigaction *a = action(t->tg, signo);
 
-	if (t->blocked & BIT(signo))
+	if ((t->blocked | t->sigwait_set) & BIT(signo))
 		return false;
 	return a->handler == (uint64_t)SIG_IGN ||
 	       (a->handler == (uint64_t)SIG_DFL &&
@@ -111,20 +111,27 @@ static void fill_info(siginfo_t *dst, int signo, const siginfo_t *info)
 	dst->si_signo = signo;
 }
 
-/* Is pid 1 protected from @signo (sent from inside the sandbox)? */
-static bool init_protected(struct thread_group *tg, int signo, const siginfo_t *info)
+/*
+ * Is pid 1 immune to @signo?  As a pid namespace's init: a signal it has
+ * no handler for is dropped, whoever sends it (itself included), unless
+ * it is blocked (a handler may come before it is unblocked).  Faults do
+ * not come this way (signal_force).
+ */
+static bool init_protected(struct thread_group *tg, int signo)
 {
-	if (tg->tgid != 1 || !info || info->si_code > 0)
-		return false; /* only signals other processes send */
-	return signo == SIGKILL || signo == SIGSTOP ||
-	       action(tg, signo)->handler == (uint64_t)SIG_DFL;
+	if (tg->tgid != 1)
+		return false;
+	if (signo == SIGKILL || signo == SIGSTOP)
+		return true;
+	return action(tg, signo)->handler == (uint64_t)SIG_DFL && tg->threads &&
+	       !((tg->threads->blocked | tg->threads->sigwait_set) & BIT(signo));
 }
 
 void signal_send_group_locked(struct thread_group *tg, int signo, const siginfo_t *info)
 {
 	struct task *t;
 
-	if (signo <= 0 || signo > TASK_NSIG || tg->zombie || init_protected(tg, signo, info))
+	if (signo <= 0 || signo > TASK_NSIG || tg->zombie || init_protected(tg, signo))
 		return;
 	if (signo == SIGKILL) {
 		if (!tg->exiting) {
@@ -620,7 +627,7 @@ static int64_t kill_thread(struct task *t, int tgid, int tid, int signo)
 	u = process_find_task(t->k, tid);
 	if (!u || (tgid > 0 && u->tg->tgid != tgid))
 		r = -ESRCH;
-	else if (!(u->tg->tgid == 1 && u->tg != t->tg && init_protected(u->tg, signo, &si)))
+	else if (!init_protected(u->tg, signo))
 		signal_send_thread_locked(u, signo, &si);
 	pthread_mutex_unlock(&t->k->tasks_lock);
 	return r;
@@ -736,11 +743,14 @@ int64_t sys_rt_sigtimedwait(struct task *t, const uint64_t a[6])
 		signo = dequeue(t, set, &si);
 		if (signo || t->killed)
 			break;
-		/* Waiting unblocks @set, so that its signals wake us. */
+		/* Waiting unblocks @set, so that its signals wake us (and
+		 * sigwait_set keeps them from counting as unblocked). */
 		t->blocked = saved & ~set;
+		t->sigwait_set = set;
 		recalc(t);
 		err = task_wait(t, &k->tasks_changed, &k->tasks_lock, a[2] ? &deadline : NULL);
 		t->blocked = saved;
+		t->sigwait_set = 0;
 		if (err == -ETIMEDOUT || (err == -ERESTARTSYS && !((t->pending | t->tg->shared_pending) & set)))
 			break;
 	}

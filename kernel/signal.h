@@ -18,8 +18,8 @@
  * with EINTR by Linux's rules (ERESTARTSYS and SA_RESTART).
  *
  * The sandbox's first process (pid 1) is protected as a pid namespace's
- * init is: a signal it has no handler for, and SIGKILL and SIGSTOP, are
- * dropped when another process sends them.
+ * init is: a signal it has no handler for (and does not block), and
+ * SIGKILL and SIGSTOP, are dropped, whoever sends them.
  *
  * Locking: kernel.tasks_lock (see task.h).
  */

@@ -175,6 +175,14 @@ const struct syscall_entry syscall_table[ABI_NR_SYSCALLS] = {
 	SC_ALIAS(getresgid, getresuid, "ppp"),
 	SC(getgroups, "dp"),
 	SC_NOTE(setgroups, "dp", "accepted; no supplementary groups"),
+	SC(alarm, "u"),
+	SC_NOTE(setitimer, "dpp", "ITIMER_REAL only"),
+	SC_NOTE(getitimer, "dp", "ITIMER_REAL only"),
+	SC_NOTE(timer_create, "dpp", "CLOCK_REALTIME, MONOTONIC, BOOTTIME; SIGEV_SIGNAL, SIGEV_NONE, SIGEV_THREAD_ID; 32 per process"),
+	SC(timer_settime, "dxpp"),
+	SC(timer_gettime, "dp"),
+	SC(timer_getoverrun, "d"),
+	SC(timer_delete, "d"),
 	SC_NOTE(futex, "pxdpxx", "WAIT, WAKE, WAIT_BITSET, WAKE_BITSET, REQUEUE, CMP_REQUEUE, keyed per process (shared futexes across processes not yet); no WAKE_OP or PI"),
 };
 

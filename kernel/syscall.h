@@ -94,6 +94,16 @@ int64_t sys_setreuid(struct task *t, const uint64_t a[6]);
 int64_t sys_getgroups(struct task *t, const uint64_t a[6]);
 int64_t sys_setgroups(struct task *t, const uint64_t a[6]);
 
+/* timer.c */
+int64_t sys_alarm(struct task *t, const uint64_t a[6]);
+int64_t sys_setitimer(struct task *t, const uint64_t a[6]);
+int64_t sys_getitimer(struct task *t, const uint64_t a[6]);
+int64_t sys_timer_create(struct task *t, const uint64_t a[6]);
+int64_t sys_timer_settime(struct task *t, const uint64_t a[6]);
+int64_t sys_timer_gettime(struct task *t, const uint64_t a[6]);
+int64_t sys_timer_getoverrun(struct task *t, const uint64_t a[6]);
+int64_t sys_timer_delete(struct task *t, const uint64_t a[6]);
+
 /* futex.c */
 int64_t sys_futex(struct task *t, const uint64_t a[6]);
 

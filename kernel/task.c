@@ -144,6 +144,14 @@ void task_destroy(struct task *t)
 	free(t->cmdline);
 	free(t->environ);
 	pthread_mutex_destroy(&t->wake_lock);
+	if (t->counted) {
+		struct kernel *k = t->k;
+
+		pthread_mutex_lock(&k->tasks_lock);
+		k->nr_task_structs--;
+		pthread_cond_broadcast(&k->tasks_changed);
+		pthread_mutex_unlock(&k->tasks_lock);
+	}
 	free(t);
 }
 

@@ -67,6 +67,7 @@ struct sighand {
 struct thread_group {
 	struct kernel *k;
 	int tgid;
+	uint64_t serial;	       /* unique for the kernel's life (timers) */
 	struct thread_group *parent;   /* NULL for the sandbox's first process */
 	struct thread_group *children; /* first child; then child->sibling */
 	struct thread_group *sibling;
@@ -107,6 +108,7 @@ struct task {
 	uint64_t blocked;
 	uint64_t pending;
 	siginfo_t pending_info[TASK_NSIG];
+	uint64_t sigwait_set;	  /* rt_sigtimedwait is waiting for these */
 	uint64_t saved_mask;	  /* sigsuspend: restored after the handler */
 	bool restore_mask;
 	stack_t altstack;
@@ -125,6 +127,7 @@ struct task {
 	bool exited;		  /* the task is done; wait_status says how */
 	int wait_status;	  /* the group's, as wait(2) encodes it */
 	bool restart_syscall;	  /* the last syscall returned -ERESTART* */
+	bool counted;		  /* in kernel.nr_task_structs */
 
 	/* Fault loop guard: the last fault the sentry "fixed". */
 	uint64_t last_fault_rip, last_fault_addr;

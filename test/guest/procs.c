@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -325,6 +326,84 @@ static void test_mask(void)
 	signal(SIGUSR1, SIG_DFL);
 }
 
+/* --- timers --- */
+
+static int alarm_pipe[2];
+static volatile int alarms;
+
+static void on_alarm(int sig)
+{
+	if (++alarms == 3)
+		write(alarm_pipe[1], "!", 1); /* async-signal-safe */
+}
+
+/* SIGALRM from a 30 ms interval timer interrupts read(2) on an empty
+ * pipe: EINTR at the first one without SA_RESTART; with it the read goes
+ * on until the third alarm's handler writes a byte. */
+static void alarm_read(int restart, ssize_t *got, int *err)
+{
+	struct sigaction sa = {.sa_handler = on_alarm, .sa_flags = restart ? SA_RESTART : 0};
+	struct itimerval it = {.it_value = {0, 30000}, .it_interval = {0, 30000}};
+	struct itimerval off = {{0, 0}, {0, 0}};
+	char c;
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, NULL);
+	CHECK(pipe(alarm_pipe) == 0);
+	alarms = 0;
+	CHECK(setitimer(ITIMER_REAL, &it, NULL) == 0);
+	errno = 0;
+	*got = read(alarm_pipe[0], &c, 1);
+	*err = errno;
+	setitimer(ITIMER_REAL, &off, NULL);
+	close(alarm_pipe[0]);
+	close(alarm_pipe[1]);
+}
+
+static void test_alarm(void)
+{
+	struct itimerval cur;
+	ssize_t got;
+	int err;
+
+	alarm_read(0, &got, &err);
+	CHECK(got == -1 && err == EINTR && alarms == 1);
+	alarm_read(1, &got, &err);
+	CHECK(got == 1 && alarms == 3);
+	CHECK(alarm(10) == 0);
+	CHECK(getitimer(ITIMER_REAL, &cur) == 0 && cur.it_value.tv_sec >= 9);
+	CHECK(alarm(0) == 10); /* what was left, rounded */
+	signal(SIGALRM, SIG_DFL);
+}
+
+static void test_timer(void)
+{
+	struct sigevent ev = {.sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGUSR2};
+	struct itimerspec its = {.it_value = {0, 20000000}, .it_interval = {0, 20000000}}, cur;
+	struct timespec wait = {2, 0};
+	sigset_t set;
+	siginfo_t si;
+	timer_t id;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR2);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	ev.sigev_value.sival_int = 4242;
+	CHECK(timer_create(CLOCK_MONOTONIC, &ev, &id) == 0);
+	CHECK(timer_settime(id, 0, &its, NULL) == 0);
+	for (int i = 0; i < 3; i++) {
+		CHECK(sigtimedwait(&set, &si, &wait) == SIGUSR2);
+		CHECK(si.si_code == SI_TIMER && si.si_value.sival_int == 4242);
+	}
+	CHECK(timer_gettime(id, &cur) == 0 && cur.it_interval.tv_nsec == 20000000);
+	CHECK(cur.it_value.tv_sec == 0 && cur.it_value.tv_nsec <= 20000000);
+	CHECK(timer_getoverrun(id) >= 0);
+	CHECK(timer_delete(id) == 0);
+	wait = (struct timespec){0, 50000000};
+	CHECK(sigtimedwait(&set, &si, &wait) == -1 && errno == EAGAIN); /* none after delete */
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+}
+
 /* A thread spinning in guest code dies by SIGKILL within milliseconds. */
 static void test_kill_spinner(void)
 {
@@ -420,7 +499,8 @@ int main(int argc, char **argv)
 		{"threads", test_threads}, {"cow", test_cow}, {"bigfork", test_bigfork},
 		{"wait", test_wait}, {"siginfo", test_siginfo}, {"altstack", test_altstack},
 		{"eintr", test_eintr}, {"mask", test_mask}, {"kill-spinner", test_kill_spinner},
-		{"futex", test_futex}, {"forkbomb", test_forkbomb},
+		{"futex", test_futex}, {"forkbomb", test_forkbomb}, {"alarm", test_alarm},
+		{"timer", test_timer},
 	};
 	const char *what = argc > 1 ? argv[1] : "";
 
