@@ -2,13 +2,15 @@
  * kernel/sys_poll.c - poll and ppoll over the files that exist so far.
  *
  * Files backed by a host fd (the host's stdio) are polled on the host with
- * the guest's timeout; files with their own poll op (pipes) are asked, and
- * looked at again every millisecond while the guest waits; every other
- * file is always ready, as regular files are on Linux.  Real wait queues,
- * and interrupting the wait with a signal, come with issue 5.
+ * the guest's timeout; files with their own poll op (pipes, eventfds) are
+ * asked, and looked at again every millisecond while the guest waits;
+ * every other file is always ready, as regular files are on Linux.  A
+ * signal ends the wait (the host poll is cut into 20 ms slices to look).
+ * select and pselect6 are poll underneath.
  */
 #include <limits.h>
 #include <poll.h>
+#include <string.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -60,25 +62,22 @@ static int64_t elapsed_ms(const struct timespec *t0)
 
 #define POLL_SIGNAL_SLICE_MS 20
 
-static int64_t do_poll(struct task *t, uint64_t ufds, uint64_t nfds, int timeout_ms)
+/* Wait until one of the @nfds fds of @g is ready (revents filled in), the
+ * timeout passes, or a signal comes.  Returns how many are ready, or a
+ * negative errno. */
+static int64_t poll_fds(struct task *t, struct pollfd *g, uint64_t nfds, int timeout_ms)
 {
-	struct pollfd *g, *h;
+	struct pollfd *h;
 	struct timespec t0;
 	int *map, nhost, waitable, ready, r;
 	int64_t err = 0;
 
-	if (nfds > POLL_MAX || nfds > t->rlimits[RLIMIT_NOFILE].rlim_cur)
-		return -EINVAL;
-	g = calloc(nfds + 1, sizeof(*g));
 	h = calloc(nfds + 1, sizeof(*h));
 	map = calloc(nfds + 1, sizeof(*map));
-	if (!g || !h || !map) {
+	if (!h || !map) {
 		err = -ENOMEM;
 		goto out_free;
 	}
-	err = mm_copy_in(t->mm, g, ufds, nfds * sizeof(*g));
-	if (err)
-		goto out_free;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
 		int64_t left = timeout_ms < 0 ? -1 : timeout_ms - elapsed_ms(&t0);
@@ -90,7 +89,7 @@ static int64_t do_poll(struct task *t, uint64_t ufds, uint64_t nfds, int timeout
 		}
 		ready = poll_pass(t, g, nfds, h, map, &nhost, &waitable);
 		/* Files with their own readiness have no host fd to sleep on:
-		 * look again every millisecond (wait queues come with issue 5). */
+		 * look again every millisecond. */
 		wait = ready || left == 0 ? 0 : waitable ? 1 : left < 0 ? -1 : (int)left;
 		if (left > 0 && wait > left)
 			wait = (int)left;
@@ -123,14 +122,148 @@ static int64_t do_poll(struct task *t, uint64_t ufds, uint64_t nfds, int timeout
 			nanosleep(&ms, NULL);
 		}
 	}
-	err = mm_copy_out(t->mm, ufds, g, nfds * sizeof(*g));
-	if (!err)
-		err = ready;
+	err = ready;
 out_free:
-	free(g);
 	free(h);
 	free(map);
 	return err;
+}
+
+static int64_t do_poll(struct task *t, uint64_t ufds, uint64_t nfds, int timeout_ms)
+{
+	struct pollfd *g;
+	int64_t err;
+
+	if (nfds > POLL_MAX || nfds > t->rlimits[RLIMIT_NOFILE].rlim_cur)
+		return -EINVAL;
+	g = calloc(nfds + 1, sizeof(*g));
+	if (!g)
+		return -ENOMEM;
+	err = mm_copy_in(t->mm, g, ufds, nfds * sizeof(*g));
+	if (!err)
+		err = poll_fds(t, g, nfds, timeout_ms);
+	if (err >= 0 && mm_copy_out(t->mm, ufds, g, nfds * sizeof(*g)))
+		err = -EFAULT;
+	free(g);
+	return err;
+}
+
+/* --- select --- */
+
+#define FDSET_WORDS(n) (((n) + 63) / 64)
+
+/*
+ * select(2) on top of poll_fds: the three sets become pollfds, the
+ * results go back into the sets.  @timeout_ms -1 waits forever.
+ */
+static int64_t do_select(struct task *t, int nfds, uint64_t ur, uint64_t uw, uint64_t ue,
+			 int timeout_ms)
+{
+	uint64_t sets[3][FDSET_WORDS(POLL_MAX)], out[3][FDSET_WORDS(POLL_MAX)];
+	const uint64_t user[3] = {ur, uw, ue};
+	const short evs[3] = {POLLIN | POLLRDNORM | POLLHUP | POLLERR,
+			      POLLOUT | POLLWRNORM | POLLERR, POLLPRI};
+	struct pollfd *g;
+	size_t words = FDSET_WORDS((size_t)nfds), n = 0;
+	int64_t ready;
+
+	if (nfds < 0 || nfds > POLL_MAX || (uint64_t)nfds > t->rlimits[RLIMIT_NOFILE].rlim_cur)
+		return -EINVAL;
+	memset(sets, 0, sizeof(sets));
+	memset(out, 0, sizeof(out));
+	for (int s = 0; s < 3; s++)
+		if (user[s] && mm_copy_in(t->mm, sets[s], user[s], words * 8))
+			return -EFAULT;
+	g = calloc((size_t)nfds + 1, sizeof(*g));
+	if (!g)
+		return -ENOMEM;
+	for (int fd = 0; fd < nfds; fd++) {
+		short want = 0;
+
+		for (int s = 0; s < 3; s++)
+			if (sets[s][fd / 64] >> (fd % 64) & 1)
+				want |= evs[s];
+		if (want)
+			g[n++] = (struct pollfd){.fd = fd, .events = want};
+	}
+	ready = poll_fds(t, g, n, timeout_ms);
+	if (ready < 0)
+		goto out_free;
+	ready = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (g[i].revents & POLLNVAL) {
+			ready = -EBADF;
+			goto out_free;
+		}
+		for (int s = 0; s < 3; s++) {
+			if ((sets[s][g[i].fd / 64] >> (g[i].fd % 64) & 1) && (g[i].revents & evs[s])) {
+				out[s][g[i].fd / 64] |= UINT64_C(1) << (g[i].fd % 64);
+				ready++;
+			}
+		}
+	}
+	for (int s = 0; s < 3; s++)
+		if (user[s] && mm_copy_out(t->mm, user[s], out[s], words * 8))
+			ready = -EFAULT;
+out_free:
+	free(g);
+	return ready;
+}
+
+static int timeout_of_timeval(struct task *t, uint64_t utv, int *ms)
+{
+	struct {
+		int64_t sec, usec;
+	} tv;
+
+	*ms = -1;
+	if (!utv)
+		return 0;
+	if (mm_copy_in(t->mm, &tv, utv, sizeof(tv)))
+		return -EFAULT;
+	if (tv.sec < 0 || tv.usec < 0 || tv.usec >= 1000000)
+		return -EINVAL;
+	*ms = tv.sec > INT_MAX / 1000 - 1 ? INT_MAX : (int)(tv.sec * 1000 + (tv.usec + 999) / 1000);
+	return 0;
+}
+
+int64_t sys_select(struct task *t, const uint64_t a[6])
+{
+	int ms, err = timeout_of_timeval(t, a[4], &ms);
+
+	return err ? err : do_select(t, (int)a[0], a[1], a[2], a[3], ms);
+}
+
+int64_t sys_pselect6(struct task *t, const uint64_t a[6])
+{
+	struct timespec ts;
+	struct {
+		uint64_t mask_ptr, size;
+	} sig;
+	int ms = -1;
+
+	if (a[4]) {
+		if (mm_copy_in(t->mm, &ts, a[4], sizeof(ts)))
+			return -EFAULT;
+		if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= 1000000000)
+			return -EINVAL;
+		ms = ts.tv_sec > INT_MAX / 1000 - 1 ? INT_MAX
+						   : (int)(ts.tv_sec * 1000 + (ts.tv_nsec + 999999) / 1000000);
+	}
+	if (a[5]) {
+		uint64_t mask;
+
+		if (mm_copy_in(t->mm, &sig, a[5], sizeof(sig)))
+			return -EFAULT;
+		if (sig.mask_ptr) {
+			if (sig.size != 8)
+				return -EINVAL;
+			if (mm_copy_in(t->mm, &mask, sig.mask_ptr, sizeof(mask)))
+				return -EFAULT;
+			signal_set_temporary_mask(t, mask);
+		}
+	}
+	return do_select(t, (int)a[0], a[1], a[2], a[3], ms);
 }
 
 int64_t sys_poll(struct task *t, const uint64_t a[6])

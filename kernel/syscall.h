@@ -94,6 +94,17 @@ int64_t sys_setreuid(struct task *t, const uint64_t a[6]);
 int64_t sys_getgroups(struct task *t, const uint64_t a[6]);
 int64_t sys_setgroups(struct task *t, const uint64_t a[6]);
 
+/* sys_poll.c, sys_epoll.c */
+int64_t sys_select(struct task *t, const uint64_t a[6]);
+int64_t sys_pselect6(struct task *t, const uint64_t a[6]);
+int64_t sys_eventfd(struct task *t, const uint64_t a[6]);
+int64_t sys_eventfd2(struct task *t, const uint64_t a[6]);
+int64_t sys_epoll_create(struct task *t, const uint64_t a[6]);
+int64_t sys_epoll_create1(struct task *t, const uint64_t a[6]);
+int64_t sys_epoll_ctl(struct task *t, const uint64_t a[6]);
+int64_t sys_epoll_wait(struct task *t, const uint64_t a[6]);
+int64_t sys_epoll_pwait(struct task *t, const uint64_t a[6]);
+
 /* timer.c */
 int64_t sys_alarm(struct task *t, const uint64_t a[6]);
 int64_t sys_setitimer(struct task *t, const uint64_t a[6]);

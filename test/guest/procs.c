@@ -13,7 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/select.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -404,6 +407,76 @@ static void test_timer(void)
 	sigprocmask(SIG_UNBLOCK, &set, NULL);
 }
 
+/* --- eventfd, epoll, select --- */
+
+static void test_epoll(void)
+{
+	struct epoll_event ev, out[4];
+	uint64_t v;
+	int efd, sem, ep, p[2], n, status;
+	struct timeval tv = {0, 20000};
+	fd_set rd;
+	pid_t pid;
+
+	efd = eventfd(0, EFD_NONBLOCK);
+	CHECK(efd >= 0);
+	CHECK(read(efd, &v, 8) == -1 && errno == EAGAIN);
+	v = 3;
+	CHECK(write(efd, &v, 8) == 8);
+	CHECK(read(efd, &v, 8) == 8 && v == 3);
+	sem = eventfd(2, EFD_SEMAPHORE);
+	CHECK(read(sem, &v, 8) == 8 && v == 1);
+	CHECK(read(sem, &v, 8) == 8 && v == 1);
+
+	CHECK(pipe(p) == 0);
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	CHECK(ep >= 0);
+	ev = (struct epoll_event){.events = EPOLLIN, .data.u64 = 111};
+	CHECK(epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &ev) == 0);
+	CHECK(epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &ev) == -1 && errno == EEXIST);
+	ev = (struct epoll_event){.events = EPOLLIN | EPOLLONESHOT, .data.u64 = 222};
+	CHECK(epoll_ctl(ep, EPOLL_CTL_ADD, efd, &ev) == 0);
+	CHECK(epoll_wait(ep, out, 4, 0) == 0);
+	CHECK(write(p[1], "x", 1) == 1);
+	n = epoll_wait(ep, out, 4, 1000);
+	CHECK(n == 1 && out[0].data.u64 == 111 && (out[0].events & EPOLLIN));
+	v = 1;
+	CHECK(write(efd, &v, 8) == 8);
+	n = epoll_wait(ep, out, 4, 1000);
+	CHECK(n == 2);
+	CHECK(epoll_wait(ep, out, 4, 0) == 1 && out[0].data.u64 == 111); /* oneshot spent */
+	CHECK(read(p[0], &v, 1) == 1);
+	CHECK(epoll_ctl(ep, EPOLL_CTL_DEL, p[0], NULL) == 0);
+	CHECK(epoll_ctl(ep, EPOLL_CTL_DEL, p[0], NULL) == -1 && errno == ENOENT);
+	CHECK(epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &ev) == 0);
+	/* A child writes while we block: epoll_wait(-1) wakes. */
+	pid = fork();
+	if (pid == 0) {
+		usleep(50000);
+		write(p[1], "y", 1);
+		_exit(0);
+	}
+	ev = (struct epoll_event){.events = EPOLLIN, .data.u64 = 333};
+	CHECK(epoll_ctl(ep, EPOLL_CTL_MOD, p[0], &ev) == 0);
+	n = epoll_wait(ep, out, 4, -1);
+	CHECK(n == 1 && out[0].data.u64 == 333);
+	waitpid(pid, &status, 0);
+	/* select: readable now, and a timeout when drained. */
+	FD_ZERO(&rd);
+	FD_SET(p[0], &rd);
+	CHECK(select(p[0] + 1, &rd, NULL, NULL, &tv) == 1 && FD_ISSET(p[0], &rd));
+	CHECK(read(p[0], &v, 1) == 1);
+	FD_ZERO(&rd);
+	FD_SET(p[0], &rd);
+	tv = (struct timeval){0, 20000};
+	CHECK(select(p[0] + 1, &rd, NULL, NULL, &tv) == 0 && !FD_ISSET(p[0], &rd));
+	close(ep);
+	close(p[0]);
+	close(p[1]);
+	close(efd);
+	close(sem);
+}
+
 /* A thread spinning in guest code dies by SIGKILL within milliseconds. */
 static void test_kill_spinner(void)
 {
@@ -500,7 +573,7 @@ int main(int argc, char **argv)
 		{"wait", test_wait}, {"siginfo", test_siginfo}, {"altstack", test_altstack},
 		{"eintr", test_eintr}, {"mask", test_mask}, {"kill-spinner", test_kill_spinner},
 		{"futex", test_futex}, {"forkbomb", test_forkbomb}, {"alarm", test_alarm},
-		{"timer", test_timer},
+		{"timer", test_timer}, {"epoll", test_epoll},
 	};
 	const char *what = argc > 1 ? argv[1] : "";
 
