@@ -31,7 +31,8 @@
  * cwd, into a fresh buffer; its sandbox path goes to t->exe.  -EACCES for
  * something that is not an executable regular file.
  */
-static int read_program(struct task *t, const char *path, unsigned char **out, size_t *len)
+static int read_program(struct task *t, const char *path, unsigned char **out, size_t *len,
+			bool is_exe)
 {
 	struct vfs_file *f;
 	unsigned char *buf;
@@ -65,7 +66,7 @@ static int read_program(struct task *t, const char *path, unsigned char **out, s
 		err = (int)n;
 		goto out_put;
 	}
-	if (vfs_path_name(t->fs.root, f->path, t->exe, sizeof(t->exe), &start) == 0)
+	if (is_exe && vfs_path_name(t->fs.root, f->path, t->exe, sizeof(t->exe), &start) == 0)
 		memmove(t->exe, t->exe + start, strlen(t->exe + start) + 1);
 	*out = buf;
 	*len = (size_t)n;
@@ -147,7 +148,8 @@ static int load_segments(struct task *t, const unsigned char *file, const struct
 
 /* Map the stack and write argv, envp and auxv into it. */
 static int setup_stack(struct task *t, const struct elf_image *img, uint64_t bias,
-		       const char *path, char *const argv[], char *const envp[], uint64_t *sp)
+		       uint64_t interp_base, const char *path, char *const argv[],
+		       char *const envp[], uint64_t *sp)
 {
 	uint64_t size = t->rlimits[RLIMIT_STACK].rlim_cur, image_size;
 	const uint64_t auxv[][2] = {
@@ -155,7 +157,7 @@ static int setup_stack(struct task *t, const struct elf_image *img, uint64_t bia
 		{AT_PHENT, img->phent},
 		{AT_PHNUM, img->phnum},
 		{AT_PAGESZ, ABI_PAGE_SIZE},
-		{AT_BASE, 0},
+		{AT_BASE, interp_base},
 		{AT_FLAGS, 0},
 		{AT_ENTRY, img->entry + bias},
 		{AT_UID, 0},
@@ -285,6 +287,56 @@ static int shebang_argv(const unsigned char *file, size_t len, const char *path,
 static int load_program(struct task *t, const char *path, char *const argv[], char *const envp[],
 			char *msg, size_t msglen, int depth);
 
+/*
+ * A dynamically linked program's interpreter (ld.so): read it through the
+ * VFS like the program, check it is a position-independent ELF that needs
+ * no interpreter of its own, and map it where the mm finds room (top
+ * down, as Linux's mmap base).  *@base is its load bias (AT_BASE),
+ * *@entry where the task starts.
+ */
+static int load_interp(struct task *t, const char *path, uint64_t *base, uint64_t *entry,
+		       char *msg, size_t msglen)
+{
+	struct elf_image *img = malloc(sizeof(*img));
+	unsigned char *file = NULL;
+	uint64_t span, brk_unused;
+	size_t len;
+	int64_t at;
+	int err;
+
+	if (!img)
+		return -ENOMEM;
+	err = read_program(t, path, &file, &len, false);
+	if (err) {
+		snprintf(msg, msglen, "interpreter %s: %s", path, strerror(-err));
+		goto out_free;
+	}
+	err = elf_parse(file, len, img, msg, msglen);
+	if (!err && (img->type != ET_DYN || img->has_interp)) {
+		snprintf(msg, msglen, "interpreter %s: not a position-independent ELF", path);
+		err = -ENOEXEC;
+	}
+	if (err)
+		goto out_free;
+	/* Find room: reserve the span, let it go, and load there. */
+	span = img->max_vaddr - img->min_vaddr;
+	at = mm_mmap(t->mm, 0, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS);
+	if (at < 0) {
+		err = (int)at;
+		goto out_free;
+	}
+	(void)mm_munmap(t->mm, (uint64_t)at, span);
+	*base = (uint64_t)at - img->min_vaddr;
+	err = load_segments(t, file, img, *base, &brk_unused);
+	*entry = img->entry + *base;
+	if (err)
+		snprintf(msg, msglen, "interpreter %s: cannot load: %s", path, strerror(-err));
+out_free:
+	free(file);
+	free(img);
+	return err;
+}
+
 int exec_load(struct task *t, const char *path, char *const argv[], char *const envp[], char *msg,
 	      size_t msglen)
 {
@@ -297,11 +349,11 @@ static int load_program(struct task *t, const char *path, char *const argv[], ch
 {
 	struct elf_image *img;
 	unsigned char *file = NULL;
-	uint64_t bias = 0, brk_start, sp;
+	uint64_t bias = 0, brk_start, sp, interp_base = 0, entry = 0;
 	size_t len = 0;
 	int err;
 
-	err = read_program(t, path, &file, &len);
+	err = read_program(t, path, &file, &len, true);
 	if (err) {
 		snprintf(msg, msglen, "%s: %s", path, strerror(-err));
 		return err;
@@ -327,18 +379,15 @@ static int load_program(struct task *t, const char *path, char *const argv[], ch
 	if (err)
 		goto out_free_img;
 	err = -ENOEXEC;
-	if (img->has_interp) {
-		snprintf(msg, msglen, "dynamically linked (interpreter %s): not supported yet",
-			 img->interp);
-		goto out_free_img;
-	}
 	if (elf_image_load_bias(img, EXEC_PIE_BASE, &bias)) {
 		snprintf(msg, msglen, "cannot place the position-independent image");
 		goto out_free_img;
 	}
 	err = load_segments(t, file, img, bias, &brk_start);
+	if (!err && img->has_interp)
+		err = load_interp(t, img->interp, &interp_base, &entry, msg, msglen);
 	if (!err)
-		err = setup_stack(t, img, bias, path, argv, envp, &sp);
+		err = setup_stack(t, img, bias, interp_base, path, argv, envp, &sp);
 	if (err) {
 		if (!msg[0])
 			snprintf(msg, msglen, "cannot load: %s", strerror(-err));
@@ -350,7 +399,7 @@ static int load_program(struct task *t, const char *path, char *const argv[], ch
 	t->environ = join(envp, &t->environ_len);
 	mm_set_brk_start(t->mm, brk_start);
 	memset(&t->regs, 0, sizeof(t->regs));
-	t->regs.rip = img->entry + bias;
+	t->regs.rip = img->has_interp ? entry : img->entry + bias;
 	t->regs.rsp = sp;
 	t->regs.eflags = ABI_EFLAGS_IF;
 	t->regs.cs = ABI_USER_CS;

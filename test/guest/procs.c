@@ -477,6 +477,34 @@ static void test_epoll(void)
 	close(sem);
 }
 
+/* --- private file mappings (what ld.so needs) --- */
+
+static void test_mmapfile(void)
+{
+	char path[] = "/tmp/procs-mmap-XXXXXX", buf[8192 + 100];
+	int fd = mkstemp(path);
+	char *m, *m2;
+
+	CHECK(fd >= 0);
+	for (size_t i = 0; i < sizeof(buf); i++)
+		buf[i] = (char)('a' + i % 26);
+	CHECK(write(fd, buf, sizeof(buf)) == (ssize_t)sizeof(buf));
+	m = mmap(NULL, 3 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+	CHECK(m != MAP_FAILED);
+	CHECK(memcmp(m, buf, sizeof(buf)) == 0);
+	CHECK(m[8192 + 100] == 0 && m[3 * 4096 - 1] == 0); /* the last page past the end: zeros */
+	m[0] = 'Z'; /* private: the file keeps its byte */
+	CHECK(pread(fd, buf, 1, 0) == 1 && buf[0] == 'a');
+	m2 = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, fd, 4096); /* an offset */
+	CHECK(m2 != MAP_FAILED && m2[0] == (char)('a' + 4096 % 26));
+	CHECK(mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, fd, 100) == MAP_FAILED && errno == EINVAL);
+	CHECK(mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, 999, 0) == MAP_FAILED && errno == EBADF);
+	munmap(m, 3 * 4096);
+	munmap(m2, 4096);
+	close(fd);
+	unlink(path);
+}
+
 /* A thread spinning in guest code dies by SIGKILL within milliseconds. */
 static void test_kill_spinner(void)
 {
@@ -573,7 +601,7 @@ int main(int argc, char **argv)
 		{"wait", test_wait}, {"siginfo", test_siginfo}, {"altstack", test_altstack},
 		{"eintr", test_eintr}, {"mask", test_mask}, {"kill-spinner", test_kill_spinner},
 		{"futex", test_futex}, {"forkbomb", test_forkbomb}, {"alarm", test_alarm},
-		{"timer", test_timer}, {"epoll", test_epoll},
+		{"timer", test_timer}, {"epoll", test_epoll}, {"mmapfile", test_mmapfile},
 	};
 	const char *what = argc > 1 ? argv[1] : "";
 
