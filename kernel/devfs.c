@@ -4,8 +4,9 @@
  * null reads as end of file and swallows writes; zero reads as zeros;
  * full reads as zeros and refuses writes with ENOSPC; random and urandom
  * read from the host's getrandom (the same pool either way, as on modern
- * Linux); tty is ksentry's terminal, when it has one.  /dev/fuse joins them
- * with the FUSE issue.
+ * Linux); tty is ksentry's terminal, when it has one.  fuse opens a FUSE
+ * connection through the kernel's file system hooks (fuse/ registers
+ * them; the kernel itself knows nothing of FUSE).
  */
 #include <string.h>
 #include <sys/random.h>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include "kernel/devfs.h"
+#include "kernel/kernel.h"
 #include "kernel/hoststdio.h"
 #include "kernel/vfs/synth.h"
 
@@ -105,18 +107,29 @@ static int tty_open(void *priv, struct vfs_file *f, int flags)
 		.name = nm, .mode = S_IFCHR | 0666, .fops = &ops, .rdev = (dev_t)(1 << 8 | (minor_))      \
 	}
 
+/* /dev/fuse: a new FUSE connection, if the sandbox has FUSE. */
+static int fuse_open(void *priv, struct vfs_file *f, int flags)
+{
+	struct kernel *k = priv;
+
+	if (!k || !k->fs_hooks || !k->fs_hooks->dev_fuse_open)
+		return -ENODEV;
+	return k->fs_hooks->dev_fuse_open(k, f, flags);
+}
+
 static const struct synth_node dev_nodes[] = {
 	CHR("null", null_ops, 3),     CHR("zero", zero_ops, 5),
 	CHR("full", full_ops, 7),     CHR("random", random_ops, 8),
 	CHR("urandom", random_ops, 9),
 	{.name = "tty", .mode = S_IFCHR | 0666, .open = tty_open, .rdev = (dev_t)(5 << 8 | 0)},
+	{.name = "fuse", .mode = S_IFCHR | 0666, .open = fuse_open, .rdev = (dev_t)(10 << 8 | 229)},
 	{.name = NULL},
 };
 
 static const struct synth_node dev_root = {.name = "/", .mode = S_IFDIR | 0755,
 					   .children = dev_nodes};
 
-int devfs_create(struct vfs_fs **out)
+int devfs_create(struct kernel *k, struct vfs_fs **out)
 {
-	return synth_create_fs("devtmpfs", &dev_root, NULL, out);
+	return synth_create_fs("devtmpfs", &dev_root, k, out);
 }

@@ -6,6 +6,9 @@
 
 #include "kernel/vfs/vfs.h"
 
-int devfs_create(struct vfs_fs **out);
+struct kernel;
+
+/* /dev for sandbox @k (whose fs_hooks serve /dev/fuse).  0 or -ENOMEM. */
+int devfs_create(struct kernel *k, struct vfs_fs **out);
 
 #endif

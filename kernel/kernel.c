@@ -48,7 +48,7 @@ static int mount_standard(struct kernel *k, bool host_root)
 			err = mount_at(k, "/tmp", fs, 0);
 	}
 	if (!err)
-		err = devfs_create(&fs);
+		err = devfs_create(k, &fs);
 	if (!err)
 		err = mount_at(k, "/dev", fs, 0);
 	if (!err)

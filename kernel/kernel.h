@@ -22,6 +22,22 @@
 #include "platform/platform.h"
 #include "kernel/vfs/vfs.h"
 
+struct task;
+struct kernel;
+
+/*
+ * File systems the kernel does not know itself (FUSE, from fuse/): the
+ * layering keeps kernel/ ignorant of them, and vmm/ wires them in.
+ */
+struct kernel_fs_hooks {
+	/* open(2) of /dev/fuse: make @f a new connection's device file. */
+	int (*dev_fuse_open)(struct kernel *k, struct vfs_file *f, int flags);
+	/* mount(2) of @type with options @data: 0 with *@out, or -ENODEV if
+	 * the type is not theirs, or another errno. */
+	int (*mount)(struct task *t, const char *type, const char *data, struct vfs_fs **out);
+	/* umount of a file system they made is fs->destroy, as for any. */
+};
+
 struct kernel {
 	struct memfile *mf;
 	struct memacct *acct;
@@ -41,6 +57,7 @@ struct kernel {
 	int nr_tasks;			  /* live tasks; tasks_lock */
 	int nr_task_structs;		  /* tasks not yet freed (task_destroy); tasks_lock */
 	int max_tasks;			  /* --max-tasks: clone past it is EAGAIN */
+	const struct kernel_fs_hooks *fs_hooks; /* set once, before the first task */
 	struct task *init;		  /* the first task (pid 1), while it lives */
 
 	uint64_t next_serial;		  /* thread_group.serial; tasks_lock */

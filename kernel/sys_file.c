@@ -196,13 +196,51 @@ int64_t sys_pwrite64(struct task *t, const uint64_t a[6])
 	return (int64_t)a[3] < 0 ? -EINVAL : rw(t, a[0], a[1], a[2], (int64_t)a[3], vfs_write);
 }
 
-/* readv and friends: each iovec in turn, stopping at a short transfer. */
+/*
+ * readv and friends: one transfer over all the iovecs at once, as Linux
+ * does (a writev to a pipe or to /dev/fuse is one write, not one per
+ * iovec).  The copy function maps a position in the whole to a segment.
+ */
+struct guest_iov_io {
+	struct vfs_io io;
+	struct task *t;
+	const struct iovec *iov;
+	uint64_t n;
+};
+
+static int guest_iov_copy(struct vfs_io *io, void *buf, size_t at, size_t n, bool to_caller)
+{
+	struct guest_iov_io *g = (struct guest_iov_io *)io;
+	unsigned char *b = buf;
+
+	for (uint64_t i = 0; i < g->n && n > 0; i++) {
+		size_t len = g->iov[i].iov_len, chunk;
+		uint64_t base = (uint64_t)g->iov[i].iov_base;
+		int err;
+
+		if (at >= len) {
+			at -= len;
+			continue;
+		}
+		chunk = len - at < n ? len - at : n;
+		err = to_caller ? mm_copy_out(g->t->mm, base + at, b, chunk)
+				: mm_copy_in(g->t->mm, b, base + at, chunk);
+		if (err)
+			return err;
+		b += chunk;
+		n -= chunk;
+		at = 0;
+	}
+	return n ? -EFAULT : 0;
+}
+
 static int64_t rwv(struct task *t, const uint64_t a[6], int64_t off, rw_fn fn)
 {
 	static __thread struct iovec iov[IOV_MAX_];
+	struct guest_iov_io g;
 	struct vfs_file *f;
 	uint64_t total = 0;
-	int64_t done = 0;
+	int64_t n;
 	int err;
 
 	if (a[2] > IOV_MAX_)
@@ -217,23 +255,11 @@ static int64_t rwv(struct task *t, const uint64_t a[6], int64_t off, rw_fn fn)
 	f = get_file(t, a[0]);
 	if (!f)
 		return -EBADF;
-	for (uint64_t i = 0; i < a[2]; i++) {
-		struct guest_io g = guest_io(t, (uint64_t)iov[i].iov_base, iov[i].iov_len);
-		int64_t n;
-
-		if (iov[i].iov_len == 0)
-			continue;
-		n = fn(f, &g.io, off < 0 ? -1 : off + done);
-		if (n < 0) {
-			done = done ? done : n;
-			break;
-		}
-		done += n;
-		if ((uint64_t)n < iov[i].iov_len)
-			break;
-	}
+	g = (struct guest_iov_io){.io = {.copy = guest_iov_copy, .len = (size_t)total}, .t = t,
+				  .iov = iov, .n = a[2]};
+	n = total ? fn(f, &g.io, off) : 0;
 	vfs_file_put(f);
-	return done;
+	return n;
 }
 
 int64_t sys_readv(struct task *t, const uint64_t a[6])

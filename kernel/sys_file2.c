@@ -4,6 +4,7 @@
  */
 #include <fcntl.h>
 #include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -302,15 +303,18 @@ static int resolve_arg(struct task *t, uint64_t upath, unsigned lflags, struct v
 	return err;
 }
 
-/* A new file system of type @type for this sandbox. */
-static int new_fs(struct task *t, const char *type, struct vfs_fs **fs)
+/* A new file system of type @type for this sandbox; @data is mount(2)'s
+ * option string ("" if none). */
+static int new_fs(struct task *t, const char *type, const char *data, struct vfs_fs **fs)
 {
 	if (!strcmp(type, "tmpfs"))
 		return tmpfs_create_fs(t->k->mf, 01777, fs);
 	if (!strcmp(type, "proc"))
 		return procfs_create(t->k, fs);
 	if (!strcmp(type, "devtmpfs"))
-		return devfs_create(fs);
+		return devfs_create(t->k, fs);
+	if (t->k->fs_hooks && t->k->fs_hooks->mount)
+		return t->k->fs_hooks->mount(t, type, data, fs);
 	return -ENODEV;
 }
 
@@ -341,8 +345,15 @@ int64_t sys_mount(struct task *t, const uint64_t a[6])
 		err = -EINVAL; /* not yet */
 	} else {
 		long len = a[2] ? mm_copy_in_string(t->mm, type, a[2], sizeof(type)) : -EINVAL;
+		char *data = calloc(1, ABI_PAGE_SIZE);
 
-		err = len < 0 ? (len == -ENAMETOOLONG ? -ENODEV : (int)len) : new_fs(t, type, &fs);
+		err = len < 0 ? (len == -ENAMETOOLONG ? -ENODEV : (int)len) : data ? 0 : -ENOMEM;
+		/* Linux copies at most a page of options. */
+		if (!err && a[4] && mm_copy_in_string(t->mm, data, a[4], ABI_PAGE_SIZE) < 0)
+			err = -EFAULT;
+		if (!err)
+			err = new_fs(t, type, data, &fs);
+		free(data);
 		if (!err) {
 			err = vfs_mount(t->fs.vfs, at, fs, flags & MS_RDONLY);
 			if (err)

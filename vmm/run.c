@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fuse/fuse.h"
 #include "kernel/exec.h"
 #include "kernel/task.h"
 #include "vmm/kvm.h"
@@ -248,6 +249,7 @@ int run_main(int argc, char **argv)
 	k.host_stdio[1] = 1;
 	k.host_stdio[2] = 2;
 	k.strace = o.strace ? stderr : NULL;
+	fuse_install(&k);
 	if (o.max_tasks)
 		k.max_tasks = o.max_tasks;
 	if (o.debug)

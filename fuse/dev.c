@@ -1,0 +1,458 @@
+/*
+ * fuse/dev.c - /dev/fuse and the request queue; see fuse_i.h.
+ *
+ * Everything the server writes is checked before it is believed: the
+ * reply's length against what it wrote and against the request's reply
+ * size, its unique against the requests in flight, its error against
+ * the errno range.  A reply that fails a check is refused (the server's
+ * write gets EINVAL or ENOENT, as from Linux) and its request stays in
+ * flight; the server can still answer it properly.
+ */
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "fuse/fuse_i.h"
+
+static const struct vfs_file_ops fuse_dev_ops;
+
+struct fuse_conn *fuse_dev_conn(struct vfs_file *f)
+{
+	return f && f->ops == &fuse_dev_ops ? f->priv : NULL;
+}
+
+void fuse_conn_get(struct fuse_conn *fc)
+{
+	pthread_mutex_lock(&fc->lock);
+	fc->refs++;
+	pthread_mutex_unlock(&fc->lock);
+}
+
+void fuse_conn_put(struct fuse_conn *fc)
+{
+	bool last;
+
+	pthread_mutex_lock(&fc->lock);
+	last = --fc->refs == 0;
+	pthread_mutex_unlock(&fc->lock);
+	if (!last)
+		return;
+	pthread_cond_destroy(&fc->changed);
+	pthread_mutex_destroy(&fc->lock);
+	free(fc);
+}
+
+static void req_free(struct fuse_req *req)
+{
+	free(req->in);
+	if (req->background)
+		free(req->out);
+	free(req);
+}
+
+/* @req is done (replied to, or failed): wake its caller, or finish it.
+ * fc->lock held. */
+static void req_finish(struct fuse_conn *fc, struct fuse_req *req, int error)
+{
+	req->state = FUSE_REQ_DONE;
+	req->error = error;
+	if (req->done)
+		req->done(fc, req);
+	if (req->background || req->abandoned)
+		req_free(req);
+	pthread_cond_broadcast(&fc->changed);
+}
+
+void fuse_conn_abort(struct fuse_conn *fc)
+{
+	struct fuse_req *req;
+
+	pthread_mutex_lock(&fc->lock);
+	fc->connected = false;
+	while ((req = fc->pending)) {
+		fc->pending = req->next;
+		req_finish(fc, req, -ENOTCONN);
+	}
+	fc->pending_tail = &fc->pending;
+	fc->npending = 0;
+	while ((req = fc->processing)) {
+		fc->processing = req->next;
+		req_finish(fc, req, -ENOTCONN);
+	}
+	pthread_cond_broadcast(&fc->changed);
+	pthread_mutex_unlock(&fc->lock);
+}
+
+/* A request for @opcode on @nodeid, header filled in. */
+static struct fuse_req *req_new(struct fuse_conn *fc, uint32_t opcode, uint64_t nodeid,
+				const struct fuse_arg *args, int nargs)
+{
+	struct fuse_req *req = calloc(1, sizeof(*req));
+	struct task *t = task_current();
+	struct fuse_in_header *h;
+	size_t len = sizeof(*h), at;
+
+	if (!req)
+		return NULL;
+	for (int i = 0; i < nargs; i++)
+		len += args[i].len;
+	req->in = malloc(len);
+	if (!req->in) {
+		free(req);
+		return NULL;
+	}
+	h = (struct fuse_in_header *)req->in;
+	*h = (struct fuse_in_header){.len = (uint32_t)len, .opcode = opcode, .nodeid = nodeid,
+				     .pid = t && t->tg ? (uint32_t)t->tg->tgid : 0};
+	at = sizeof(*h);
+	for (int i = 0; i < nargs; i++) {
+		memcpy(req->in + at, args[i].p, args[i].len);
+		at += args[i].len;
+	}
+	req->in_len = len;
+	req->opcode = opcode;
+	return req;
+}
+
+/* Put @req on the pending list.  fc->lock held. */
+static void queue(struct fuse_conn *fc, struct fuse_req *req)
+{
+	req->unique = ++fc->next_unique;
+	((struct fuse_in_header *)req->in)->unique = req->unique;
+	req->state = FUSE_REQ_PENDING;
+	req->next = NULL;
+	*fc->pending_tail = req;
+	fc->pending_tail = &req->next;
+	fc->npending++;
+	pthread_cond_broadcast(&fc->changed);
+}
+
+static void unlink_pending(struct fuse_conn *fc, struct fuse_req *req)
+{
+	struct fuse_req **pp;
+
+	for (pp = &fc->pending; *pp; pp = &(*pp)->next) {
+		if (*pp == req) {
+			*pp = req->next;
+			if (!*pp)
+				fc->pending_tail = pp;
+			fc->npending--;
+			return;
+		}
+	}
+}
+
+int fuse_request_background(struct fuse_conn *fc, uint32_t opcode, uint64_t nodeid,
+			    const struct fuse_arg *args, int nargs, bool no_reply)
+{
+	struct fuse_req *req = req_new(fc, opcode, nodeid, args, nargs);
+
+	if (!req)
+		return -ENOMEM;
+	req->background = true;
+	req->no_reply = no_reply;
+	pthread_mutex_lock(&fc->lock);
+	if (!fc->connected) {
+		pthread_mutex_unlock(&fc->lock);
+		req_free(req);
+		return -ENOTCONN;
+	}
+	queue(fc, req);
+	pthread_mutex_unlock(&fc->lock);
+	return 0;
+}
+
+/* After FUSE_INTERRUPT: wait for the reply, without signals, unless the
+ * task is being killed.  fc->lock held. */
+static void wait_after_interrupt(struct fuse_conn *fc, struct fuse_req *req, struct task *t)
+{
+	while (req->state != FUSE_REQ_DONE && !(t && t->killed)) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 10000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&fc->changed, &fc->lock, &ts);
+	}
+}
+
+int fuse_request(struct fuse_conn *fc, uint32_t opcode, uint64_t nodeid,
+		 const struct fuse_arg *args, int nargs, void *out, size_t out_size, bool exact,
+		 size_t *out_len)
+{
+	struct fuse_req *req = req_new(fc, opcode, nodeid, args, nargs);
+	struct task *t = task_current();
+	int err = 0;
+
+	if (!req)
+		return -ENOMEM;
+	req->out = out;
+	req->out_size = out_size;
+	req->out_exact = exact;
+	pthread_mutex_lock(&fc->lock);
+	/* Wait for FUSE_INIT's reply, and for room in the queue. */
+	while (fc->connected && (!fc->initialized || fc->npending >= FUSE_MAX_PENDING) && !err)
+		err = task_wait(t, &fc->changed, &fc->lock, NULL);
+	if (!err && !fc->connected)
+		err = -ENOTCONN;
+	if (err) {
+		pthread_mutex_unlock(&fc->lock);
+		req_free(req);
+		return err;
+	}
+	queue(fc, req);
+	while (req->state != FUSE_REQ_DONE) {
+		err = task_wait(t, &fc->changed, &fc->lock, NULL);
+		if (!err || req->state == FUSE_REQ_DONE)
+			continue;
+		if (req->state == FUSE_REQ_PENDING) {
+			/* The server never saw it: take it back. */
+			unlink_pending(fc, req);
+			pthread_mutex_unlock(&fc->lock);
+			req_free(req);
+			return err;
+		}
+		if (!t->killed) {
+			struct fuse_interrupt_in ii = {.unique = req->unique};
+			struct fuse_req *ir = req_new(fc, FUSE_INTERRUPT, 0,
+						      &(struct fuse_arg){&ii, sizeof(ii)}, 1);
+
+			if (ir) {
+				ir->background = ir->no_reply = true;
+				queue(fc, ir);
+			}
+			wait_after_interrupt(fc, req, t);
+			if (req->state == FUSE_REQ_DONE)
+				continue;
+		}
+		/* Killed: leave the request to the server; its reply is dropped. */
+		req->abandoned = true;
+		req->out = NULL;
+		req->out_size = 0;
+		pthread_mutex_unlock(&fc->lock);
+		return -EINTR;
+	}
+	err = req->error;
+	if (out_len)
+		*out_len = req->out_len;
+	pthread_mutex_unlock(&fc->lock);
+	req_free(req);
+	return err;
+}
+
+/* --- FUSE_INIT --- */
+
+static void init_done(struct fuse_conn *fc, struct fuse_req *req)
+{
+	const struct fuse_init_out *o = req->out;
+
+	if (req->error || req->out_len < FUSE_COMPAT_22_INIT_OUT_SIZE ||
+	    o->major != FUSE_ABI_MAJOR) {
+		fc->connected = false; /* a server we cannot talk to */
+		return;
+	}
+	fc->minor = o->minor < FUSE_ABI_MINOR ? o->minor : FUSE_ABI_MINOR;
+	fc->flags = o->flags & FUSE_ABI_INIT_FLAGS;
+	fc->max_write = o->max_write < 4096 ? 4096 : o->max_write > (1u << 20) ? 1u << 20
+										  : o->max_write;
+	if (!fc->max_read || fc->max_read > fc->max_write)
+		fc->max_read = fc->max_write;
+	fc->initialized = true;
+}
+
+int fuse_send_init(struct fuse_conn *fc)
+{
+	struct fuse_init_in in = {.major = FUSE_ABI_MAJOR, .minor = FUSE_ABI_MINOR,
+				  .max_readahead = 128 * 1024, .flags = FUSE_ABI_INIT_FLAGS};
+	struct fuse_req *req = req_new(fc, FUSE_INIT, 0, &(struct fuse_arg){&in, sizeof(in)}, 1);
+
+	if (!req)
+		return -ENOMEM;
+	req->out = calloc(1, sizeof(struct fuse_init_out));
+	if (!req->out) {
+		req_free(req);
+		return -ENOMEM;
+	}
+	req->background = true;
+	req->out_size = sizeof(struct fuse_init_out);
+	req->done = init_done;
+	pthread_mutex_lock(&fc->lock);
+	queue(fc, req);
+	pthread_mutex_unlock(&fc->lock);
+	return 0;
+}
+
+/* --- the device file --- */
+
+static ssize_t dev_read(struct vfs_file *f, struct vfs_io *io, uint64_t off)
+{
+	struct fuse_conn *fc = f->priv;
+	struct fuse_req *req;
+	ssize_t n;
+	int err = 0;
+
+	if (io->len < FUSE_MIN_READ_BUFFER)
+		return -EINVAL;
+	pthread_mutex_lock(&fc->lock);
+	while (fc->connected && !fc->pending && !err) {
+		if (f->flags & O_NONBLOCK)
+			err = -EAGAIN;
+		else
+			err = task_wait(task_current(), &fc->changed, &fc->lock, NULL);
+	}
+	if (!err && !fc->connected)
+		err = -ENODEV;
+	if (err) {
+		pthread_mutex_unlock(&fc->lock);
+		return err;
+	}
+	req = fc->pending;
+	if (req->in_len > io->len) {
+		/* Cannot be: requests are smaller than FUSE_MIN_READ_BUFFER
+		 * but for writes, which the mount sized by max_write. */
+		pthread_mutex_unlock(&fc->lock);
+		return -EINVAL;
+	}
+	err = io->copy(io, req->in, 0, req->in_len, true);
+	if (err) {
+		pthread_mutex_unlock(&fc->lock);
+		return err;
+	}
+	n = (ssize_t)req->in_len;
+	fc->pending = req->next;
+	if (!fc->pending)
+		fc->pending_tail = &fc->pending;
+	fc->npending--;
+	if (req->no_reply) {
+		req_free(req);
+	} else {
+		req->state = FUSE_REQ_SENT;
+		req->next = fc->processing;
+		fc->processing = req;
+	}
+	pthread_cond_broadcast(&fc->changed);
+	pthread_mutex_unlock(&fc->lock);
+	return n;
+}
+
+static ssize_t dev_write(struct vfs_file *f, struct vfs_io *io, uint64_t off)
+{
+	struct fuse_conn *fc = f->priv;
+	struct fuse_out_header oh;
+	struct fuse_req *req, **pp;
+	size_t payload;
+	int err;
+
+	if (io->len < sizeof(oh))
+		return -EINVAL;
+	err = io->copy(io, &oh, 0, sizeof(oh), false);
+	if (err)
+		return err;
+	if (oh.len != io->len)
+		return -EINVAL;
+	if (oh.unique == 0)
+		return (ssize_t)io->len; /* a notification: none is acted on yet (docs/fuse.md) */
+	if (oh.error > 0 || oh.error < -FUSE_MAX_ERRNO)
+		return -EINVAL;
+	payload = io->len - sizeof(oh);
+	if (oh.error && payload)
+		return -EINVAL;
+	pthread_mutex_lock(&fc->lock);
+	for (pp = &fc->processing; *pp && (*pp)->unique != oh.unique; pp = &(*pp)->next)
+		;
+	req = *pp;
+	err = !fc->connected ? -ENODEV : !req ? -ENOENT : 0;
+	if (!err && !oh.error &&
+	    (payload > req->out_size || (req->out_exact && payload != req->out_size)))
+		err = -EINVAL; /* the wrong size for this reply */
+	if (!err && payload && req->out)
+		err = io->copy(io, req->out, sizeof(oh), payload, false);
+	if (err) {
+		pthread_mutex_unlock(&fc->lock);
+		return err;
+	}
+	*pp = req->next;
+	req->out_len = payload;
+	req_finish(fc, req, oh.error);
+	pthread_mutex_unlock(&fc->lock);
+	return (ssize_t)io->len;
+}
+
+static short dev_poll(struct vfs_file *f, short events)
+{
+	struct fuse_conn *fc = f->priv;
+	short r = POLLOUT | POLLWRNORM;
+
+	pthread_mutex_lock(&fc->lock);
+	if (fc->pending)
+		r |= POLLIN | POLLRDNORM;
+	if (!fc->connected)
+		r |= POLLERR;
+	pthread_mutex_unlock(&fc->lock);
+	return r & (events | POLLERR | POLLHUP);
+}
+
+static void dev_release(struct vfs_file *f)
+{
+	struct fuse_conn *fc = f->priv;
+	bool last;
+
+	pthread_mutex_lock(&fc->lock);
+	last = --fc->dev_files == 0;
+	pthread_mutex_unlock(&fc->lock);
+	if (last)
+		fuse_conn_abort(fc); /* the server is gone: fail every waiter */
+	fuse_conn_put(fc);
+}
+
+static int dev_stat(struct vfs_file *f, struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_mode = S_IFCHR | 0666;
+	st->st_rdev = (dev_t)(10 << 8 | 229);
+	st->st_nlink = 1;
+	return 0;
+}
+
+static const struct vfs_file_ops fuse_dev_ops = {
+	.read = dev_read,
+	.write = dev_write,
+	.poll = dev_poll,
+	.stat = dev_stat,
+	.release = dev_release,
+	.seekable = false,
+};
+
+/* kernel_fs_hooks.dev_fuse_open: a new connection. */
+static int dev_open(struct kernel *k, struct vfs_file *f, int flags)
+{
+	struct fuse_conn *fc = calloc(1, sizeof(*fc));
+
+	if (!fc)
+		return -ENOMEM;
+	pthread_mutex_init(&fc->lock, NULL);
+	pthread_cond_init(&fc->changed, NULL);
+	fc->k = k;
+	fc->refs = 1;
+	fc->dev_files = 1;
+	fc->connected = true;
+	fc->pending_tail = &fc->pending;
+	f->ops = &fuse_dev_ops;
+	f->priv = fc;
+	return 0;
+}
+
+static const struct kernel_fs_hooks fuse_hooks = {
+	.dev_fuse_open = dev_open,
+	.mount = fuse_fs_mount,
+};
+
+void fuse_install(struct kernel *k)
+{
+	k->fs_hooks = &fuse_hooks;
+}

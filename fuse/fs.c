@@ -1,0 +1,714 @@
+/*
+ * fuse/fs.c - the FUSE file system behind the VFS vtables.
+ *
+ * An inode is a FUSE node ID with the lookups it was handed: each inode
+ * the VFS gets from LOOKUP, MKNOD, MKDIR, SYMLINK or LINK counts one
+ * lookup, and evicting it sends FORGET for that count.  The VFS keeps the
+ * dentries it looked up (entry timeouts are not honoured yet: a name the
+ * server changes behind the sandbox's back stays cached; docs/fuse.md);
+ * attributes are cached until their attr_valid timeout and asked again
+ * after it.
+ *
+ * Every reply is checked before it is used: entry and attribute replies
+ * have fixed sizes (fuse_request checks), the type bits of every
+ * attribute must be a file type, node ID 0 is "no such entry", and each
+ * directory entry must fit in the reply, carry a name without '/' or NUL
+ * of at most 255 bytes, and move the offset on.  What fails is EIO.
+ *
+ * Data: READ replies are copied from the server's buffer to a bounce
+ * buffer and then to the caller (two copies; one is issue 7's target).
+ */
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "fuse/fuse_i.h"
+#include "kernel/vfs/vfs.h"
+
+#define FUSE_MAGIC	0x65735546
+#define DIR_BUF		8192
+#define IO_CHUNK_MAX	(128 * 1024)
+
+struct fuse_fs {
+	struct vfs_fs base;
+	struct fuse_conn *fc;
+};
+
+struct fuse_inode {
+	struct vfs_inode base;
+	struct fuse_conn *fc;
+	uint64_t nodeid;
+	uint64_t nlookup;	    /* to forget at eviction */
+	pthread_mutex_t lock;	    /* protects attr and expiry */
+	struct fuse_attr attr;
+	struct timespec expiry;	    /* of attr (CLOCK_MONOTONIC); 0: never asked */
+};
+
+struct fuse_file {
+	uint64_t fh;
+	uint32_t open_flags;
+	bool is_dir;
+	struct fuse_inode *fi;
+};
+
+static const struct vfs_inode_ops fuse_inode_ops;
+static const struct vfs_file_ops fuse_file_ops, fuse_dir_ops;
+
+static struct fuse_inode *fino(struct vfs_inode *i)
+{
+	return (struct fuse_inode *)i;
+}
+
+static struct fuse_conn *conn_of(struct vfs_inode *i)
+{
+	return fino(i)->fc;
+}
+
+static bool valid_type(uint32_t mode)
+{
+	switch (mode & S_IFMT) {
+	case S_IFREG: case S_IFDIR: case S_IFLNK: case S_IFCHR: case S_IFBLK: case S_IFIFO:
+	case S_IFSOCK:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static void set_attr(struct fuse_inode *fi, const struct fuse_attr *a, uint64_t valid,
+		     uint32_t nsec)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	pthread_mutex_lock(&fi->lock);
+	fi->attr = *a;
+	if (valid > (uint64_t)1 << 40)
+		valid = (uint64_t)1 << 40; /* a server's "forever" must not overflow */
+	fi->expiry.tv_sec = now.tv_sec + (time_t)valid;
+	fi->expiry.tv_nsec = now.tv_nsec + (nsec < 1000000000 ? (long)nsec : 0);
+	if (fi->expiry.tv_nsec >= 1000000000) {
+		fi->expiry.tv_sec++;
+		fi->expiry.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_unlock(&fi->lock);
+}
+
+/* A new inode for an entry the server handed us (one lookup counted). */
+static int inode_from_entry(struct vfs_fs *fs, struct fuse_conn *fc,
+			    const struct fuse_entry_out *e, struct vfs_inode **out)
+{
+	struct fuse_inode *fi;
+
+	if (e->nodeid == 0)
+		return -ENOENT;
+	if (!valid_type(e->attr.mode) || e->nodeid == FUSE_ROOT_ID)
+		goto err_forget;
+	fi = calloc(1, sizeof(*fi));
+	if (!fi)
+		goto err_forget;
+	vfs_inode_init(&fi->base, fs, &fuse_inode_ops, (mode_t)e->attr.mode);
+	fi->base.ino = e->attr.ino;
+	fi->fc = fc;
+	fi->nodeid = e->nodeid;
+	fi->nlookup = 1;
+	pthread_mutex_init(&fi->lock, NULL);
+	set_attr(fi, &e->attr, e->attr_valid, e->attr_valid_nsec);
+	fuse_conn_get(fc);
+	*out = &fi->base;
+	return 0;
+
+err_forget: {
+	/* Refused (or no memory), but the server counted the lookup. */
+	struct fuse_forget_in fo = {.nlookup = 1};
+
+	(void)fuse_request_background(fc, FUSE_FORGET, e->nodeid,
+				      &(struct fuse_arg){&fo, sizeof(fo)}, 1, true);
+	return valid_type(e->attr.mode) ? -ENOMEM : -EIO;
+}
+}
+
+/* An op that answers with an entry: LOOKUP, MKNOD, MKDIR, SYMLINK, LINK. */
+static int entry_request(struct vfs_inode *dir, uint32_t opcode, const struct fuse_arg *args,
+			 int nargs, struct vfs_inode **out)
+{
+	struct fuse_entry_out e;
+	int err;
+
+	memset(&e, 0, sizeof(e));
+	err = fuse_request(conn_of(dir), opcode, fino(dir)->nodeid, args, nargs, &e, sizeof(e),
+			   true, NULL);
+	if (err)
+		return err;
+	if (opcode != FUSE_LOOKUP && e.nodeid == 0)
+		return -EIO; /* a new object must have a node */
+	return inode_from_entry(dir->fs, conn_of(dir), &e, out);
+}
+
+static struct fuse_arg name_arg(const char *name)
+{
+	return (struct fuse_arg){name, strlen(name) + 1};
+}
+
+static int fuse_lookup(struct vfs_inode *dir, const char *name, struct vfs_inode **out)
+{
+	struct fuse_arg a = name_arg(name);
+
+	return entry_request(dir, FUSE_LOOKUP, &a, 1, out);
+}
+
+static int fuse_mknod(struct vfs_inode *dir, const char *name, mode_t mode, dev_t dev,
+		      struct vfs_inode **out)
+{
+	struct fuse_mknod_in in = {.mode = mode, .rdev = (uint32_t)dev};
+	struct fuse_arg a[2] = {{&in, sizeof(in)}, name_arg(name)};
+
+	return entry_request(dir, FUSE_MKNOD, a, 2, out);
+}
+
+static int fuse_create(struct vfs_inode *dir, const char *name, mode_t mode,
+		       struct vfs_inode **out)
+{
+	return fuse_mknod(dir, name, (mode & 07777) | S_IFREG, 0, out);
+}
+
+static int fuse_mkdir(struct vfs_inode *dir, const char *name, mode_t mode, struct vfs_inode **out)
+{
+	struct fuse_mkdir_in in = {.mode = mode & 07777};
+	struct fuse_arg a[2] = {{&in, sizeof(in)}, name_arg(name)};
+
+	return entry_request(dir, FUSE_MKDIR, a, 2, out);
+}
+
+static int fuse_symlink(struct vfs_inode *dir, const char *name, const char *target,
+			struct vfs_inode **out)
+{
+	struct fuse_arg a[2] = {name_arg(name), name_arg(target)};
+
+	return entry_request(dir, FUSE_SYMLINK, a, 2, out);
+}
+
+static int fuse_link(struct vfs_inode *dir, const char *name, struct vfs_inode *target)
+{
+	struct fuse_link_in in = {.oldnodeid = fino(target)->nodeid};
+	struct fuse_arg a[2] = {{&in, sizeof(in)}, name_arg(name)};
+	struct vfs_inode *made;
+	int err;
+
+	if (target->fs != dir->fs)
+		return -EXDEV;
+	err = entry_request(dir, FUSE_LINK, a, 2, &made);
+	if (!err)
+		vfs_inode_put(made); /* the VFS links @target's inode; this one forgets */
+	return err;
+}
+
+static int fuse_remove(struct vfs_inode *dir, uint32_t opcode, const char *name)
+{
+	struct fuse_arg a = name_arg(name);
+
+	return fuse_request(conn_of(dir), opcode, fino(dir)->nodeid, &a, 1, NULL, 0, true, NULL);
+}
+
+static int fuse_unlink(struct vfs_inode *dir, const char *name, struct vfs_inode *victim)
+{
+	int err = fuse_remove(dir, FUSE_UNLINK, name);
+
+	if (!err && victim) { /* its link count changed: ask again */
+		pthread_mutex_lock(&fino(victim)->lock);
+		fino(victim)->expiry = (struct timespec){0, 0};
+		pthread_mutex_unlock(&fino(victim)->lock);
+	}
+	return err;
+}
+
+static int fuse_rmdir(struct vfs_inode *dir, const char *name, struct vfs_inode *victim)
+{
+	return fuse_remove(dir, FUSE_RMDIR, name);
+}
+
+static int fuse_rename(struct vfs_inode *odir, const char *oname, struct vfs_inode *ndir,
+		       const char *nname, unsigned flags)
+{
+	struct fuse_rename2_in in2 = {.newdir = fino(ndir)->nodeid, .flags = flags};
+	struct fuse_rename_in in = {.newdir = fino(ndir)->nodeid};
+	struct fuse_arg a[3] = {{flags ? (void *)&in2 : (void *)&in, flags ? sizeof(in2) : sizeof(in)},
+				name_arg(oname), name_arg(nname)};
+
+	if (odir->fs != ndir->fs)
+		return -EXDEV;
+	return fuse_request(conn_of(odir), flags ? FUSE_RENAME2 : FUSE_RENAME, fino(odir)->nodeid,
+			    a, 3, NULL, 0, true, NULL);
+}
+
+static int fuse_readlink(struct vfs_inode *inode, char *buf, size_t size)
+{
+	size_t len = 0;
+	int err = fuse_request(conn_of(inode), FUSE_READLINK, fino(inode)->nodeid, NULL, 0, buf,
+			       size, false, &len);
+
+	if (err)
+		return err;
+	if (memchr(buf, 0, len))
+		return -EIO; /* a target with a NUL in it */
+	return (int)len;
+}
+
+static void attr_to_stat(const struct fuse_attr *a, struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_ino = a->ino;
+	st->st_mode = a->mode;
+	st->st_nlink = a->nlink;
+	st->st_uid = a->uid;
+	st->st_gid = a->gid;
+	st->st_rdev = a->rdev;
+	st->st_size = (off_t)a->size;
+	st->st_blocks = (blkcnt_t)a->blocks;
+	st->st_blksize = a->blksize ? a->blksize : 4096;
+	st->st_atim = (struct timespec){(time_t)a->atime, a->atimensec % 1000000000};
+	st->st_mtim = (struct timespec){(time_t)a->mtime, a->mtimensec % 1000000000};
+	st->st_ctim = (struct timespec){(time_t)a->ctime, a->ctimensec % 1000000000};
+}
+
+/* Take a FUSE_GETATTR / FUSE_SETATTR reply into the cache. */
+static int attr_reply(struct fuse_inode *fi, const struct fuse_attr_out *o)
+{
+	if (!valid_type(o->attr.mode) || ((o->attr.mode ^ fi->base.mode) & S_IFMT))
+		return -EIO; /* an inode never changes type */
+	set_attr(fi, &o->attr, o->attr_valid, o->attr_valid_nsec);
+	return 0;
+}
+
+static int fuse_getattr(struct vfs_inode *inode, struct stat *st)
+{
+	struct fuse_inode *fi = fino(inode);
+	struct fuse_getattr_in in = {0};
+	struct fuse_attr_out o;
+	struct timespec now;
+	bool fresh;
+	int err;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	pthread_mutex_lock(&fi->lock);
+	fresh = now.tv_sec < fi->expiry.tv_sec ||
+		(now.tv_sec == fi->expiry.tv_sec && now.tv_nsec < fi->expiry.tv_nsec);
+	if (fresh)
+		attr_to_stat(&fi->attr, st);
+	pthread_mutex_unlock(&fi->lock);
+	if (fresh)
+		return 0;
+	err = fuse_request(fi->fc, FUSE_GETATTR, fi->nodeid, &(struct fuse_arg){&in, sizeof(in)}, 1,
+			   &o, sizeof(o), true, NULL);
+	if (!err)
+		err = attr_reply(fi, &o);
+	if (!err)
+		attr_to_stat(&o.attr, st);
+	return err;
+}
+
+static int fuse_setattr(struct vfs_inode *inode, const struct vfs_setattr *a)
+{
+	struct fuse_inode *fi = fino(inode);
+	struct fuse_setattr_in in = {0};
+	struct fuse_attr_out o;
+	int err;
+
+	if (a->valid & VFS_ATTR_MODE)
+		in.valid |= FATTR_MODE, in.mode = a->mode & 07777;
+	if (a->valid & VFS_ATTR_UID)
+		in.valid |= FATTR_UID, in.uid = a->uid;
+	if (a->valid & VFS_ATTR_GID)
+		in.valid |= FATTR_GID, in.gid = a->gid;
+	if (a->valid & VFS_ATTR_SIZE)
+		in.valid |= FATTR_SIZE, in.size = a->size;
+	if (a->valid & VFS_ATTR_ATIME)
+		in.valid |= FATTR_ATIME, in.atime = (uint64_t)a->atime.tv_sec,
+			in.atimensec = (uint32_t)a->atime.tv_nsec;
+	if (a->valid & VFS_ATTR_MTIME)
+		in.valid |= FATTR_MTIME, in.mtime = (uint64_t)a->mtime.tv_sec,
+			in.mtimensec = (uint32_t)a->mtime.tv_nsec;
+	err = fuse_request(fi->fc, FUSE_SETATTR, fi->nodeid, &(struct fuse_arg){&in, sizeof(in)}, 1,
+			   &o, sizeof(o), true, NULL);
+	return err ? err : attr_reply(fi, &o);
+}
+
+static int fuse_open(struct vfs_inode *inode, struct vfs_file *file, int flags)
+{
+	struct fuse_inode *fi = fino(inode);
+	struct fuse_conn *fc = fi->fc;
+	bool dir = vfs_is_dir(inode);
+	struct fuse_open_in in = {.flags = (uint32_t)(flags & ~(O_CREAT | O_EXCL | O_NOCTTY))};
+	struct fuse_open_out o = {0};
+	struct fuse_file *ff = calloc(1, sizeof(*ff));
+	int err = 0;
+
+	if (!ff)
+		return -ENOMEM;
+	if (!(fc->flags & FUSE_ATOMIC_O_TRUNC))
+		in.flags &= ~(uint32_t)O_TRUNC; /* the VFS truncated already */
+	if (!(dir ? fc->no_opendir : fc->no_open)) {
+		err = fuse_request(fc, dir ? FUSE_OPENDIR : FUSE_OPEN, fi->nodeid,
+				   &(struct fuse_arg){&in, sizeof(in)}, 1, &o, sizeof(o), true, NULL);
+		if (err == -ENOSYS && ((dir && (fc->flags & FUSE_NO_OPENDIR_SUPPORT)) ||
+				       (!dir && (fc->flags & FUSE_NO_OPEN_SUPPORT)))) {
+			/* The server says opens need not be asked: from now on. */
+			if (dir)
+				fc->no_opendir = true;
+			else
+				fc->no_open = true;
+			err = 0;
+			o = (struct fuse_open_out){0};
+		}
+	}
+	if (err) {
+		free(ff);
+		return err;
+	}
+	ff->fh = o.fh;
+	ff->open_flags = o.open_flags;
+	ff->is_dir = dir;
+	ff->fi = fi;
+	vfs_inode_get(inode);
+	file->ops = dir ? &fuse_dir_ops : &fuse_file_ops;
+	file->priv = ff;
+	return 0;
+}
+
+static void fuse_evict(struct vfs_inode *inode)
+{
+	struct fuse_inode *fi = fino(inode);
+
+	if (fi->nlookup && fi->nodeid != FUSE_ROOT_ID) {
+		struct fuse_forget_in fo = {.nlookup = fi->nlookup};
+
+		(void)fuse_request_background(fi->fc, FUSE_FORGET, fi->nodeid,
+					      &(struct fuse_arg){&fo, sizeof(fo)}, 1, true);
+	}
+	pthread_mutex_destroy(&fi->lock);
+	fuse_conn_put(fi->fc);
+	free(fi);
+}
+
+static const struct vfs_inode_ops fuse_inode_ops = {
+	.lookup = fuse_lookup,
+	.create = fuse_create,
+	.mkdir = fuse_mkdir,
+	.mknod = fuse_mknod,
+	.symlink = fuse_symlink,
+	.link = fuse_link,
+	.unlink = fuse_unlink,
+	.rmdir = fuse_rmdir,
+	.rename = fuse_rename,
+	.readlink = fuse_readlink,
+	.getattr = fuse_getattr,
+	.setattr = fuse_setattr,
+	.open = fuse_open,
+	.evict = fuse_evict,
+};
+
+/* --- open files --- */
+
+static ssize_t ffile_read(struct vfs_file *f, struct vfs_io *io, uint64_t off)
+{
+	struct fuse_file *ff = f->priv;
+	struct fuse_conn *fc = ff->fi->fc;
+	size_t chunk = fc->max_read < IO_CHUNK_MAX ? fc->max_read : IO_CHUNK_MAX, done = 0;
+	unsigned char *buf = malloc(chunk);
+	int err = 0;
+
+	if (!buf)
+		return -ENOMEM;
+	while (done < io->len) {
+		size_t want = io->len - done < chunk ? io->len - done : chunk, got = 0;
+		struct fuse_read_in in = {.fh = ff->fh, .offset = off + done, .size = (uint32_t)want,
+					  .flags = (uint32_t)f->flags};
+
+		err = fuse_request(fc, FUSE_READ, ff->fi->nodeid, &(struct fuse_arg){&in, sizeof(in)},
+				   1, buf, want, false, &got);
+		if (!err && got)
+			err = io->copy(io, buf, done, got, true);
+		if (err || got == 0)
+			break;
+		done += got;
+		if (got < want)
+			break; /* end of file */
+	}
+	free(buf);
+	return done ? (ssize_t)done : err;
+}
+
+static ssize_t ffile_write(struct vfs_file *f, struct vfs_io *io, uint64_t off)
+{
+	struct fuse_file *ff = f->priv;
+	struct fuse_conn *fc = ff->fi->fc;
+	size_t chunk = fc->max_write < IO_CHUNK_MAX ? fc->max_write : IO_CHUNK_MAX, done = 0;
+	unsigned char *buf = malloc(chunk);
+	int err = 0;
+
+	if (!buf)
+		return -ENOMEM;
+	while (done < io->len) {
+		size_t n = io->len - done < chunk ? io->len - done : chunk;
+		struct fuse_write_in in = {.fh = ff->fh, .offset = off + done, .size = (uint32_t)n,
+					   .flags = (uint32_t)f->flags};
+		struct fuse_write_out o = {0};
+
+		err = io->copy(io, buf, done, n, false);
+		if (!err) {
+			struct fuse_arg a[2] = {{&in, sizeof(in)}, {buf, n}};
+
+			err = fuse_request(fc, FUSE_WRITE, ff->fi->nodeid, a, 2, &o, sizeof(o), true,
+					   NULL);
+		}
+		if (!err && o.size > n)
+			err = -EIO; /* wrote more than it was given */
+		if (err)
+			break;
+		done += o.size;
+		if (o.size < n)
+			break;
+	}
+	free(buf);
+	/* Size and times changed: ask again next time. */
+	pthread_mutex_lock(&ff->fi->lock);
+	ff->fi->expiry = (struct timespec){0, 0};
+	pthread_mutex_unlock(&ff->fi->lock);
+	return done ? (ssize_t)done : err;
+}
+
+static int ffile_fsync(struct vfs_file *f)
+{
+	struct fuse_file *ff = f->priv;
+	struct fuse_fsync_in in = {.fh = ff->fh};
+	int err;
+
+	if (ff->fi->fc->no_fsync)
+		return 0;
+	err = fuse_request(ff->fi->fc, ff->is_dir ? FUSE_FSYNCDIR : FUSE_FSYNC, ff->fi->nodeid,
+			   &(struct fuse_arg){&in, sizeof(in)}, 1, NULL, 0, true, NULL);
+	if (err == -ENOSYS) {
+		ff->fi->fc->no_fsync = true;
+		err = 0;
+	}
+	return err;
+}
+
+static void ffile_release(struct vfs_file *f)
+{
+	struct fuse_file *ff = f->priv;
+	struct fuse_conn *fc = ff->fi->fc;
+	struct fuse_release_in in = {.fh = ff->fh, .flags = (uint32_t)f->flags};
+	bool skip = ff->is_dir ? fc->no_opendir : fc->no_open;
+
+	if (!skip)
+		(void)fuse_request_background(fc, ff->is_dir ? FUSE_RELEASEDIR : FUSE_RELEASE,
+					      ff->fi->nodeid, &(struct fuse_arg){&in, sizeof(in)}, 1,
+					      false);
+	vfs_inode_put(&ff->fi->base);
+	free(ff);
+}
+
+/*
+ * READDIR: parse the reply's fuse_dirents, trusting nothing, and emit
+ * them; *@pos is the server's offset cookie of the next entry.
+ */
+static int fdir_iterate(struct vfs_file *f, uint64_t *pos, vfs_emit_fn emit, void *ctx)
+{
+	struct fuse_file *ff = f->priv;
+	struct fuse_conn *fc = ff->fi->fc;
+	unsigned char *buf = malloc(DIR_BUF);
+	int err = 0;
+
+	if (!buf)
+		return -ENOMEM;
+	for (;;) {
+		struct fuse_read_in in = {.fh = ff->fh, .offset = *pos, .size = DIR_BUF};
+		size_t got = 0, at = 0;
+
+		err = fuse_request(fc, FUSE_READDIR, ff->fi->nodeid,
+				   &(struct fuse_arg){&in, sizeof(in)}, 1, buf, DIR_BUF, false, &got);
+		if (err || got == 0)
+			break;
+		while (at < got) {
+			struct fuse_dirent d;
+			size_t reclen;
+			struct vfs_dirent e;
+
+			if (got - at < FUSE_NAME_OFFSET) {
+				err = -EIO;
+				break;
+			}
+			memcpy(&d, buf + at, sizeof(d));
+			reclen = FUSE_DIRENT_ALIGN(FUSE_NAME_OFFSET + (size_t)d.namelen);
+			if (d.namelen == 0 || d.namelen > VFS_NAME_MAX || reclen > got - at ||
+			    memchr(buf + at + FUSE_NAME_OFFSET, '/', d.namelen) ||
+			    memchr(buf + at + FUSE_NAME_OFFSET, 0, d.namelen)) {
+				err = -EIO;
+				break;
+			}
+			e = (struct vfs_dirent){.ino = d.ino, .type = (unsigned char)d.type,
+						.name = (const char *)buf + at + FUSE_NAME_OFFSET,
+						.len = d.namelen};
+			if (emit(ctx, &e))
+				goto out; /* the caller's buffer is full: resume at *pos */
+			*pos = d.off;
+			at += reclen;
+		}
+		if (err)
+			break;
+	}
+out:
+	free(buf);
+	return err;
+}
+
+static const struct vfs_file_ops fuse_file_ops = {
+	.read = ffile_read,
+	.write = ffile_write,
+	.fsync = ffile_fsync,
+	.release = ffile_release,
+	.seekable = true,
+};
+
+static const struct vfs_file_ops fuse_dir_ops = {
+	.iterate = fdir_iterate,
+	.fsync = ffile_fsync,
+	.release = ffile_release,
+	.seekable = true,
+};
+
+/* --- mounting --- */
+
+struct mount_opts {
+	int fd;
+	mode_t rootmode;
+	bool have_fd, have_rootmode, have_uid, have_gid;
+	uint32_t max_read;
+};
+
+/* Parse "fd=N,rootmode=M,user_id=U,group_id=G[,...]" as Linux does. */
+static int parse_opts(const char *data, struct mount_opts *o)
+{
+	char *copy = strdup(data), *save = NULL, *opt;
+	int err = 0;
+
+	if (!copy)
+		return -ENOMEM;
+	for (opt = strtok_r(copy, ",", &save); opt && !err; opt = strtok_r(NULL, ",", &save)) {
+		char *val = strchr(opt, '='), *end;
+		unsigned long v = 0;
+
+		if (val) {
+			*val++ = '\0';
+			v = strtoul(val, &end, !strcmp(opt, "rootmode") ? 8 : 10);
+			if (!*val || *end)
+				err = -EINVAL;
+		}
+		if (err)
+			break;
+		if (!strcmp(opt, "fd") && val)
+			o->fd = (int)v, o->have_fd = v <= INT32_MAX;
+		else if (!strcmp(opt, "rootmode") && val)
+			o->rootmode = (mode_t)v, o->have_rootmode = true;
+		else if (!strcmp(opt, "user_id") && val)
+			o->have_uid = true;
+		else if (!strcmp(opt, "group_id") && val)
+			o->have_gid = true;
+		else if (!strcmp(opt, "max_read") && val)
+			o->max_read = v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
+		else if (!strcmp(opt, "blksize") && val)
+			; /* fuseblk's; accepted */
+		else if (!val && (!strcmp(opt, "default_permissions") || !strcmp(opt, "allow_other")))
+			; /* one user, root: nothing to check */
+		else
+			err = -EINVAL;
+	}
+	free(copy);
+	if (!err && (!o->have_fd || !o->have_rootmode || !o->have_uid || !o->have_gid))
+		err = -EINVAL;
+	if (!err && !S_ISDIR(o->rootmode) && !S_ISREG(o->rootmode))
+		err = -EINVAL;
+	return err;
+}
+
+static void fuse_fs_destroy(struct vfs_fs *fs)
+{
+	struct fuse_fs *ffs = (struct fuse_fs *)fs;
+	struct fuse_conn *fc = ffs->fc;
+
+	/* The server's reads now end (ENODEV) and every waiter fails. */
+	fuse_conn_abort(fc);
+	fuse_conn_put(fc);
+	free(ffs);
+}
+
+int fuse_fs_mount(struct task *t, const char *type, const char *data, struct vfs_fs **out)
+{
+	struct mount_opts o = {0};
+	struct fuse_fs *ffs;
+	struct fuse_inode *root;
+	struct fuse_conn *fc;
+	struct vfs_file *dev;
+	int err;
+
+	if (strcmp(type, "fuse") && strncmp(type, "fuse.", 5))
+		return -ENODEV;
+	err = parse_opts(data, &o);
+	if (err)
+		return err;
+	dev = fd_get(t->fds, o.fd);
+	fc = fuse_dev_conn(dev);
+	if (!fc) {
+		err = -EINVAL;
+		goto out_put;
+	}
+	pthread_mutex_lock(&fc->lock);
+	err = fc->mounted || !fc->connected ? -EINVAL : 0;
+	if (!err) {
+		fc->mounted = true;
+		fc->max_read = o.max_read;
+		fc->refs += 2; /* the fs, and its root inode */
+	}
+	pthread_mutex_unlock(&fc->lock);
+	if (err)
+		goto out_put;
+	err = -ENOMEM;
+	ffs = calloc(1, sizeof(*ffs));
+	root = calloc(1, sizeof(*root));
+	if (!ffs || !root) {
+		free(ffs);
+		free(root);
+		fuse_conn_put(fc);
+		fuse_conn_put(fc);
+		goto out_put;
+	}
+	ffs->fc = fc;
+	ffs->base.type = "fuse";
+	ffs->base.magic = FUSE_MAGIC;
+	ffs->base.priv = ffs;
+	ffs->base.destroy = fuse_fs_destroy;
+	vfs_inode_init(&root->base, &ffs->base, &fuse_inode_ops, o.rootmode & S_IFMT);
+	root->base.ino = FUSE_ROOT_ID;
+	root->fc = fc;
+	root->nodeid = FUSE_ROOT_ID;
+	pthread_mutex_init(&root->lock, NULL);
+	err = vfs_fs_set_root(&ffs->base, &root->base);
+	if (err) {
+		fuse_conn_put(fc);
+		free(ffs);
+		goto out_put;
+	}
+	err = fuse_send_init(fc);
+	if (err) {
+		fuse_fs_destroy(&ffs->base);
+		goto out_put;
+	}
+	*out = &ffs->base;
+out_put:
+	if (dev)
+		vfs_file_put(dev);
+	return err;
+}

@@ -1,0 +1,118 @@
+/*
+ * fuse/fuse_i.h - inside the FUSE client: connections and requests.
+ *
+ * Life of a request (struct fuse_req): the calling task builds it
+ * (fuse_request), queues it on its connection's pending list and waits;
+ * the server's read(2) of /dev/fuse copies it out and moves it to the
+ * processing list (SENT); the server's write(2) of the reply, once
+ * checked, copies the payload into the request's reply buffer and marks it
+ * DONE, and the caller wakes.  Requests nobody waits for (FORGET,
+ * RELEASE, INTERRUPT, INIT) are "background": freed when done, or when
+ * read if no reply is expected.  A caller a signal interrupts before the
+ * server read its request takes it back (-ERESTARTSYS); after, it sends
+ * FUSE_INTERRUPT and waits for the reply, unless it is being killed, in
+ * which case it abandons the request (freed when the reply comes or the
+ * connection ends).
+ *
+ * The connection ends (aborts) when the last device fd is closed or the
+ * mount goes: every request still queued or sent fails with ENOTCONN, and
+ * the server's read returns ENODEV.
+ *
+ * Locking: fuse_conn.lock protects everything in the connection and its
+ * requests.  It is held while copying to and from the server's buffer
+ * (its mm lock nests inside), never while waiting for anything but the
+ * server, and no other sentry lock is held while a caller waits.
+ */
+#ifndef KSENTRY_FUSE_FUSE_I_H
+#define KSENTRY_FUSE_FUSE_I_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "abi/fuse.h"
+#include "fuse/fuse.h"
+#include "kernel/task.h"
+
+#define FUSE_MAX_PENDING 1024 /* queued requests per connection; then callers wait */
+
+struct fuse_conn;
+
+enum fuse_req_state { FUSE_REQ_PENDING, FUSE_REQ_SENT, FUSE_REQ_DONE };
+
+struct fuse_req {
+	struct fuse_req *next;	 /* in pending or processing */
+	enum fuse_req_state state;
+	uint64_t unique;
+	uint32_t opcode;
+	bool background;	 /* nobody waits: freed when done */
+	bool abandoned;		 /* the caller gave up: freed when done */
+	bool no_reply;		 /* FORGET, INTERRUPT: freed when read */
+	unsigned char *in;	 /* header and arguments, malloc'd */
+	size_t in_len;
+	void *out;		 /* reply payload goes here */
+	size_t out_size;	 /* at most this much */
+	size_t out_len;		 /* what came */
+	bool out_exact;		 /* the reply must be out_size long (fixed-size replies) */
+	int error;		 /* 0 or a negative errno */
+	void (*done)(struct fuse_conn *fc, struct fuse_req *req); /* background completion */
+};
+
+struct fuse_conn {
+	struct kernel *k;
+	pthread_mutex_t lock;
+	pthread_cond_t changed;	 /* a request queued or done; the state changed */
+	int refs;		 /* device files + the mount */
+	int dev_files;		 /* open /dev/fuse files of this connection */
+	bool connected;		 /* false once aborted */
+	bool initialized;	 /* the FUSE_INIT reply came */
+	bool mounted;
+	struct fuse_req *pending, **pending_tail;
+	struct fuse_req *processing;
+	unsigned npending;
+	uint64_t next_unique;
+
+	/* Negotiated at FUSE_INIT. */
+	uint32_t minor;
+	uint32_t flags;
+	uint32_t max_write;
+	uint32_t max_read;	 /* mount's max_read=, or max_write */
+	bool no_open, no_opendir; /* the server said ENOSYS: opens are not needed */
+	bool no_flush, no_fsync;
+};
+
+/* The connection behind a /dev/fuse file, or NULL for another file. */
+struct fuse_conn *fuse_dev_conn(struct vfs_file *f);
+
+void fuse_conn_get(struct fuse_conn *fc);
+void fuse_conn_put(struct fuse_conn *fc);
+
+/* End the connection: fail every request, wake everyone. */
+void fuse_conn_abort(struct fuse_conn *fc);
+
+/* Queue FUSE_INIT (the mount does it; the reply may come any time). */
+int fuse_send_init(struct fuse_conn *fc);
+
+/*
+ * Send @opcode for @nodeid with the arguments @args (@nargs pieces,
+ * concatenated) and wait for the reply, whose payload goes to @out (at
+ * most @out_size bytes; exactly that many if @exact, else *@out_len says).
+ * Returns 0 or the server's error, -ENOTCONN, -ERESTARTSYS/-EINTR (a
+ * signal), or -EIO (a malformed reply).
+ */
+struct fuse_arg {
+	const void *p;
+	size_t len;
+};
+int fuse_request(struct fuse_conn *fc, uint32_t opcode, uint64_t nodeid,
+		 const struct fuse_arg *args, int nargs, void *out, size_t out_size, bool exact,
+		 size_t *out_len);
+
+/* As fuse_request, but nobody waits and no reply payload is kept. */
+int fuse_request_background(struct fuse_conn *fc, uint32_t opcode, uint64_t nodeid,
+			    const struct fuse_arg *args, int nargs, bool no_reply);
+
+/* The FUSE file system (fs.c): mount(2) of "fuse" / "fuse.SUBTYPE". */
+int fuse_fs_mount(struct task *t, const char *type, const char *data, struct vfs_fs **out);
+
+#endif
