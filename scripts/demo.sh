@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# The main job: install what is needed, build ksentry, and run programs in
-# the sandbox: Debian's static busybox, and a static C program printing its
-# own view of the system.  Once the FUSE issue lands, this becomes the
-# guest-side FUSE server demo.
+# The main job: install what is needed, build ksentry, and run a sandbox
+# whose guest-side FUSE server (memfs, built against Debian's libfuse3.a)
+# mounts itself inside the sandbox and serves a busybox shell session;
+# then Debian's own dynamically linked programs in the sandbox.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,9 +14,32 @@ ks=./build/vmm/ksentry
 $ks --version
 $ks selfcheck
 echo
-echo "== busybox, sandboxed:"
-$ks run --debug /bin/busybox echo "hello from busybox inside ksentry"
-$ks run /bin/busybox uname -a
+echo "== a FUSE server inside the sandbox, and a shell using its mount:"
+# Not under /tmp: the sandbox's /tmp is a fresh tmpfs of its own.
+work=$(mktemp -d "$PWD/build/demo.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+cp build/fuse/server/memfs "$work/memfs"
+cat >"$work/session.sh" <<SESSION
+mkdir -p /mnt/fuse
+$work/memfs /mnt/fuse -f -s &
+while ! grep -q ' /mnt/fuse ' /proc/mounts; do sleep 0.05; done
+echo "mounted:  \$(grep ' /mnt/fuse ' /proc/mounts)"
+cd /mnt/fuse
+echo "hello through FUSE" > greeting
+mkdir -p docs && seq 1 1000 > docs/numbers
+ln -s docs/numbers link
+ls -la . docs
+cat greeting; wc -l < link; md5sum docs/numbers
+cd /; umount /mnt/fuse; wait
+echo "unmounted; the server exited with \$?"
+SESSION
+$ks run --debug /bin/busybox sh "$work/session.sh"
+echo
+echo "== Debian's own dynamically linked bash and python3, sandboxed:"
+$ks run /bin/bash -c 'echo "bash $BASH_VERSION, pid $$, parent $PPID"; ls / | head -3'
+$ks run /usr/bin/python3 -c 'import os, sys; print("python", sys.version.split()[0], "sees pid", os.getpid())' || true
 echo
 echo "== a static glibc program, traced:"
-$ks run --strace build/test/guest/hello-glibc
+if [[ -x build/test/guest/hello-glibc ]]; then
+	$ks run --strace build/test/guest/hello-glibc
+fi

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# FUSE end to end: the memfs libfuse server mounts itself inside the
+# sandbox, and busybox applets work on the mount; the output must be what
+# the same script prints natively on a tmpfs-like directory (the FUSE
+# parts filtered: the mount line).  Then the server is killed under a
+# waiting reader, which must get ENOTCONN-class errors, not hang.
+#   fuse.sh KSENTRY MEMFS BUSYBOX PLATFORM
+set -u
+ks=$1 memfs=$2 busybox=$3 platform=$4
+if [[ $platform == kvm && ( ! -c /dev/kvm || ! -r /dev/kvm || ! -w /dev/kvm ) ]]; then
+	echo "SKIP: needs KVM, and /dev/kvm is missing or not read-writable here"
+	exit 77
+fi
+# Not under /tmp: the sandbox has a fresh tmpfs there.
+t=$(mktemp -d "$PWD/fuse-test.XXXXXX")
+trap 'rm -rf "$t"' EXIT
+cp "$memfs" "$t/memfs"
+cat >"$t/ops.sh" <<'OPS'
+cd "$1" || exit 1
+echo hello > a && cat a
+mkdir -p d/e; echo two > d/b; ls; ls d
+mv a d/c; ls d; cat d/c
+rm d/b; ls d
+seq 1 20000 > big; wc -l big; md5sum big; tail -c 20 big
+dd if=big of=copy bs=4096 2>/dev/null; cmp big copy && echo copied
+ln -s d/c link; readlink link; cat link
+: > empty; wc -c < empty
+echo 1234567890 > trunc; truncate -s 4 trunc 2>/dev/null || busybox truncate -s 4 trunc; cat trunc; echo
+rmdir d/e; ls d
+find . | sort
+grep -c 7 big
+OPS
+cat >"$t/sandbox.sh" <<SANDBOX
+mkdir -p /tmp/m
+$t/memfs /tmp/m -f -s &
+i=0; while [ \$i -lt 200 ] && ! grep -q ' /tmp/m ' /proc/mounts; do sleep 0.05; i=\$((i+1)); done
+grep ' /tmp/m ' /proc/mounts | cut -d' ' -f2,3
+sh $t/ops.sh /tmp/m
+umount /tmp/m; echo "umount \$?"
+wait; echo "server exit \$?"
+SANDBOX
+fail=0
+mkdir "$t/native"
+(cd "$t" && "$busybox" sh "$t/ops.sh" "$t/native" >"$t/want" 2>&1)
+timeout 120 "$ks" run --platform "$platform" --cwd / "$busybox" sh "$t/sandbox.sh" >"$t/got" 2>&1 </dev/null
+echo "exit $?" >>"$t/got"
+printf '/tmp/m fuse\n' >"$t/want.full"
+cat "$t/want" >>"$t/want.full"
+printf 'umount 0\nserver exit 0\nexit 0\n' >>"$t/want.full"
+if diff -u "$t/want.full" "$t/got"; then
+	echo "ok memfs over FUSE matches native"
+else
+	echo "FAIL memfs over FUSE differs from native"
+	fail=1
+fi
+
+# The server dies while a reader waits on it: the reader fails, nothing hangs.
+cat >"$t/kill.sh" <<KILL
+mkdir -p /tmp/m
+$t/memfs /tmp/m -f -s & pid=\$!
+i=0; while [ \$i -lt 200 ] && ! grep -q ' /tmp/m ' /proc/mounts; do sleep 0.05; i=\$((i+1)); done
+echo data > /tmp/m/f
+kill -9 \$pid; wait \$pid
+cat /tmp/m/f 2>/dev/null && echo "read after the server died" || echo "read failed as it must"
+ls /tmp/m 2>/dev/null; echo "ls status \$?"
+umount /tmp/m; echo "umount \$?"
+KILL
+timeout 60 "$ks" run --platform "$platform" --cwd / "$busybox" sh "$t/kill.sh" >"$t/got2" 2>&1 </dev/null
+status=$?
+if [[ $status -eq 0 ]] && grep -q "read failed as it must" "$t/got2" && grep -q "ls status 1" "$t/got2" &&
+	grep -q "umount 0" "$t/got2"; then
+	echo "ok a dead server fails its callers and the mount comes off"
+else
+	echo "FAIL dead server (exit $status):"
+	cat "$t/got2"
+	fail=1
+fi
+exit $fail
