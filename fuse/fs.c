@@ -639,8 +639,11 @@ static void fuse_fs_destroy(struct vfs_fs *fs)
 	struct fuse_fs *ffs = (struct fuse_fs *)fs;
 	struct fuse_conn *fc = ffs->fc;
 
-	/* The server's reads now end (ENODEV) and every waiter fails. */
+	/* The server's reads now end (ENODEV) and every waiter fails; the
+	 * root's FORGET is never sent (the root is never looked up). */
 	fuse_conn_abort(fc);
+	if (fs->root)
+		vfs_dentry_put(fs->root);
 	fuse_conn_put(fc);
 	free(ffs);
 }

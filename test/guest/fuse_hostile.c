@@ -1,0 +1,274 @@
+/*
+ * fuse_hostile: a FUSE server that lies, speaking /dev/fuse directly (no
+ * libfuse), and a client that checks the sandbox keeps its word: every
+ * malformed reply is refused (the server's write fails) or becomes EIO
+ * for the caller, and a server that goes away fails its callers with
+ * ENOTCONN.  Prints "fuse-hostile ok" when every check holds.
+ *
+ * The file system: the root holds "good" (a file), "badtype" (an entry
+ * whose attributes have no file type), "badnames" (a directory whose
+ * listing has a 300-byte name), "slash" (one with a '/' in a name) and
+ * "big" (a file whose READ replies are longer than asked).
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fuse.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define MNT "/tmp/hostile"
+
+static int failures;
+
+#define CHECK(cond)                                                                     \
+	do {                                                                            \
+		if (!(cond)) {                                                          \
+			printf("FAIL %s:%d: %s (errno %d)\n", __FILE__, __LINE__, #cond, errno); \
+			failures++;                                                     \
+		}                                                                       \
+	} while (0)
+
+static int dev;
+
+static ssize_t reply_raw(uint64_t unique, int error, const void *p, size_t len, size_t claim)
+{
+	struct fuse_out_header oh = {.len = (uint32_t)claim, .error = error, .unique = unique};
+	struct iovec iov[2] = {{&oh, sizeof(oh)}, {(void *)p, len}};
+
+	return writev(dev, iov, len ? 2 : 1);
+}
+
+static void reply(uint64_t unique, int error, const void *p, size_t len)
+{
+	reply_raw(unique, error, p, len, sizeof(struct fuse_out_header) + len);
+}
+
+static void fill_attr(struct fuse_attr *a, uint64_t ino, uint32_t mode, uint64_t size)
+{
+	memset(a, 0, sizeof(*a));
+	a->ino = ino;
+	a->mode = mode;
+	a->nlink = 1;
+	a->size = size;
+}
+
+static void entry(uint64_t unique, uint64_t node, uint32_t mode)
+{
+	struct fuse_entry_out e = {.nodeid = node};
+
+	fill_attr(&e.attr, node, mode, 4096);
+	reply(unique, 0, &e, sizeof(e));
+}
+
+/* One dirent of @name (its length as @namelen claims) into @buf. */
+static size_t dirent_put(char *buf, uint64_t off, const char *name, uint32_t namelen)
+{
+	struct fuse_dirent *d = (struct fuse_dirent *)buf;
+	size_t len = strlen(name);
+
+	d->ino = 99;
+	d->off = off;
+	d->namelen = namelen;
+	d->type = DT_REG;
+	memcpy(d->name, name, len);
+	return FUSE_DIRENT_ALIGN(FUSE_NAME_OFFSET + len);
+}
+
+static void serve(void)
+{
+	static char buf[1 << 20];
+
+	for (;;) {
+		ssize_t n = read(dev, buf, sizeof(buf));
+		struct fuse_in_header *h = (struct fuse_in_header *)buf;
+		char *arg = buf + sizeof(*h);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return; /* ENODEV: unmounted */
+		switch (h->opcode) {
+		case FUSE_INIT: {
+			struct fuse_init_out o = {.major = 7, .minor = 31, .max_write = 65536,
+						  .max_readahead = 65536};
+			/* Refused first: a length that is not what was written. */
+			if (reply_raw(h->unique, 0, &o, sizeof(o), 999) != -1 || errno != EINVAL)
+				printf("FAIL the sandbox took a reply with a false length\n");
+			if (reply_raw(h->unique + 1000, 0, &o, sizeof(o), 16 + sizeof(o)) != -1 ||
+			    errno != ENOENT)
+				printf("FAIL the sandbox took a reply to no request\n");
+			if (reply_raw(h->unique, 5, NULL, 0, 16) != -1 || errno != EINVAL)
+				printf("FAIL the sandbox took a positive error\n");
+			if (reply_raw(h->unique, -99999, NULL, 0, 16) != -1 || errno != EINVAL)
+				printf("FAIL the sandbox took an error out of range\n");
+			reply(h->unique, 0, &o, sizeof(o));
+			break;
+		}
+		case FUSE_LOOKUP:
+			if (!strcmp(arg, "good") || !strcmp(arg, "big"))
+				entry(h->unique, !strcmp(arg, "good") ? 2 : 3, S_IFREG | 0644);
+			else if (!strcmp(arg, "badtype"))
+				entry(h->unique, 4, 0777); /* no type bits */
+			else if (!strcmp(arg, "badnames") || !strcmp(arg, "slash"))
+				entry(h->unique, !strcmp(arg, "slash") ? 6 : 5, S_IFDIR | 0755);
+			else
+				reply(h->unique, -ENOENT, NULL, 0);
+			break;
+		case FUSE_GETATTR: {
+			struct fuse_attr_out o = {.attr_valid = 0};
+
+			bool dir = h->nodeid == 1 || h->nodeid == 5 || h->nodeid == 6;
+
+			fill_attr(&o.attr, h->nodeid, dir ? S_IFDIR | 0755 : S_IFREG | 0644, 4096);
+			reply(h->unique, 0, &o, sizeof(o));
+			break;
+		}
+		case FUSE_OPEN:
+		case FUSE_OPENDIR: {
+			struct fuse_open_out o = {.fh = 7};
+
+			reply(h->unique, 0, &o, sizeof(o));
+			break;
+		}
+		case FUSE_READDIR: {
+			struct fuse_read_in *ri = (struct fuse_read_in *)arg;
+			static char d[8192];
+			size_t len = 0;
+
+			if (ri->offset != 0) {
+				reply(h->unique, 0, NULL, 0);
+				break;
+			}
+			if (h->nodeid == 5) { /* a name longer than NAME_MAX */
+				static char longname[301];
+
+				memset(longname, 'x', 300);
+				len = dirent_put(d, 1, longname, 300);
+			} else if (h->nodeid == 6) {
+				len = dirent_put(d, 1, "a/b", 3);
+			} else {
+				len = dirent_put(d, 1, "good", 4);
+			}
+			reply(h->unique, 0, d, len);
+			break;
+		}
+		case FUSE_READ: {
+			struct fuse_read_in *ri = (struct fuse_read_in *)arg;
+			static char data[1 << 17];
+
+			memset(data, 'd', sizeof(data));
+			if (h->nodeid == 3) {
+				/* More than asked: refused, then an honest error. */
+				if (reply_raw(h->unique, 0, data, ri->size + 16,
+					      16 + ri->size + 16) != -1 || errno != EINVAL)
+					printf("FAIL the sandbox took a READ reply longer than asked\n");
+				reply(h->unique, -EIO, NULL, 0);
+			} else {
+				reply(h->unique, 0, data, ri->offset ? 0 : 5);
+			}
+			break;
+		}
+		case FUSE_FORGET:
+		case FUSE_BATCH_FORGET:
+		case FUSE_INTERRUPT:
+			break; /* no reply */
+		default:
+			reply(h->unique, -ENOSYS, NULL, 0);
+		}
+	}
+}
+
+/* Read a directory to its end: the errno it ended with (0: none), and
+ * no entry may have come from the bad listing. */
+static int list_error(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+	int err;
+
+	if (!d)
+		return -1;
+	errno = 0;
+	while ((e = readdir(d)))
+		if (strlen(e->d_name) > 255 || strchr(e->d_name, '/'))
+			return -2;
+	err = errno;
+	closedir(d);
+	return err;
+}
+
+static void client(void)
+{
+	struct stat st;
+	char buf[64];
+	int fd;
+
+	CHECK(stat(MNT "/good", &st) == 0 && S_ISREG(st.st_mode));
+	fd = open(MNT "/good", O_RDONLY);
+	CHECK(fd >= 0 && read(fd, buf, sizeof(buf)) == 5 && !memcmp(buf, "ddddd", 5));
+	close(fd);
+	errno = 0;
+	CHECK(stat(MNT "/badtype", &st) == -1 && errno == EIO);
+	CHECK(stat(MNT "/missing", &st) == -1 && errno == ENOENT);
+	CHECK(list_error(MNT "/badnames") == EIO);
+	CHECK(list_error(MNT "/slash") == EIO);
+	fd = open(MNT "/big", O_RDONLY);
+	errno = 0;
+	CHECK(fd >= 0 && read(fd, buf, sizeof(buf)) == -1 && errno == EIO);
+	close(fd);
+}
+
+int main(void)
+{
+	char opts[128];
+	int status;
+	pid_t server, cl;
+
+	setvbuf(stdout, NULL, _IONBF, 0);
+	mkdir(MNT, 0755);
+	dev = open("/dev/fuse", O_RDWR);
+	CHECK(dev >= 0);
+	snprintf(opts, sizeof(opts), "fd=%d,rootmode=40000,user_id=0,group_id=0,extra=1", dev);
+	CHECK(mount("hostile", MNT, "fuse.hostile", 0, opts) == -1 && errno == EINVAL);
+	snprintf(opts, sizeof(opts), "fd=%d,rootmode=40000", dev);
+	CHECK(mount("hostile", MNT, "fuse.hostile", 0, opts) == -1 && errno == EINVAL);
+	snprintf(opts, sizeof(opts), "fd=%d,rootmode=40000,user_id=0,group_id=0", dev);
+	CHECK(mount("hostile", MNT, "fuse.hostile", 0, opts) == 0);
+	server = fork();
+	if (server == 0) {
+		serve();
+		_exit(0);
+	}
+	cl = fork();
+	if (cl == 0) {
+		client();
+		_exit(failures ? 1 : 0);
+	}
+	CHECK(waitpid(cl, &status, 0) == cl && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+
+	/* The server goes away (and our copy of its fd too): callers fail. */
+	kill(server, SIGKILL);
+	waitpid(server, &status, 0);
+	close(dev);
+	{
+		struct stat st;
+
+		errno = 0;
+		CHECK(stat(MNT "/other", &st) == -1 && errno == ENOTCONN);
+	}
+	CHECK(umount(MNT) == 0);
+	if (failures)
+		return 1;
+	printf("fuse-hostile ok\n");
+	return 0;
+}
