@@ -433,6 +433,11 @@ ssize_t vfs_read(struct vfs_file *f, struct vfs_io *io, int64_t off)
 		return -EINVAL;
 	if (off >= 0)
 		return f->ops->seekable ? f->ops->read(f, io, (uint64_t)off) : -ESPIPE;
+	/* No offset to keep (pipes, devices): no lock either, so that a
+	 * reader blocked on the file (a FUSE server thread waiting for a
+	 * request) never stops a writer on the same description. */
+	if (!f->ops->seekable)
+		return f->ops->read(f, io, 0);
 	pthread_mutex_lock(&f->lock);
 	n = f->ops->read(f, io, f->offset);
 	if (n > 0)
@@ -452,6 +457,8 @@ ssize_t vfs_write(struct vfs_file *f, struct vfs_io *io, int64_t off)
 		return -EINVAL;
 	if (off >= 0)
 		return f->ops->seekable ? f->ops->write(f, io, (uint64_t)off) : -ESPIPE;
+	if (!f->ops->seekable)
+		return f->ops->write(f, io, 0);
 	pthread_mutex_lock(&f->lock);
 	if ((f->flags & O_APPEND) && f->inode && vfs_getattr(f->inode, &st) == 0)
 		f->offset = (uint64_t)st.st_size;
