@@ -13,4 +13,8 @@ int bench_segset_main(int argc, char **argv);
  * platform's floor and native Linux. */
 int bench_syscall_main(int argc, char **argv);
 
+/* `ksentry bench fuse [...]`: the same FUSE server and workload in the
+ * sandbox and on native Linux FUSE. */
+int bench_fuse_main(int argc, char **argv);
+
 #endif

@@ -4,7 +4,9 @@
  * and the server `ksentry bench fuse` runs in the sandbox and natively.
  *
  * Built statically against Debian's libfuse3.a; run it as any libfuse
- * program:   memfs MOUNTPOINT [-f] [-s] [-o ...]
+ * program:   memfs [--direct-io] MOUNTPOINT [-f] [-s] [-o ...]
+ * --direct-io opens every file with direct I/O, so that the kernel's
+ * page cache never answers a read (the benchmark wants round trips).
  *
  * Nodes live in one flat table (path -> node); directories list their
  * children by prefix.  Plain and small on purpose: the subject is the
@@ -31,6 +33,7 @@ struct node {
 };
 
 static struct node **nodes;
+static int direct_io;
 static size_t nnodes;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -159,6 +162,7 @@ static int make(const char *path, mode_t mode)
 
 static int m_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 {
+	fi->direct_io = direct_io;
 	return make(path, S_IFREG | (mode & 07777));
 }
 
@@ -324,6 +328,7 @@ static int m_open(const char *path, struct fuse_file_info *fi)
 	n = find(path);
 	err = !n ? -ENOENT : S_ISDIR(n->mode) ? -EISDIR : 0;
 	pthread_mutex_unlock(&lock);
+	fi->direct_io = direct_io;
 	return err;
 }
 
@@ -428,6 +433,12 @@ static const struct fuse_operations ops = {
 
 int main(int argc, char *argv[])
 {
+	if (argc > 1 && !strcmp(argv[1], "--direct-io")) {
+		direct_io = 1;
+		argv[1] = argv[0];
+		argv++;
+		argc--;
+	}
 	if (!add("/", S_IFDIR | 0755))
 		return 1;
 	return fuse_main(argc, argv, &ops, NULL);
