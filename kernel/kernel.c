@@ -36,6 +36,56 @@ static int mount_at(struct kernel *k, const char *where, struct vfs_fs *fs, unsi
 	return err == -ENOENT || err == -ENOTDIR ? 0 : err;
 }
 
+/* mkdir -p @path in the sandbox (as root, from its root). */
+static int make_dirs(struct kernel *k, const char *path)
+{
+	struct vfs_ctx ctx = {.vfs = &k->vfs, .root = k->vfs.root, .umask = 022};
+	char buf[VFS_PATH_MAX];
+	size_t len = strlen(path);
+	int err = 0;
+
+	if (path[0] != '/' || len >= sizeof(buf))
+		return -EINVAL;
+	memcpy(buf, path, len + 1);
+	for (size_t i = 1; i <= len && !err; i++) {
+		if (buf[i] != '/' && buf[i] != '\0')
+			continue;
+		buf[i] = '\0';
+		err = vfs_mkdirat(&ctx, k->vfs.root, buf, 0755);
+		if (err == -EEXIST)
+			err = 0;
+		buf[i] = path[i];
+	}
+	return err;
+}
+
+int kernel_mount_host(struct kernel *k, const char *host_dir, const char *guest_dir, bool rw)
+{
+	struct vfs_fs *fs;
+	int err;
+
+	if (rw)
+		return -EOPNOTSUPP; /* writes to the host need a writable hostfs: not yet */
+	err = make_dirs(k, guest_dir);
+	if (!err)
+		err = hostfs_create(host_dir, &fs);
+	if (!err)
+		err = mount_at(k, guest_dir, fs, MS_RDONLY);
+	return err;
+}
+
+int kernel_mount_tmpfs(struct kernel *k, const char *guest_dir)
+{
+	struct vfs_fs *fs;
+	int err = make_dirs(k, guest_dir);
+
+	if (!err)
+		err = tmpfs_create_fs(k->mf, 01777, &fs);
+	if (!err)
+		err = mount_at(k, guest_dir, fs, 0);
+	return err;
+}
+
 /* Mount /tmp (over a host root), /dev and /proc. */
 static int mount_standard(struct kernel *k, bool host_root)
 {

@@ -68,6 +68,8 @@ struct kernel {
 	pthread_t timer_thread;
 	bool timer_thread_running, timer_stop;
 
+	_Atomic uint64_t *syscall_counts; /* per syscall number, for --stats; or NULL */
+
 	pthread_mutex_t futex_lock;	  /* protects futex_waiters */
 	struct futex_waiter *futex_waiters;
 };
@@ -84,6 +86,13 @@ struct kernel {
  */
 int kernel_init(struct kernel *k, struct memfile *mf, struct memacct *acct,
 		struct platform *platform, const char *host_root);
+
+/* --mount HOST:GUEST: host directory @host_dir (read-only; @rw is
+ * -EOPNOTSUPP for now) at @guest_dir, made if missing.  0 or -errno. */
+int kernel_mount_host(struct kernel *k, const char *host_dir, const char *guest_dir, bool rw);
+
+/* --tmpfs GUEST: a fresh tmpfs at @guest_dir, made if missing. */
+int kernel_mount_tmpfs(struct kernel *k, const char *guest_dir);
 
 /* Kill every task but the caller's and wait until they are gone (the
  * first process has exited: the sandbox ends, as a pid namespace does

@@ -6,6 +6,7 @@
  * are read from guest memory with the guest's rights (a bad pointer prints
  * as its address) and cut at 32 bytes.
  */
+#include <stdatomic.h>
 #include <ctype.h>
 #include <string.h>
 
@@ -289,6 +290,8 @@ void syscall_dispatch(struct task *t)
 	FILE *out = t->k->strace;
 	int64_t r;
 
+	if (t->k->syscall_counts && nr < ABI_NR_SYSCALLS)
+		atomic_fetch_add_explicit(&t->k->syscall_counts[nr], 1, memory_order_relaxed);
 	r = e && e->fn ? e->fn(t, a) : -ENOSYS;
 	if (out) {
 		const char *name = nr < ABI_NR_SYSCALLS ? abi_syscall_names[nr] : NULL;

@@ -38,7 +38,19 @@ int memacct_inc(struct memacct *a, enum memacct_kind kind, uint64_t len)
 			return -EINVAL;
 	} while (!atomic_compare_exchange_weak_explicit(&a->bytes[kind], &old, new,
 							memory_order_relaxed, memory_order_relaxed));
+	old = atomic_load_explicit(&a->peak[kind], memory_order_relaxed);
+	while (old < new && !atomic_compare_exchange_weak_explicit(&a->peak[kind], &old, new,
+								   memory_order_relaxed,
+								   memory_order_relaxed))
+		;
 	return 0;
+}
+
+uint64_t memacct_peak(const struct memacct *a, enum memacct_kind kind)
+{
+	return (unsigned)kind < MEMACCT_NKINDS
+		       ? atomic_load_explicit(&a->peak[kind], memory_order_relaxed)
+		       : 0;
 }
 
 int memacct_dec(struct memacct *a, enum memacct_kind kind, uint64_t len)

@@ -31,7 +31,11 @@ enum memacct_kind {
 
 struct memacct {
 	_Atomic uint64_t bytes[MEMACCT_NKINDS];
+	_Atomic uint64_t peak[MEMACCT_NKINDS]; /* the most bytes[] ever held */
 };
+
+/* The peak of @kind so far (ksentry run --stats). */
+uint64_t memacct_peak(const struct memacct *a, enum memacct_kind kind);
 
 struct memacct_snapshot {
 	uint64_t bytes[MEMACCT_NKINDS];

@@ -7,6 +7,7 @@
  * killed by a signal exits 128+N, with a one-line reason on stderr.
  */
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "abi/syscall_names.h"
 #include "fuse/fuse.h"
 #include "kernel/exec.h"
 #include "kernel/task.h"
@@ -32,6 +34,9 @@ struct run_options {
 	const char *root; /* host directory, or NULL for an empty tmpfs root */
 	const char *cwd;
 	int max_tasks;
+	const char *stats; /* NULL, "text" or "json" */
+	char *mounts[MAX_ENV]; /* --mount HOST:GUEST[:ro|rw], --tmpfs GUEST (as "tmpfs:GUEST") */
+	int nmounts;
 	char *env[MAX_ENV + 1];
 	int nenv;
 };
@@ -51,6 +56,11 @@ static void run_usage(FILE *out)
 		"  --empty-root         start from an empty in-memory root instead\n"
 		"  --cwd DIR            the guest's working directory (default: ksentry's own\n"
 		"                       when it exists in the sandbox, else /)\n"
+		"  --mount HOST:GUEST[:ro]  a host directory at GUEST, read-only (repeatable;\n"
+		"                       :rw is refused: host writes are not supported yet)\n"
+		"  --tmpfs GUEST        a fresh tmpfs at GUEST (repeatable)\n"
+		"  --stats[=json]       at exit, memory by kind (now and peak) and syscall\n"
+		"                       counts on stderr, as text or JSON\n"
 		"  --max-tasks N        most tasks (threads) alive at once; past it clone\n"
 		"                       and fork fail with EAGAIN (default 4096)\n"
 		"  --platform NAME      auto (default: kvm where it works, else ptrace), kvm, ptrace\n"
@@ -85,6 +95,9 @@ static int parse_options(int argc, char **argv, struct run_options *o)
 		{"root", required_argument, NULL, 'r'}, {"empty-root", no_argument, NULL, 'E'},
 		{"cwd", required_argument, NULL, 'c'},
 		{"max-tasks", required_argument, NULL, 'T'},
+		{"stats", optional_argument, NULL, 'S'},
+		{"mount", required_argument, NULL, 'M'},
+		{"tmpfs", required_argument, NULL, 't'},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
@@ -124,6 +137,31 @@ static int parse_options(int argc, char **argv, struct run_options *o)
 			break;
 		case 'c':
 			o->cwd = optarg;
+			break;
+		case 'M':
+		case 't':
+			if (o->nmounts == MAX_ENV) {
+				fprintf(stderr, "ksentry run: too many --mount/--tmpfs\n");
+				return -1;
+			}
+			if (c == 't') {
+				size_t n = strlen(optarg) + 7;
+				char *m = malloc(n);
+
+				if (!m)
+					return -1;
+				snprintf(m, n, "tmpfs:%s", optarg);
+				o->mounts[o->nmounts++] = m;
+			} else {
+				o->mounts[o->nmounts++] = strdup(optarg);
+			}
+			break;
+		case 'S':
+			o->stats = optarg ? optarg : "text";
+			if (strcmp(o->stats, "text") && strcmp(o->stats, "json")) {
+				fprintf(stderr, "ksentry run: --stats takes text or json\n");
+				return -1;
+			}
 			break;
 		case 'T': {
 			char *end;
@@ -199,6 +237,93 @@ static void set_cwd(struct task *t, const struct run_options *o)
 	t->cwd = p;
 }
 
+/* --stats: memory by kind (now and peak), then syscall counts. */
+static void print_stats(const struct run_options *o, struct kernel *k, struct memacct *acct)
+{
+	bool json = !strcmp(o->stats, "json");
+	uint64_t total = 0;
+	const char *sep = "";
+
+	fprintf(stderr, json ? "{\"memory\": {" : "ksentry stats\n%-12s %14s %14s\n", "memory",
+		"now (bytes)", "peak (bytes)");
+	for (int i = 0; i < MEMACCT_NKINDS; i++) {
+		uint64_t now = atomic_load(&acct->bytes[i]), peak = memacct_peak(acct, i);
+
+		if (json)
+			fprintf(stderr, "%s\"%s\": {\"now\": %lu, \"peak\": %lu}", sep,
+				memacct_kind_name(i), (unsigned long)now, (unsigned long)peak);
+		else
+			fprintf(stderr, "%-12s %14lu %14lu\n", memacct_kind_name(i),
+				(unsigned long)now, (unsigned long)peak);
+		sep = ", ";
+	}
+	fprintf(stderr, json ? "}, \"syscalls\": {" : "syscalls\n");
+	sep = "";
+	for (unsigned nr = 0; nr < ABI_NR_SYSCALLS; nr++) {
+		uint64_t n = atomic_load(&k->syscall_counts[nr]);
+		const char *name = abi_syscall_names[nr];
+		char unknown[32];
+
+		if (!n)
+			continue;
+		total += n;
+		if (!name) {
+			snprintf(unknown, sizeof(unknown), "syscall_%u", nr);
+			name = unknown;
+		}
+		if (json)
+			fprintf(stderr, "%s\"%s\": %lu", sep, name, (unsigned long)n);
+		else
+			fprintf(stderr, "  %-22s %10lu\n", name, (unsigned long)n);
+		sep = ", ";
+	}
+	if (json)
+		fprintf(stderr, "}, \"syscalls_total\": %lu}\n", (unsigned long)total);
+	else
+		fprintf(stderr, "  %-22s %10lu\n", "total", (unsigned long)total);
+}
+
+/* The --mount and --tmpfs requests, in order.  0 or -1 (said why). */
+static int apply_mounts(struct run_options *o, struct kernel *k)
+{
+	for (int i = 0; i < o->nmounts; i++) {
+		char *spec = o->mounts[i], *guest, *mode;
+		bool tmpfs = !strncmp(spec, "tmpfs:", 6), rw = false;
+		int err;
+
+		if (tmpfs) {
+			err = kernel_mount_tmpfs(k, spec + 6);
+		} else {
+			guest = strchr(spec, ':');
+			if (!guest || guest == spec || guest[1] != '/') {
+				fprintf(stderr, "ksentry: --mount %s: want HOST:GUEST[:ro] with an "
+						"absolute GUEST\n", spec);
+				return -1;
+			}
+			*guest++ = '\0';
+			mode = strchr(guest, ':');
+			if (mode) {
+				*mode++ = '\0';
+				if (strcmp(mode, "ro") && strcmp(mode, "rw")) {
+					fprintf(stderr, "ksentry: --mount: mode %s is not ro or rw\n",
+						mode);
+					return -1;
+				}
+				rw = !strcmp(mode, "rw");
+			}
+			err = kernel_mount_host(k, spec, guest, rw);
+		}
+		if (err) {
+			fprintf(stderr, "ksentry: %s %s: %s\n", tmpfs ? "--tmpfs" : "--mount",
+				tmpfs ? spec + 6 : spec,
+				err == -EOPNOTSUPP ? "read-write host mounts are not supported yet"
+						   : strerror(-err));
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static int exit_code(int status)
 {
 	if (WIFSIGNALED(status))
@@ -250,8 +375,17 @@ int run_main(int argc, char **argv)
 	k.host_stdio[2] = 2;
 	k.strace = o.strace ? stderr : NULL;
 	fuse_install(&k);
+	if (apply_mounts(&o, &k)) {
+		err = -EINVAL;
+		goto err_kernel;
+	}
 	if (o.max_tasks)
 		k.max_tasks = o.max_tasks;
+	if (o.stats) {
+		k.syscall_counts = calloc(ABI_NR_SYSCALLS, sizeof(*k.syscall_counts));
+		if (!k.syscall_counts)
+			o.stats = NULL;
+	}
 	if (o.debug)
 		fprintf(stderr, "ksentry: platform %s\n", k.platform->description);
 
@@ -271,6 +405,9 @@ int run_main(int argc, char **argv)
 	/* The first process is gone: the sandbox ends with it. */
 	kernel_kill_all(&k, t);
 	task_destroy(t);
+	if (o.stats)
+		print_stats(&o, &k, &acct);
+	free(k.syscall_counts);
 	kernel_destroy(&k);
 	platform->ops->destroy(platform);
 	memfile_destroy(&mf);
