@@ -331,20 +331,30 @@ static int exit_code(int status)
 	return WEXITSTATUS(status);
 }
 
+static int run_sandbox(struct run_options *o, int argc, char **argv, int first);
+
 int run_main(int argc, char **argv)
 {
 	struct run_options o = {.memory = DEFAULT_MEMORY, .platform = "auto", .root = "/"};
+	int first = parse_options(argc, argv, &o), r;
+
+	r = first < 0 ? 2 : run_sandbox(&o, argc, argv, first);
+	for (int i = 0; i < o.nmounts; i++)
+		free(o.mounts[i]);
+	return r;
+}
+
+static int run_sandbox(struct run_options *op, int argc, char **argv, int first)
+{
+	struct run_options o = *op; /* the mount strings stay the caller's to free */
 	struct memacct acct;
 	struct memfile mf;
 	struct platform *platform;
 	struct kernel k;
 	struct task *t;
 	char msg[256];
-	int first, err, status;
+	int err, status;
 
-	first = parse_options(argc, argv, &o);
-	if (first < 0)
-		return 2;
 	if (!getenv("KSENTRY_NO_DEFAULT_ENV")) {
 		static char path[] = "PATH=/usr/local/bin:/usr/bin:/bin";
 		static char home[] = "HOME=/";
