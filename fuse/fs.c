@@ -3,11 +3,11 @@
  *
  * An inode is a FUSE node ID with the lookups it was handed: each inode
  * the VFS gets from LOOKUP, MKNOD, MKDIR, SYMLINK or LINK counts one
- * lookup, and evicting it sends FORGET for that count.  The VFS keeps the
- * dentries it looked up (entry timeouts are not honoured yet: a name the
- * server changes behind the sandbox's back stays cached; docs/fuse.md);
- * attributes are cached until their attr_valid timeout and asked again
- * after it.
+ * lookup, and evicting it sends FORGET for that count.  Names are cached
+ * for their entry_valid timeout; after it the VFS asks revalidate, which
+ * looks the name up again and keeps the entry if it still names the same
+ * node (one more lookup to forget), as Linux's fuse_dentry_revalidate
+ * does.  Attributes are cached until their attr_valid timeout.
  *
  * Every reply is checked before it is used: entry and attribute replies
  * have fixed sizes (fuse_request checks), the type bits of every
@@ -44,6 +44,7 @@ struct fuse_inode {
 	pthread_mutex_t lock;	    /* protects attr and expiry */
 	struct fuse_attr attr;
 	struct timespec expiry;	    /* of attr (CLOCK_MONOTONIC); 0: never asked */
+	struct timespec entry_expiry; /* of the name that found it; lock */
 };
 
 struct fuse_file {
@@ -77,22 +78,39 @@ static bool valid_type(uint32_t mode)
 	}
 }
 
-static void set_attr(struct fuse_inode *fi, const struct fuse_attr *a, uint64_t valid,
-		     uint32_t nsec)
+/* Now plus a server's timeout (seconds and nanoseconds), on CLOCK_MONOTONIC. */
+static struct timespec expiry_after(uint64_t valid, uint32_t nsec)
+{
+	struct timespec now, e;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (valid > (uint64_t)1 << 40)
+		valid = (uint64_t)1 << 40; /* a server's "forever" must not overflow */
+	e.tv_sec = now.tv_sec + (time_t)valid;
+	e.tv_nsec = now.tv_nsec + (nsec < 1000000000 ? (long)nsec : 0);
+	if (e.tv_nsec >= 1000000000) {
+		e.tv_sec++;
+		e.tv_nsec -= 1000000000;
+	}
+	return e;
+}
+
+static bool expired(struct timespec e)
 {
 	struct timespec now;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec > e.tv_sec || (now.tv_sec == e.tv_sec && now.tv_nsec >= e.tv_nsec);
+}
+
+static void set_attr(struct fuse_inode *fi, const struct fuse_attr *a, uint64_t valid,
+		     uint32_t nsec)
+{
+	struct timespec e = expiry_after(valid, nsec);
+
 	pthread_mutex_lock(&fi->lock);
 	fi->attr = *a;
-	if (valid > (uint64_t)1 << 40)
-		valid = (uint64_t)1 << 40; /* a server's "forever" must not overflow */
-	fi->expiry.tv_sec = now.tv_sec + (time_t)valid;
-	fi->expiry.tv_nsec = now.tv_nsec + (nsec < 1000000000 ? (long)nsec : 0);
-	if (fi->expiry.tv_nsec >= 1000000000) {
-		fi->expiry.tv_sec++;
-		fi->expiry.tv_nsec -= 1000000000;
-	}
+	fi->expiry = e;
 	pthread_mutex_unlock(&fi->lock);
 }
 
@@ -116,6 +134,7 @@ static int inode_from_entry(struct vfs_fs *fs, struct fuse_conn *fc,
 	fi->nlookup = 1;
 	pthread_mutex_init(&fi->lock, NULL);
 	set_attr(fi, &e->attr, e->attr_valid, e->attr_valid_nsec);
+	fi->entry_expiry = expiry_after(e->entry_valid, e->entry_valid_nsec);
 	fuse_conn_get(fc);
 	*out = &fi->base;
 	return 0;
@@ -157,6 +176,39 @@ static int fuse_lookup(struct vfs_inode *dir, const char *name, struct vfs_inode
 	struct fuse_arg a = name_arg(name);
 
 	return entry_request(dir, FUSE_LOOKUP, &a, 1, out);
+}
+
+static int fuse_revalidate(struct vfs_inode *dir, const char *name, struct vfs_inode *child)
+{
+	struct fuse_inode *fi = fino(child);
+	struct fuse_arg a = name_arg(name);
+	struct fuse_entry_out e;
+	bool fresh;
+
+	pthread_mutex_lock(&fi->lock);
+	fresh = !expired(fi->entry_expiry);
+	pthread_mutex_unlock(&fi->lock);
+	if (fresh)
+		return 1;
+	memset(&e, 0, sizeof(e));
+	if (fuse_request(conn_of(dir), FUSE_LOOKUP, fino(dir)->nodeid, &a, 1, &e, sizeof(e), true,
+			 NULL) ||
+	    e.nodeid == 0)
+		return 0;
+	if (e.nodeid != fi->nodeid || ((e.attr.mode ^ child->mode) & S_IFMT)) {
+		/* Another node now: forget the lookup we just got. */
+		struct fuse_forget_in fo = {.nlookup = 1};
+
+		(void)fuse_request_background(conn_of(dir), FUSE_FORGET, e.nodeid,
+					      &(struct fuse_arg){&fo, sizeof(fo)}, 1, true);
+		return 0;
+	}
+	set_attr(fi, &e.attr, e.attr_valid, e.attr_valid_nsec);
+	pthread_mutex_lock(&fi->lock);
+	fi->nlookup++; /* the server counted this lookup too */
+	fi->entry_expiry = expiry_after(e.entry_valid, e.entry_valid_nsec);
+	pthread_mutex_unlock(&fi->lock);
+	return 1;
 }
 
 static int fuse_mknod(struct vfs_inode *dir, const char *name, mode_t mode, dev_t dev,
@@ -287,14 +339,11 @@ static int fuse_getattr(struct vfs_inode *inode, struct stat *st)
 	struct fuse_inode *fi = fino(inode);
 	struct fuse_getattr_in in = {0};
 	struct fuse_attr_out o;
-	struct timespec now;
 	bool fresh;
 	int err;
 
-	clock_gettime(CLOCK_MONOTONIC, &now);
 	pthread_mutex_lock(&fi->lock);
-	fresh = now.tv_sec < fi->expiry.tv_sec ||
-		(now.tv_sec == fi->expiry.tv_sec && now.tv_nsec < fi->expiry.tv_nsec);
+	fresh = !expired(fi->expiry);
 	if (fresh)
 		attr_to_stat(&fi->attr, st);
 	pthread_mutex_unlock(&fi->lock);
@@ -394,6 +443,7 @@ static void fuse_evict(struct vfs_inode *inode)
 
 static const struct vfs_inode_ops fuse_inode_ops = {
 	.lookup = fuse_lookup,
+	.revalidate = fuse_revalidate,
 	.create = fuse_create,
 	.mkdir = fuse_mkdir,
 	.mknod = fuse_mknod,

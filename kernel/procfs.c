@@ -16,6 +16,7 @@
 
 #include "abi/mman.h"
 #include "kernel/procfs.h"
+#include "kernel/process.h"
 #include "kernel/task.h"
 #include "kernel/vfs/synth.h"
 
@@ -142,14 +143,64 @@ static int gen_loadavg(void *priv, char **buf, size_t *len)
 	return finish(&t, buf, len);
 }
 
-/* --- /proc/1: the init process (the only one until fork lands) --- */
+/* --- /proc/PID: one directory per live process --- */
 
+/* The task behind the /proc/PID being read: its group's leader if it is
+ * alive, else another of its threads.  The scope hooks hold tasks_lock
+ * around every callback under /proc/PID, so it stays. */
 static struct task *init_task(void *priv, int *err)
 {
-	struct task *t = ((struct kernel *)priv)->init;
+	struct thread_group *tg = process_find_group(priv, (int)synth_id());
+	struct task *t = NULL;
 
+	for (struct task *u = tg ? tg->threads : NULL; u; u = u->group_next)
+		if (!t || u->tid == tg->tgid)
+			t = u;
 	*err = t ? 0 : -ESRCH;
 	return t;
+}
+
+static void scope_enter(void *priv, long id)
+{
+	pthread_mutex_lock(&((struct kernel *)priv)->tasks_lock);
+}
+
+static void scope_leave(void *priv, long id)
+{
+	pthread_mutex_unlock(&((struct kernel *)priv)->tasks_lock);
+}
+
+static const struct synth_scope proc_scope = {.enter = scope_enter, .leave = scope_leave};
+
+/* The live processes, for listing /proc. */
+static int list_pids(void *priv, long **out, size_t *n)
+{
+	struct kernel *k = priv;
+	size_t cap = 64, cnt = 0;
+	long *ids = malloc(cap * sizeof(*ids));
+
+	if (!ids)
+		return -ENOMEM;
+	pthread_mutex_lock(&k->tasks_lock);
+	for (int pid = 1; pid < KERNEL_MAX_PIDS; pid++) {
+		struct thread_group *tg = k->groups[pid];
+
+		if (!tg || tg->zombie)
+			continue;
+		if (cnt == cap) {
+			long *more = realloc(ids, 2 * cap * sizeof(*ids));
+
+			if (!more)
+				break;
+			ids = more;
+			cap *= 2;
+		}
+		ids[cnt++] = pid;
+	}
+	pthread_mutex_unlock(&k->tasks_lock);
+	*out = ids;
+	*n = cnt;
+	return 0;
 }
 
 static const char *comm(const struct task *t)
@@ -211,10 +262,11 @@ static int gen_status(void *priv, char **buf, size_t *len)
 	mm_sizes(t->mm, &vm, &rss);
 	put(&out,
 	    "Name:\t%.15s\nUmask:\t%04o\nState:\tR (running)\nTgid:\t%d\nNgid:\t0\nPid:\t%d\n"
-	    "PPid:\t0\nTracerPid:\t0\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nFDSize:\t%d\n"
-	    "VmSize:\t%8lu kB\nVmRSS:\t%8lu kB\nThreads:\t1\n",
-	    comm(t), (unsigned)t->fs.umask, t->tid, t->tid, t->fds->size,
-	    (unsigned long)(vm / 1024), (unsigned long)(rss / 1024));
+	    "PPid:\t%d\nTracerPid:\t0\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nFDSize:\t%d\n"
+	    "VmSize:\t%8lu kB\nVmRSS:\t%8lu kB\nThreads:\t%d\n",
+	    comm(t), (unsigned)t->fs.umask, t->tg->tgid, t->tg->tgid,
+	    t->tg->parent ? t->tg->parent->tgid : 0, t->fds->size, (unsigned long)(vm / 1024),
+	    (unsigned long)(rss / 1024), t->tg->nr_threads);
 	return finish(&out, buf, len);
 }
 
@@ -231,8 +283,9 @@ static int gen_stat(void *priv, char **buf, size_t *len)
 	/* pid (comm) state ppid pgrp session tty tpgid flags minflt cminflt
 	 * majflt cmajflt utime stime cutime cstime priority nice threads
 	 * itrealvalue starttime vsize rss, then zeros up to field 52. */
-	put(&out, "%d (%.15s) R 0 %d %d 0 -1 4194304 0 0 0 0 0 0 0 0 20 0 1 0 0 %lu %lu", t->tid,
-	    comm(t), t->tid, t->tid, (unsigned long)vm, (unsigned long)(rss / 4096));
+	put(&out, "%d (%.15s) R %d %d %d 0 -1 4194304 0 0 0 0 0 0 0 0 20 0 %d 0 0 %lu %lu",
+	    t->tg->tgid, comm(t), t->tg->parent ? t->tg->parent->tgid : 0, t->tg->pgid, t->tg->sid,
+	    t->tg->nr_threads, (unsigned long)vm, (unsigned long)(rss / 4096));
 	for (int i = 25; i <= 52; i++)
 		put(&out, " 0");
 	put(&out, "\n");
@@ -306,12 +359,12 @@ static int target_root(void *priv, char *buf, size_t size)
 	return 1;
 }
 
+/* /proc/self: the reader's own process. */
 static int target_self(void *priv, char *buf, size_t size)
 {
-	int err;
-	struct task *t = init_task(priv, &err);
+	struct task *t = task_current();
 
-	return err ? err : snprintf(buf, size, "%d", t->tid);
+	return snprintf(buf, size, "%d", t && t->tg ? t->tg->tgid : 1);
 }
 
 /* /proc/1/fd: one link per open fd, to its path, or "pipe:[ino]" and the
@@ -395,14 +448,17 @@ static const struct synth_node proc_nodes[] = {
 	FILE_NODE("cpuinfo", gen_cpuinfo),
 	LINK_NODE("self", target_self),
 	LINK_NODE("thread-self", target_self),
-	{.name = "1", .mode = S_IFDIR | 0555, .children = pid_nodes},
 	{.name = NULL},
 };
 
+static const struct synth_node pid_dir = {.name = "", .mode = S_IFDIR | 0555,
+					  .children = pid_nodes};
+
 static const struct synth_node proc_root = {.name = "/", .mode = S_IFDIR | 0555,
-					    .children = proc_nodes};
+					    .children = proc_nodes, .ids = list_pids,
+					    .id_node = &pid_dir};
 
 int procfs_create(struct kernel *k, struct vfs_fs **out)
 {
-	return synth_create_fs("proc", &proc_root, k, out);
+	return synth_create_fs_scoped("proc", &proc_root, k, &proc_scope, out);
 }

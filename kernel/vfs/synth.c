@@ -6,6 +6,7 @@
  */
 #include <dirent.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/sysmacros.h>
@@ -16,6 +17,7 @@
 struct synth_fs {
 	struct vfs_fs base;
 	void *priv;
+	const struct synth_scope *scope;
 	dev_t dev;
 	struct timespec mounted;
 };
@@ -24,7 +26,40 @@ struct synth_inode {
 	struct vfs_inode base;
 	const struct synth_node *node;
 	char *target; /* an entry of a dynamic directory: its link target */
+	long id;      /* the numbered directory it is under (0: none) */
 };
+
+static __thread long current_id;
+
+long synth_id(void)
+{
+	return current_id;
+}
+
+static long id_of(struct vfs_inode *i)
+{
+	return ((struct synth_inode *)i)->id;
+}
+
+/* Around every node callback: the number it runs under, and the owner's
+ * hooks for it. */
+static void scope_enter(struct vfs_inode *i)
+{
+	struct synth_fs *fs = (struct synth_fs *)i->fs;
+
+	current_id = id_of(i);
+	if (current_id && fs->scope && fs->scope->enter)
+		fs->scope->enter(fs->priv, current_id);
+}
+
+static void scope_leave(struct vfs_inode *i)
+{
+	struct synth_fs *fs = (struct synth_fs *)i->fs;
+
+	if (current_id && fs->scope && fs->scope->leave)
+		fs->scope->leave(fs->priv, current_id);
+	current_id = 0;
+}
 
 struct snapshot {
 	char *buf;
@@ -43,7 +78,7 @@ static struct synth_fs *sfs(struct vfs_inode *i)
 	return (struct synth_fs *)i->fs;
 }
 
-static struct vfs_inode *inode_new(struct synth_fs *fs, const struct synth_node *n)
+static struct vfs_inode *inode_new(struct synth_fs *fs, const struct synth_node *n, long id)
 {
 	struct synth_inode *si = calloc(1, sizeof(*si));
 
@@ -51,7 +86,24 @@ static struct vfs_inode *inode_new(struct synth_fs *fs, const struct synth_node 
 		return NULL;
 	vfs_inode_init(&si->base, &fs->base, &synth_inode_ops, n->mode);
 	si->node = n;
+	si->id = id;
 	return &si->base;
+}
+
+/* Is @id among the numbered directories of @dir now? */
+static int id_exists(struct vfs_inode *dir, long id)
+{
+	long *ids;
+	size_t n;
+	int err, found = 0;
+
+	err = node_of(dir)->ids(sfs(dir)->priv, &ids, &n);
+	if (err)
+		return err;
+	for (size_t i = 0; i < n && !found; i++)
+		found = ids[i] == id;
+	free(ids);
+	return found;
 }
 
 static const struct synth_node dyn_link_node = {.name = "", .mode = S_IFLNK | 0777};
@@ -61,8 +113,11 @@ static int dyn_lookup(struct vfs_inode *dir, const char *name, struct vfs_inode 
 {
 	struct synth_link *links;
 	size_t n;
-	int err = node_of(dir)->links(sfs(dir)->priv, &links, &n);
+	int err;
 
+	scope_enter(dir);
+	err = node_of(dir)->links(sfs(dir)->priv, &links, &n);
+	scope_leave(dir);
 	if (err)
 		return err;
 	err = -ENOENT;
@@ -72,7 +127,7 @@ static int dyn_lookup(struct vfs_inode *dir, const char *name, struct vfs_inode 
 		if (strcmp(links[i].name, name))
 			continue;
 		err = -ENOMEM;
-		*out = inode_new(sfs(dir), &dyn_link_node);
+		*out = inode_new(sfs(dir), &dyn_link_node, id_of(dir));
 		if (!*out)
 			break;
 		si = (struct synth_inode *)*out;
@@ -96,11 +151,38 @@ static int synth_lookup(struct vfs_inode *dir, const char *name, struct vfs_inod
 		return dyn_lookup(dir, name, out);
 	for (const struct synth_node *c = n->children; c && c->name; c++) {
 		if (!strcmp(c->name, name)) {
-			*out = inode_new(sfs(dir), c);
+			*out = inode_new(sfs(dir), c, id_of(dir));
 			return *out ? 0 : -ENOMEM;
 		}
 	}
+	if (n->ids && name[0] >= '1' && name[0] <= '9') {
+		char *end;
+		long id = strtol(name, &end, 10);
+		int found;
+
+		if (*end || id <= 0)
+			return -ENOENT;
+		found = id_exists(dir, id);
+		if (found <= 0)
+			return found < 0 ? found : -ENOENT;
+		*out = inode_new(sfs(dir), n->id_node, id);
+		return *out ? 0 : -ENOMEM;
+	}
 	return -ENOENT;
+}
+
+/* Numbered directories go with what they name; entries of dynamic
+ * directories are listed anew at each lookup.  The rest never change. */
+static int synth_revalidate(struct vfs_inode *dir, const char *name, struct vfs_inode *child)
+{
+	const struct synth_node *n = node_of(dir);
+	struct synth_inode *si = (struct synth_inode *)child;
+
+	if (si->target)
+		return 0;
+	if (n->ids && si->node == n->id_node)
+		return id_exists(dir, si->id) == 1;
+	return 1;
 }
 
 static int synth_readlink(struct vfs_inode *inode, char *buf, size_t size)
@@ -114,7 +196,15 @@ static int synth_readlink(struct vfs_inode *inode, char *buf, size_t size)
 		memcpy(buf, t, len);
 		return (int)len;
 	}
-	return n->target ? n->target(sfs(inode)->priv, buf, size) : -EINVAL;
+	if (n->target) {
+		int r;
+
+		scope_enter(inode);
+		r = n->target(sfs(inode)->priv, buf, size);
+		scope_leave(inode);
+		return r;
+	}
+	return -EINVAL;
 }
 
 static int synth_getattr(struct vfs_inode *inode, struct stat *st)
@@ -171,8 +261,11 @@ static int dyn_iterate(struct vfs_file *f, uint64_t *pos, vfs_emit_fn emit, void
 {
 	struct synth_link *links;
 	size_t n;
-	int err = node_of(f->inode)->links(sfs(f->inode)->priv, &links, &n);
+	int err;
 
+	scope_enter(f->inode);
+	err = node_of(f->inode)->links(sfs(f->inode)->priv, &links, &n);
+	scope_leave(f->inode);
 	if (err)
 		return err;
 	for (; *pos < n; (*pos)++) {
@@ -210,8 +303,31 @@ static int synth_iterate(struct vfs_file *f, uint64_t *pos, vfs_emit_fn emit, vo
 		if (i + 2 < *pos)
 			continue;
 		if (emit(ctx, &d))
-			break;
+			return 0;
 		*pos = i + 3;
+	}
+	if (n->ids) {
+		/* Then the numbered directories, by their number: the position
+		 * past the static ones is 1000000 + the last number listed. */
+		long *ids;
+		size_t cnt;
+		int err = n->ids(sfs(f->inode)->priv, &ids, &cnt);
+
+		if (err)
+			return err;
+		for (size_t k = 0; k < cnt; k++) {
+			char name[24];
+			uint64_t at = 1000000 + (uint64_t)ids[k];
+			struct vfs_dirent d = {(uint64_t)ids[k] << 8, DT_DIR, name, 0};
+
+			if (at <= *pos)
+				continue;
+			d.len = (size_t)snprintf(name, sizeof(name), "%ld", ids[k]);
+			if (emit(ctx, &d))
+				break;
+			*pos = at;
+		}
+		free(ids);
 	}
 	return 0;
 }
@@ -231,8 +347,12 @@ static int synth_open(struct vfs_inode *inode, struct vfs_file *f, int flags)
 		f->ops = &dir_ops;
 		return 0;
 	}
-	if (n->open)
-		return n->open(sfs(inode)->priv, f, flags);
+	if (n->open) {
+		scope_enter(inode);
+		err = n->open(sfs(inode)->priv, f, flags);
+		scope_leave(inode);
+		return err;
+	}
 	if (n->fops) {
 		f->ops = n->fops;
 		return 0;
@@ -244,7 +364,9 @@ static int synth_open(struct vfs_inode *inode, struct vfs_file *f, int flags)
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
+	scope_enter(inode);
 	err = n->generate(sfs(inode)->priv, &s->buf, &s->len);
+	scope_leave(inode);
 	if (err) {
 		free(s);
 		return err;
@@ -262,6 +384,7 @@ static void synth_evict(struct vfs_inode *inode)
 
 static const struct vfs_inode_ops synth_inode_ops = {
 	.lookup = synth_lookup,
+	.revalidate = synth_revalidate,
 	.readlink = synth_readlink,
 	.getattr = synth_getattr,
 	.open = synth_open,
@@ -277,6 +400,12 @@ static void synth_destroy(struct vfs_fs *fs)
 int synth_create_fs(const char *type, const struct synth_node *root, void *priv,
 		    struct vfs_fs **out)
 {
+	return synth_create_fs_scoped(type, root, priv, NULL, out);
+}
+
+int synth_create_fs_scoped(const char *type, const struct synth_node *root, void *priv,
+			   const struct synth_scope *scope, struct vfs_fs **out)
+{
 	static _Atomic unsigned next_dev = 1;
 	struct synth_fs *fs = calloc(1, sizeof(*fs));
 	struct vfs_inode *ri;
@@ -287,9 +416,10 @@ int synth_create_fs(const char *type, const struct synth_node *root, void *priv,
 	fs->base.magic = !strcmp(type, "proc") ? 0x9fa0 : 0x01021994; /* PROC_SUPER_MAGIC, TMPFS */
 	fs->base.destroy = synth_destroy;
 	fs->priv = priv;
+	fs->scope = scope;
 	fs->dev = makedev(0, 50 + atomic_fetch_add(&next_dev, 1));
 	clock_gettime(CLOCK_REALTIME, &fs->mounted);
-	ri = inode_new(fs, root);
+	ri = inode_new(fs, root, 0);
 	if (!ri || vfs_fs_set_root(&fs->base, ri))
 		goto err_free;
 	*out = &fs->base;

@@ -35,7 +35,30 @@ struct synth_node {
 	 * fresh malloc'd array (*@out, *@n entries). */
 	const struct synth_node *children;
 	int (*links)(void *priv, struct synth_link **out, size_t *n);
+	/* Directories may also hold numbered directories that come and go
+	 * (/proc/PID): @ids lists the numbers now (a fresh malloc'd array),
+	 * and each is a directory laid out as @id_node.  Callbacks of nodes
+	 * below one see its number in synth_id(). */
+	int (*ids)(void *priv, long **out, size_t *n);
+	const struct synth_node *id_node;
 };
+
+/* Hooks of a file system with numbered directories: @enter runs before
+ * any callback of a node below one (with its number) and @leave after, so
+ * that the owner can hold what the number names in place (procfs: the
+ * task table's lock). */
+struct synth_scope {
+	void (*enter)(void *priv, long id);
+	void (*leave)(void *priv, long id);
+};
+
+/* The number of the numbered directory the running callback is under
+ * (0 outside one).  Only inside a synth_node callback. */
+long synth_id(void);
+
+/* As synth_create_fs, with @scope's hooks (NULL for none). */
+int synth_create_fs_scoped(const char *type, const struct synth_node *root, void *priv,
+			   const struct synth_scope *scope, struct vfs_fs **out);
 
 /* A file system of type @type over the tree at @root, whose callbacks get
  * @priv.  0 or -ENOMEM. */

@@ -114,6 +114,14 @@ int vfs_dentry_lookup(struct vfs_dentry *dir, const char *name, struct vfs_dentr
 	pthread_mutex_lock(&dir->lock);
 	d = dir->dead ? NULL : find_child_locked(dir, name);
 	pthread_mutex_unlock(&dir->lock);
+	/* A file system whose names change behind our back (FUSE, /proc/PID)
+	 * checks the cached entry; a mount point always stays. */
+	if (d && !d->mountpoint && dir->inode->ops->revalidate &&
+	    dir->inode->ops->revalidate(dir->inode, name, d->inode) != 1) {
+		vfs_dentry_drop(dir, d);
+		vfs_dentry_put(d);
+		d = NULL;
+	}
 	if (d) {
 		*out = d;
 		return 0;

@@ -137,6 +137,10 @@ struct vfs_inode_ops {
 	ssize_t (*getxattr)(struct vfs_inode *inode, const char *name, void *value, size_t size);
 	ssize_t (*listxattr)(struct vfs_inode *inode, char *list, size_t size);
 	int (*removexattr)(struct vfs_inode *inode, const char *name);
+	/* Is the cached entry @name -> @child of @dir still right?  1: keep
+	 * it; 0: drop it and look the name up again.  Optional (NULL: cached
+	 * entries stay).  May block (FUSE asks its server). */
+	int (*revalidate)(struct vfs_inode *dir, const char *name, struct vfs_inode *child);
 	/* The last reference is gone: free the inode. */
 	void (*evict)(struct vfs_inode *inode);
 };
