@@ -105,6 +105,25 @@ static struct vfs_dentry *find_child_locked(struct vfs_dentry *dir, const char *
 	return NULL;
 }
 
+/* Drop every cached descendant of @d, which left the tree: its children
+ * hold @d, and @d's child list holds them, so they must go or leak. */
+static void prune_children(struct vfs_dentry *d)
+{
+	struct vfs_dentry *c, *next;
+
+	pthread_mutex_lock(&d->lock);
+	c = d->child;
+	d->child = NULL;
+	pthread_mutex_unlock(&d->lock);
+	for (; c; c = next) {
+		next = c->sibling;
+		c->sibling = NULL;
+		c->dead = true;
+		prune_children(c);
+		vfs_dentry_put(c); /* the tree's reference */
+	}
+}
+
 int vfs_dentry_lookup(struct vfs_dentry *dir, const char *name, struct vfs_dentry **out)
 {
 	struct vfs_inode *inode;
@@ -119,6 +138,7 @@ int vfs_dentry_lookup(struct vfs_dentry *dir, const char *name, struct vfs_dentr
 	if (d && !d->mountpoint && dir->inode->ops->revalidate &&
 	    dir->inode->ops->revalidate(dir->inode, name, d->inode) != 1) {
 		vfs_dentry_drop(dir, d);
+		prune_children(d);
 		vfs_dentry_put(d);
 		d = NULL;
 	}
