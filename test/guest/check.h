@@ -26,4 +26,14 @@ static int failures;
 		}                                                                                  \
 	} while (0)
 
+/* EXPECT(condition): a check named by where it stands, silent when it
+ * holds; for programs with many small checks and one verdict line. */
+#define EXPECT(cond)                                                                               \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			printf("FAIL %s:%d: %s (errno %d)\n", __FILE__, __LINE__, #cond, errno);   \
+			failures++;                                                                \
+		}                                                                                  \
+	} while (0)
+
 #endif

@@ -26,17 +26,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "check.h"
+
 #define MNT "/tmp/hostile"
 
-static int failures;
-
-#define CHECK(cond)                                                                     \
-	do {                                                                            \
-		if (!(cond)) {                                                          \
-			printf("FAIL %s:%d: %s (errno %d)\n", __FILE__, __LINE__, #cond, errno); \
-			failures++;                                                     \
-		}                                                                       \
-	} while (0)
 
 static int dev;
 
@@ -213,18 +206,18 @@ static void client(void)
 	char buf[64];
 	int fd;
 
-	CHECK(stat(MNT "/good", &st) == 0 && S_ISREG(st.st_mode));
+	EXPECT(stat(MNT "/good", &st) == 0 && S_ISREG(st.st_mode));
 	fd = open(MNT "/good", O_RDONLY);
-	CHECK(fd >= 0 && read(fd, buf, sizeof(buf)) == 5 && !memcmp(buf, "ddddd", 5));
+	EXPECT(fd >= 0 && read(fd, buf, sizeof(buf)) == 5 && !memcmp(buf, "ddddd", 5));
 	close(fd);
 	errno = 0;
-	CHECK(stat(MNT "/badtype", &st) == -1 && errno == EIO);
-	CHECK(stat(MNT "/missing", &st) == -1 && errno == ENOENT);
-	CHECK(list_error(MNT "/badnames") == EIO);
-	CHECK(list_error(MNT "/slash") == EIO);
+	EXPECT(stat(MNT "/badtype", &st) == -1 && errno == EIO);
+	EXPECT(stat(MNT "/missing", &st) == -1 && errno == ENOENT);
+	EXPECT(list_error(MNT "/badnames") == EIO);
+	EXPECT(list_error(MNT "/slash") == EIO);
 	fd = open(MNT "/big", O_RDONLY);
 	errno = 0;
-	CHECK(fd >= 0 && read(fd, buf, sizeof(buf)) == -1 && errno == EIO);
+	EXPECT(fd >= 0 && read(fd, buf, sizeof(buf)) == -1 && errno == EIO);
 	close(fd);
 }
 
@@ -237,13 +230,13 @@ int main(void)
 	setvbuf(stdout, NULL, _IONBF, 0);
 	mkdir(MNT, 0755);
 	dev = open("/dev/fuse", O_RDWR);
-	CHECK(dev >= 0);
+	EXPECT(dev >= 0);
 	snprintf(opts, sizeof(opts), "fd=%d,rootmode=40000,user_id=0,group_id=0,extra=1", dev);
-	CHECK(mount("hostile", MNT, "fuse.hostile", 0, opts) == -1 && errno == EINVAL);
+	EXPECT(mount("hostile", MNT, "fuse.hostile", 0, opts) == -1 && errno == EINVAL);
 	snprintf(opts, sizeof(opts), "fd=%d,rootmode=40000", dev);
-	CHECK(mount("hostile", MNT, "fuse.hostile", 0, opts) == -1 && errno == EINVAL);
+	EXPECT(mount("hostile", MNT, "fuse.hostile", 0, opts) == -1 && errno == EINVAL);
 	snprintf(opts, sizeof(opts), "fd=%d,rootmode=40000,user_id=0,group_id=0", dev);
-	CHECK(mount("hostile", MNT, "fuse.hostile", 0, opts) == 0);
+	EXPECT(mount("hostile", MNT, "fuse.hostile", 0, opts) == 0);
 	server = fork();
 	if (server == 0) {
 		serve();
@@ -254,7 +247,7 @@ int main(void)
 		client();
 		_exit(failures ? 1 : 0);
 	}
-	CHECK(waitpid(cl, &status, 0) == cl && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	EXPECT(waitpid(cl, &status, 0) == cl && WIFEXITED(status) && WEXITSTATUS(status) == 0);
 
 	/* The server goes away (and our copy of its fd too): callers fail. */
 	kill(server, SIGKILL);
@@ -264,9 +257,9 @@ int main(void)
 		struct stat st;
 
 		errno = 0;
-		CHECK(stat(MNT "/other", &st) == -1 && errno == ENOTCONN);
+		EXPECT(stat(MNT "/other", &st) == -1 && errno == ENOTCONN);
 	}
-	CHECK(umount(MNT) == 0);
+	EXPECT(umount(MNT) == 0);
 	if (failures)
 		return 1;
 	printf("fuse-hostile ok\n");
