@@ -12,6 +12,8 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
+#include <sys/ioctl.h>
 #include <time.h>
 
 #include "fuse/fuse_i.h"
@@ -397,6 +399,50 @@ static short dev_poll(struct vfs_file *f, short events)
 	return r & (events | POLLERR | POLLHUP);
 }
 
+/*
+ * FUSE_DEV_IOC_CLONE (libfuse's clone_fd): this device file, freshly
+ * opened and not mounted, joins the connection of the device fd the
+ * caller names, so that each server thread reads its own file.
+ */
+static long dev_ioctl(struct vfs_file *f, unsigned long cmd, uint64_t arg, void *task)
+{
+	struct task *t = task;
+	struct fuse_conn *mine = f->priv, *other;
+	struct vfs_file *of;
+	uint32_t oldfd;
+	bool last;
+
+	if (cmd != FUSE_DEV_IOC_CLONE)
+		return -ENOTTY;
+	if (!t || mm_copy_in(t->mm, &oldfd, arg, sizeof(oldfd)))
+		return -EFAULT;
+	of = oldfd <= INT32_MAX ? fd_get(t->fds, (int)oldfd) : NULL;
+	other = fuse_dev_conn(of);
+	if (!other || other == mine) {
+		if (of)
+			vfs_file_put(of);
+		return -EINVAL;
+	}
+	pthread_mutex_lock(&mine->lock);
+	last = !mine->mounted && mine->dev_files == 1;
+	if (last)
+		mine->dev_files = 0;
+	pthread_mutex_unlock(&mine->lock);
+	if (!last) {
+		vfs_file_put(of);
+		return -EINVAL; /* only a fresh, unmounted device file may join another */
+	}
+	fuse_conn_abort(mine);
+	fuse_conn_put(mine);
+	pthread_mutex_lock(&other->lock);
+	other->dev_files++;
+	other->refs++;
+	pthread_mutex_unlock(&other->lock);
+	f->priv = other;
+	vfs_file_put(of);
+	return 0;
+}
+
 static void dev_release(struct vfs_file *f)
 {
 	struct fuse_conn *fc = f->priv;
@@ -423,6 +469,7 @@ static const struct vfs_file_ops fuse_dev_ops = {
 	.read = dev_read,
 	.write = dev_write,
 	.poll = dev_poll,
+	.ioctl = dev_ioctl,
 	.stat = dev_stat,
 	.release = dev_release,
 	.seekable = false,

@@ -33,6 +33,7 @@
 #include "abi/fuse.h"
 #include "fuse/fuse.h"
 #include "kernel/task.h"
+#include "kernel/vfs/fdtable.h"
 
 #define FUSE_MAX_PENDING 1024 /* queued requests per connection; then callers wait */
 

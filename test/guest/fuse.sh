@@ -76,25 +76,29 @@ else
 	fail=1
 fi
 # Multi-threaded libfuse (its default loop, a thread per busy request),
-# eight writers at once: threads need the KVM platform.
+# eight writers at once, with one device fd and with one per thread
+# (-o clone_fd: FUSE_DEV_IOC_CLONE).  Threads need the KVM platform.
 if [[ $platform == kvm ]]; then
-	cat >"$t/mt.sh" <<MT
+	for opts in "" "-o clone_fd"; do
+		cat >"$t/mt.sh" <<MT
 mkdir -p /tmp/m
-$t/memfs /tmp/m -f 2>/dev/null &
+$t/memfs /tmp/m -f $opts 2>$t/mt.err &
 i=0; while [ \$i -lt 200 ] && ! grep -q ' /tmp/m ' /proc/mounts; do sleep 0.05; i=\$((i+1)); done
 for i in 1 2 3 4 5 6 7 8; do (seq 1 3000 > /tmp/m/f\$i; md5sum /tmp/m/f\$i | cut -d' ' -f1) & done
 wait %2 %3 %4 %5 %6 %7 %8 %9 2>/dev/null
 ls /tmp/m | wc -l
 umount /tmp/m; wait
 MT
-	want=$(seq 1 3000 | md5sum | cut -d' ' -f1)
-	timeout 120 "$ks" run --platform "$platform" --cwd / "$busybox" sh "$t/mt.sh" >"$t/got3" 2>&1 </dev/null
-	if [[ $(grep -c "^$want$" "$t/got3") -eq 8 ]] && grep -q '^8$' "$t/got3"; then
-		echo "ok multi-threaded server, eight writers at once"
-	else
-		echo "FAIL multi-threaded server:"
-		cat "$t/got3"
-		fail=1
-	fi
+		want=$(seq 1 3000 | md5sum | cut -d' ' -f1)
+		timeout 120 "$ks" run --platform "$platform" --cwd / "$busybox" sh "$t/mt.sh" >"$t/got3" 2>&1 </dev/null
+		if [[ $(grep -c "^$want$" "$t/got3") -eq 8 ]] && grep -q '^8$' "$t/got3" &&
+			! grep -q "failed to clone" "$t/mt.err"; then
+			echo "ok multi-threaded server ${opts:-(one device fd)}, eight writers at once"
+		else
+			echo "FAIL multi-threaded server $opts:"
+			cat "$t/got3" "$t/mt.err"
+			fail=1
+		fi
+	done
 fi
 exit $fail
