@@ -9,6 +9,7 @@
  * flight; the server can still answer it properly.
  */
 #include <fcntl.h>
+#include <stdio.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -189,6 +190,7 @@ int fuse_request(struct fuse_conn *fc, uint32_t opcode, uint64_t nodeid,
 {
 	struct fuse_req *req = req_new(fc, opcode, nodeid, args, nargs);
 	struct task *t = task_current();
+	struct timespec deadline;
 	int err = 0;
 
 	if (!req)
@@ -208,8 +210,31 @@ int fuse_request(struct fuse_conn *fc, uint32_t opcode, uint64_t nodeid,
 		return err;
 	}
 	queue(fc, req);
+	if (fc->timeout_ms) {
+		clock_gettime(CLOCK_MONOTONIC, &deadline);
+		deadline.tv_sec += fc->timeout_ms / 1000;
+		deadline.tv_nsec += (long)(fc->timeout_ms % 1000) * 1000000;
+		if (deadline.tv_nsec >= 1000000000) {
+			deadline.tv_sec++;
+			deadline.tv_nsec -= 1000000000;
+		}
+	}
 	while (req->state != FUSE_REQ_DONE) {
-		err = task_wait(t, &fc->changed, &fc->lock, NULL);
+		err = task_wait(t, &fc->changed, &fc->lock, fc->timeout_ms ? &deadline : NULL);
+		if (err == -ETIMEDOUT && req->state != FUSE_REQ_DONE) {
+			/* A hung server: end the connection, and with it every
+			 * wait on it (this request included). */
+			req->abandoned = true;
+			req->out = NULL;
+			req->out_size = 0;
+			pthread_mutex_unlock(&fc->lock);
+			fprintf(stderr, "ksentry: FUSE server did not answer within %u ms: "
+					"connection aborted\n", fc->timeout_ms);
+			fuse_conn_abort(fc);
+			return -ENOTCONN;
+		}
+		if (err == -ETIMEDOUT)
+			err = 0;
 		if (!err || req->state == FUSE_REQ_DONE)
 			continue;
 		if (req->state == FUSE_REQ_PENDING) {
@@ -482,9 +507,16 @@ static int dev_open(struct kernel *k, struct vfs_file *f, int flags)
 
 	if (!fc)
 		return -ENOMEM;
+	pthread_condattr_t ca;
+
 	pthread_mutex_init(&fc->lock, NULL);
-	pthread_cond_init(&fc->changed, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* task_wait's deadlines */
+	pthread_cond_init(&fc->changed, &ca);
+	pthread_condattr_destroy(&ca);
 	fc->k = k;
+	if (k->fs_hooks_priv)
+		fc->timeout_ms = ((const struct fuse_config *)k->fs_hooks_priv)->timeout_ms;
 	fc->refs = 1;
 	fc->dev_files = 1;
 	fc->connected = true;
@@ -499,7 +531,8 @@ static const struct kernel_fs_hooks fuse_hooks = {
 	.mount = fuse_fs_mount,
 };
 
-void fuse_install(struct kernel *k)
+void fuse_install(struct kernel *k, const struct fuse_config *cfg)
 {
 	k->fs_hooks = &fuse_hooks;
+	k->fs_hooks_priv = cfg;
 }

@@ -426,6 +426,81 @@ static int fuse_open(struct vfs_inode *inode, struct vfs_file *file, int flags)
 	return 0;
 }
 
+/* --- extended attributes --- */
+
+/* The server said ENOSYS to an xattr op: not asked again (EOPNOTSUPP). */
+static int xattr_err(struct fuse_conn *fc, int err)
+{
+	if (err == -ENOSYS) {
+		fc->no_xattr = true;
+		return -EOPNOTSUPP;
+	}
+	return err;
+}
+
+static int fuse_setxattr(struct vfs_inode *inode, const char *name, const void *value,
+			 size_t size, int flags)
+{
+	struct fuse_conn *fc = conn_of(inode);
+	struct fuse_setxattr_in in = {.size = (uint32_t)size, .flags = (uint32_t)flags};
+	/* Before 7.33 the request has no setxattr_flags field. */
+	struct fuse_arg a[3] = {{&in, FUSE_COMPAT_SETXATTR_IN_SIZE}, name_arg(name), {value, size}};
+
+	if (fc->no_xattr)
+		return -EOPNOTSUPP;
+	return xattr_err(fc, fuse_request(fc, FUSE_SETXATTR, fino(inode)->nodeid, a, 3, NULL, 0,
+					  true, NULL));
+}
+
+/* GETXATTR and LISTXATTR: with @size 0 the server says the size. */
+static ssize_t xattr_get(struct vfs_inode *inode, uint32_t opcode, const char *name, void *buf,
+			 size_t size)
+{
+	struct fuse_conn *fc = conn_of(inode);
+	struct fuse_getxattr_in in = {.size = (uint32_t)size};
+	struct fuse_arg a[2] = {{&in, sizeof(in)}, name ? name_arg(name) : (struct fuse_arg){0}};
+	struct fuse_getxattr_out o = {0};
+	size_t got = 0;
+	int err;
+
+	if (fc->no_xattr)
+		return -EOPNOTSUPP;
+	if (size == 0) {
+		err = fuse_request(fc, opcode, fino(inode)->nodeid, a, name ? 2 : 1, &o, sizeof(o),
+				   true, NULL);
+		return err ? xattr_err(fc, err) : (o.size > 65536 ? -EIO : (ssize_t)o.size);
+	}
+	err = fuse_request(fc, opcode, fino(inode)->nodeid, a, name ? 2 : 1, buf, size, false,
+			   &got);
+	return err ? xattr_err(fc, err) : (ssize_t)got;
+}
+
+static ssize_t fuse_getxattr(struct vfs_inode *inode, const char *name, void *value, size_t size)
+{
+	return xattr_get(inode, FUSE_GETXATTR, name, value, size);
+}
+
+static ssize_t fuse_listxattr(struct vfs_inode *inode, char *list, size_t size)
+{
+	ssize_t n = xattr_get(inode, FUSE_LISTXATTR, NULL, list, size);
+
+	/* A list of NUL-terminated names: the last byte must end one. */
+	if (n > 0 && size && list[n - 1] != '\0')
+		return -EIO;
+	return n;
+}
+
+static int fuse_removexattr(struct vfs_inode *inode, const char *name)
+{
+	struct fuse_conn *fc = conn_of(inode);
+	struct fuse_arg a = name_arg(name);
+
+	if (fc->no_xattr)
+		return -EOPNOTSUPP;
+	return xattr_err(fc, fuse_request(fc, FUSE_REMOVEXATTR, fino(inode)->nodeid, &a, 1, NULL,
+					  0, true, NULL));
+}
+
 static void fuse_evict(struct vfs_inode *inode)
 {
 	struct fuse_inode *fi = fino(inode);
@@ -456,6 +531,10 @@ static const struct vfs_inode_ops fuse_inode_ops = {
 	.getattr = fuse_getattr,
 	.setattr = fuse_setattr,
 	.open = fuse_open,
+	.setxattr = fuse_setxattr,
+	.getxattr = fuse_getxattr,
+	.listxattr = fuse_listxattr,
+	.removexattr = fuse_removexattr,
 	.evict = fuse_evict,
 };
 
@@ -546,6 +625,21 @@ static int ffile_fsync(struct vfs_file *f)
 	return err;
 }
 
+/* close(2) of an fd: FLUSH, so a server may report a late write error
+ * (the caller cannot see it: close's result is not ours to change yet). */
+static void ffile_flush(struct vfs_file *f)
+{
+	struct fuse_file *ff = f->priv;
+	struct fuse_conn *fc = ff->fi->fc;
+	struct fuse_flush_in in = {.fh = ff->fh};
+
+	if (ff->is_dir || fc->no_flush)
+		return;
+	if (fuse_request(fc, FUSE_FLUSH, ff->fi->nodeid, &(struct fuse_arg){&in, sizeof(in)}, 1,
+			 NULL, 0, true, NULL) == -ENOSYS)
+		fc->no_flush = true;
+}
+
 static void ffile_release(struct vfs_file *f)
 {
 	struct fuse_file *ff = f->priv;
@@ -619,6 +713,7 @@ static const struct vfs_file_ops fuse_file_ops = {
 	.read = ffile_read,
 	.write = ffile_write,
 	.fsync = ffile_fsync,
+	.flush = ffile_flush,
 	.release = ffile_release,
 	.seekable = true,
 };
@@ -684,6 +779,27 @@ static int parse_opts(const char *data, struct mount_opts *o)
 	return err;
 }
 
+static int fuse_fs_statfs(struct vfs_fs *fs, struct statfs *sf)
+{
+	struct fuse_fs *ffs = (struct fuse_fs *)fs;
+	struct fuse_statfs_out o;
+	int err = fuse_request(ffs->fc, FUSE_STATFS, FUSE_ROOT_ID, NULL, 0, &o, sizeof(o), true, NULL);
+
+	if (err == -ENOSYS)
+		return 0; /* the sandbox's figures, then */
+	if (err)
+		return err;
+	sf->f_bsize = o.st.bsize ? o.st.bsize : 4096;
+	sf->f_frsize = o.st.frsize ? o.st.frsize : sf->f_bsize;
+	sf->f_blocks = o.st.blocks;
+	sf->f_bfree = o.st.bfree;
+	sf->f_bavail = o.st.bavail;
+	sf->f_files = o.st.files;
+	sf->f_ffree = o.st.ffree;
+	sf->f_namelen = o.st.namelen && o.st.namelen < VFS_NAME_MAX ? o.st.namelen : VFS_NAME_MAX;
+	return 0;
+}
+
 static void fuse_fs_destroy(struct vfs_fs *fs)
 {
 	struct fuse_fs *ffs = (struct fuse_fs *)fs;
@@ -743,6 +859,7 @@ int fuse_fs_mount(struct task *t, const char *type, const char *data, struct vfs
 	ffs->base.magic = FUSE_MAGIC;
 	ffs->base.priv = ffs;
 	ffs->base.destroy = fuse_fs_destroy;
+	ffs->base.statfs = fuse_fs_statfs;
 	vfs_inode_init(&root->base, &ffs->base, &fuse_inode_ops, o.rootmode & S_IFMT);
 	root->base.ino = FUSE_ROOT_ID;
 	root->fc = fc;

@@ -18,7 +18,15 @@
 
 #include "kernel/kernel.h"
 
-/* Serve /dev/fuse and FUSE mounts in sandbox @k.  Before its first task. */
-void fuse_install(struct kernel *k);
+/* How FUSE behaves in one sandbox (ksentry run's options). */
+struct fuse_config {
+	/* A request the server has not answered after this many ms aborts
+	 * its connection (every caller gets ENOTCONN); 0: wait forever. */
+	unsigned timeout_ms;
+};
+
+/* Serve /dev/fuse and FUSE mounts in sandbox @k, configured by @cfg (NULL
+ * for the defaults; it must outlive the sandbox).  Before its first task. */
+void fuse_install(struct kernel *k, const struct fuse_config *cfg);
 
 #endif

@@ -79,7 +79,8 @@ struct fuse_conn {
 	uint32_t max_write;
 	uint32_t max_read;	 /* mount's max_read=, or max_write */
 	bool no_open, no_opendir; /* the server said ENOSYS: opens are not needed */
-	bool no_flush, no_fsync;
+	bool no_flush, no_fsync, no_xattr;
+	unsigned timeout_ms;	 /* --fuse-timeout; 0: none */
 };
 
 /* The connection behind a /dev/fuse file, or NULL for another file. */

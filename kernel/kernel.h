@@ -58,6 +58,7 @@ struct kernel {
 	int nr_task_structs;		  /* tasks not yet freed (task_destroy); tasks_lock */
 	int max_tasks;			  /* --max-tasks: clone past it is EAGAIN */
 	const struct kernel_fs_hooks *fs_hooks; /* set once, before the first task */
+	const void *fs_hooks_priv;		/* theirs (fuse: struct fuse_config) */
 	struct task *init;		  /* the first task (pid 1), while it lives */
 
 	uint64_t next_serial;		  /* thread_group.serial; tasks_lock */

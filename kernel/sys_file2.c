@@ -119,6 +119,13 @@ static int statfs_of(struct task *t, struct vfs_path p, struct statfs *sf)
 	sf->f_files = 1 << 20;
 	sf->f_ffree = 1 << 20;
 	sf->f_namelen = VFS_NAME_MAX;
+	if (p.mnt->fs->statfs) {
+		int err = p.mnt->fs->statfs(p.mnt->fs, sf);
+
+		if (err)
+			return err;
+		sf->f_type = (long)p.mnt->fs->magic;
+	}
 	sf->f_flags = p.mnt->flags & MS_RDONLY ? ST_RDONLY : 0;
 	return 0;
 }
@@ -138,9 +145,9 @@ int64_t sys_statfs(struct task *t, const uint64_t a[6])
 	vfs_path_put(start);
 	if (err)
 		return err;
-	statfs_of(t, p, &sf);
+	err = statfs_of(t, p, &sf);
 	vfs_path_put(p);
-	return mm_copy_out(t->mm, a[1], &sf, sizeof(sf));
+	return err ? err : mm_copy_out(t->mm, a[1], &sf, sizeof(sf));
 }
 
 int64_t sys_fstatfs(struct task *t, const uint64_t a[6])
@@ -152,7 +159,7 @@ int64_t sys_fstatfs(struct task *t, const uint64_t a[6])
 	if (!f)
 		return -EBADF;
 	if (f->path.dentry)
-		statfs_of(t, f->path, &sf);
+		err = statfs_of(t, f->path, &sf);
 	else
 		err = -EINVAL; /* pipes and stdio: no file system to describe */
 	vfs_file_put(f);

@@ -34,6 +34,7 @@ struct run_options {
 	const char *root; /* host directory, or NULL for an empty tmpfs root */
 	const char *cwd;
 	int max_tasks;
+	struct fuse_config fuse;
 	const char *stats; /* NULL, "text" or "json" */
 	char *mounts[MAX_ENV]; /* --mount HOST:GUEST[:ro|rw], --tmpfs GUEST (as "tmpfs:GUEST") */
 	int nmounts;
@@ -59,6 +60,8 @@ static void run_usage(FILE *out)
 		"  --mount HOST:GUEST[:ro]  a host directory at GUEST, read-only (repeatable;\n"
 		"                       :rw is refused: host writes are not supported yet)\n"
 		"  --tmpfs GUEST        a fresh tmpfs at GUEST (repeatable)\n"
+		"  --fuse-timeout MS    a FUSE request unanswered for MS ms aborts its\n"
+		"                       connection (its callers get ENOTCONN); default none\n"
 		"  --stats[=json]       at exit, memory by kind (now and peak) and syscall\n"
 		"                       counts on stderr, as text or JSON\n"
 		"  --max-tasks N        most tasks (threads) alive at once; past it clone\n"
@@ -96,6 +99,7 @@ static int parse_options(int argc, char **argv, struct run_options *o)
 		{"cwd", required_argument, NULL, 'c'},
 		{"max-tasks", required_argument, NULL, 'T'},
 		{"stats", optional_argument, NULL, 'S'},
+		{"fuse-timeout", required_argument, NULL, 'F'},
 		{"mount", required_argument, NULL, 'M'},
 		{"tmpfs", required_argument, NULL, 't'},
 		{NULL, 0, NULL, 0},
@@ -156,6 +160,18 @@ static int parse_options(int argc, char **argv, struct run_options *o)
 				o->mounts[o->nmounts++] = strdup(optarg);
 			}
 			break;
+		case 'F': {
+			char *end;
+			unsigned long ms = strtoul(optarg, &end, 10);
+
+			if (*end || end == optarg || ms > 3600000) {
+				fprintf(stderr, "ksentry run: --fuse-timeout wants milliseconds "
+						"(0..3600000)\n");
+				return -1;
+			}
+			o->fuse.timeout_ms = (unsigned)ms;
+			break;
+		}
 		case 'S':
 			o->stats = optarg ? optarg : "text";
 			if (strcmp(o->stats, "text") && strcmp(o->stats, "json")) {
@@ -384,7 +400,7 @@ static int run_sandbox(struct run_options *op, int argc, char **argv, int first)
 	k.host_stdio[1] = 1;
 	k.host_stdio[2] = 2;
 	k.strace = o.strace ? stderr : NULL;
-	fuse_install(&k);
+	fuse_install(&k, &o.fuse);
 	if (apply_mounts(&o, &k)) {
 		err = -EINVAL;
 		goto err_kernel;

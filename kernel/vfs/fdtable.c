@@ -139,6 +139,8 @@ int fd_close(struct fd_table *t, int fd)
 	pthread_mutex_unlock(&t->lock);
 	if (!f)
 		return -EBADF;
+	if (f->ops && f->ops->flush)
+		f->ops->flush(f);
 	vfs_file_put(f);
 	return 0;
 }

@@ -37,6 +37,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/types.h>
 
 #include "abi/errno.h"
@@ -160,6 +161,8 @@ struct vfs_file_ops {
 	/* fstat of a file without an inode (pipes, host stdio). */
 	int (*stat)(struct vfs_file *f, struct stat *st);
 	void (*release)(struct vfs_file *f);
+	/* close(2) of one fd of the file (FUSE's FLUSH); optional. */
+	void (*flush)(struct vfs_file *f);
 	bool seekable; /* lseek allowed (pipes and ttys say no: -ESPIPE) */
 };
 
@@ -192,6 +195,9 @@ struct vfs_fs {
 	uint64_t next_ino;
 	void *priv;
 	void (*destroy)(struct vfs_fs *fs);
+	/* statfs(2) of a file system that knows its own figures (FUSE asks
+	 * its server); NULL: the sandbox's memory is the size.  May block. */
+	int (*statfs)(struct vfs_fs *fs, struct statfs *sf);
 };
 
 struct vfs_mount {

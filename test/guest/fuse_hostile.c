@@ -112,6 +112,8 @@ static void serve(void)
 				entry(h->unique, !strcmp(arg, "good") ? 2 : 3, S_IFREG | 0644);
 			else if (!strcmp(arg, "badtype"))
 				entry(h->unique, 4, 0777); /* no type bits */
+			else if (!strcmp(arg, "hang"))
+				; /* never answered: --fuse-timeout must end it */
 			else if (!strcmp(arg, "badnames") || !strcmp(arg, "slash"))
 				entry(h->unique, !strcmp(arg, "slash") ? 6 : 5, S_IFDIR | 0755);
 			else
@@ -221,8 +223,9 @@ static void client(void)
 	close(fd);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	bool timeout_test = argc > 1 && !strcmp(argv[1], "timeout");
 	char opts[128];
 	int status;
 	pid_t server, cl;
@@ -248,6 +251,15 @@ int main(void)
 		_exit(failures ? 1 : 0);
 	}
 	EXPECT(waitpid(cl, &status, 0) == cl && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	if (timeout_test) {
+		/* Run under --fuse-timeout: a request the server never answers
+		 * aborts the connection, and the caller gets ENOTCONN. */
+		struct stat st;
+
+		errno = 0;
+		EXPECT(stat(MNT "/hang", &st) == -1 && errno == ENOTCONN);
+		printf("hang ended: %s\n", strerror(errno));
+	}
 
 	/* The server goes away (and our copy of its fd too): callers fail. */
 	kill(server, SIGKILL);
