@@ -6,6 +6,7 @@
  * only failures after that point are memory-file allocations, which leave
  * the pages they could not back simply unbacked (a later touch retries).
  */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -797,6 +798,52 @@ static int guest_ptr(struct mm *mm, uint64_t va, enum mm_access access, unsigned
 	*p = memfile_map(mm->mf, pma_frames(pm, va, end - va));
 	*avail = end - va;
 	return *p ? 0 : -EFAULT;
+}
+
+int mm_atomic_u32(struct mm *mm, uint64_t va, uint32_t (*op)(uint32_t old, void *arg), void *arg,
+		  uint32_t *old)
+{
+	unsigned char *p;
+	uint64_t avail;
+	uint32_t cur, want;
+	int err;
+
+	if (va & 3)
+		return -EINVAL;
+	pthread_mutex_lock(&mm->lock);
+	err = va < PLATFORM_USER_END ? guest_ptr(mm, va, MM_ACCESS_WRITE, &p, &avail) : -EFAULT;
+	if (!err) {
+		/* Other vCPUs may run this memory now: a real atomic on the
+		 * frame, which they see through their own mappings. */
+		_Atomic uint32_t *w = (_Atomic uint32_t *)(void *)p;
+
+		cur = atomic_load(w);
+		do
+			want = op(cur, arg);
+		while (!atomic_compare_exchange_weak(w, &cur, want));
+		*old = cur;
+	}
+	pthread_mutex_unlock(&mm->lock);
+	return err == -ENOMEM ? -ENOMEM : err ? -EFAULT : 0;
+}
+
+int mm_futex_key(struct mm *mm, uint64_t va, uint64_t *off)
+{
+	struct segset_seg *v, *pm;
+	unsigned char *p;
+	uint64_t avail;
+	int err;
+
+	pthread_mutex_lock(&mm->lock);
+	v = segset_find(&mm->vmas, va, NULL);
+	err = !v ? -EFAULT : !vma_of(v)->shared ? 0 : guest_ptr(mm, va, MM_ACCESS_READ, &p, &avail);
+	if (!err && v && vma_of(v)->shared) {
+		pm = segset_find(&mm->pmas, va, NULL);
+		*off = pma_frames(pm, va, 4).start;
+		err = 1;
+	}
+	pthread_mutex_unlock(&mm->lock);
+	return err;
 }
 
 /* Walk [va, va + len) in host-contiguous chunks; @fn copies each. */

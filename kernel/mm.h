@@ -175,6 +175,23 @@ int __attribute__((warn_unused_result)) mm_copy_in(struct mm *mm, void *dst, uin
 int __attribute__((warn_unused_result)) mm_copy_out(struct mm *mm, uint64_t dst, const void *src,
 						    size_t len);
 
+/*
+ * Atomically replace the aligned 32-bit word at @va with op(old, @arg),
+ * with the guest's write rights; *@old gets what was there.  For futexes
+ * (WAKE_OP, robust lists).  0, -EINVAL (misaligned), -EFAULT or -ENOMEM.
+ */
+int __attribute__((warn_unused_result)) mm_atomic_u32(struct mm *mm, uint64_t va,
+						      uint32_t (*op)(uint32_t old, void *arg),
+						      void *arg, uint32_t *old);
+
+/*
+ * The key of a futex at @va that processes may share: 1 with the
+ * memory-file offset of its frame in *@off if @va is in a MAP_SHARED
+ * mapping, 0 if it is private (then (mm, va) names it, as on Linux),
+ * -EFAULT if unmapped.
+ */
+int mm_futex_key(struct mm *mm, uint64_t va, uint64_t *off);
+
 /* Copy a NUL-terminated string of at most @size - 1 bytes into @dst.
  * Returns its length, -EFAULT, or -ENAMETOOLONG when no NUL comes within
  * @size bytes. */

@@ -278,6 +278,7 @@ void process_detach(struct task *t)
 
 	if (!tg)
 		return;
+	futex_exit_robust(t);
 	if (t->clear_child_tid && t->mm) {
 		const uint32_t zero = 0;
 

@@ -61,4 +61,8 @@ void signal_exec_reset(struct task *t);
  * CLONE_CHILD_CLEARTID).  Returns how many woke. */
 int futex_wake_address(struct task *t, uint64_t addr, int n);
 
+/* @t exits: every robust futex it holds is marked FUTEX_OWNER_DIED and a
+ * waiter woken, as Linux's exit_robust_list. */
+void futex_exit_robust(struct task *t);
+
 #endif

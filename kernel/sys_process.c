@@ -14,6 +14,7 @@
 #include <sys/utsname.h>
 #include <time.h>
 
+#include "kernel/process.h"
 #include "kernel/syscall.h"
 
 int64_t sys_exit(struct task *t, const uint64_t a[6])
@@ -81,6 +82,26 @@ int64_t sys_set_robust_list(struct task *t, const uint64_t a[6])
 	if (a[1] != 24) /* sizeof(struct robust_list_head) */
 		return -EINVAL;
 	t->robust_list = a[0];
+	return 0;
+}
+
+int64_t sys_get_robust_list(struct task *t, const uint64_t a[6])
+{
+	const uint64_t len = 24;
+	uint64_t head = t->robust_list;
+
+	if (a[0] && (int)a[0] != t->tid) {
+		struct task *u;
+
+		pthread_mutex_lock(&t->k->tasks_lock);
+		u = process_find_task(t->k, (int)a[0]);
+		head = u ? u->robust_list : 0;
+		pthread_mutex_unlock(&t->k->tasks_lock);
+		if (!u)
+			return -ESRCH;
+	}
+	if (mm_copy_out(t->mm, a[1], &head, sizeof(head)) || mm_copy_out(t->mm, a[2], &len, sizeof(len)))
+		return -EFAULT;
 	return 0;
 }
 

@@ -130,6 +130,7 @@ const struct syscall_entry syscall_table[ABI_NR_SYSCALLS] = {
 	SC(arch_prctl, "xp"),
 	SC(set_tid_address, "p"),
 	SC(set_robust_list, "pu"),
+	SC(get_robust_list, "dpp"),
 	SC(uname, "p"),
 	SC(prlimit64, "ddpp"),
 	SC(getrlimit, "dp"),
@@ -193,7 +194,7 @@ const struct syscall_entry syscall_table[ABI_NR_SYSCALLS] = {
 	SC(timer_gettime, "dp"),
 	SC(timer_getoverrun, "d"),
 	SC(timer_delete, "d"),
-	SC_NOTE(futex, "pxdpxx", "WAIT, WAKE, WAIT_BITSET, WAKE_BITSET, REQUEUE, CMP_REQUEUE, keyed per process (shared futexes across processes not yet); no WAKE_OP or PI"),
+	SC_NOTE(futex, "pxdpxx", "WAIT, WAKE, WAIT_BITSET, WAKE_BITSET, REQUEUE, CMP_REQUEUE, WAKE_OP; shared ones in MAP_SHARED memory keyed by frame; robust lists at exit; no PI"),
 };
 
 /* --- strace --- */

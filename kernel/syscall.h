@@ -128,6 +128,7 @@ int64_t sys_getuid(struct task *t, const uint64_t a[6]);
 int64_t sys_arch_prctl(struct task *t, const uint64_t a[6]);
 int64_t sys_set_tid_address(struct task *t, const uint64_t a[6]);
 int64_t sys_set_robust_list(struct task *t, const uint64_t a[6]);
+int64_t sys_get_robust_list(struct task *t, const uint64_t a[6]);
 int64_t sys_uname(struct task *t, const uint64_t a[6]);
 int64_t sys_prlimit64(struct task *t, const uint64_t a[6]);
 int64_t sys_getrlimit(struct task *t, const uint64_t a[6]);

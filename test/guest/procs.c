@@ -557,6 +557,77 @@ static void test_futex(void)
 	      errno == ETIMEDOUT);
 }
 
+/* A robust mutex whose owner thread dies: the next locker learns it. */
+static pthread_mutex_t robust;
+
+static void *die_holding(void *arg)
+{
+	pthread_mutex_lock(&robust);
+	return NULL; /* exits still owning it */
+}
+
+static void test_robust(void)
+{
+	pthread_mutexattr_t a;
+	pthread_t th;
+
+	pthread_mutexattr_init(&a);
+	pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
+	EXPECT(pthread_mutex_init(&robust, &a) == 0);
+	EXPECT(pthread_create(&th, NULL, die_holding, NULL) == 0);
+	EXPECT(pthread_join(th, NULL) == 0);
+	EXPECT(pthread_mutex_lock(&robust) == EOWNERDEAD);
+	EXPECT(pthread_mutex_consistent(&robust) == 0);
+	EXPECT(pthread_mutex_unlock(&robust) == 0);
+}
+
+/* A futex in MAP_SHARED memory is one futex across fork; WAKE_OP. */
+static uint32_t w2;
+
+static void *wait_w2(void *arg)
+{
+	while (__atomic_load_n(&w2, __ATOMIC_ACQUIRE) == 0)
+		syscall(SYS_futex, &w2, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
+	return NULL;
+}
+
+static void test_shared_futex(void)
+{
+	uint32_t *word = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	uint32_t w1 = 0;
+	pthread_t th;
+	int status;
+	pid_t pid;
+
+	EXPECT(word != MAP_FAILED);
+	*word = 0;
+	pid = fork();
+	if (pid == 0) {
+		/* Not FUTEX_PRIVATE_FLAG: keyed by the shared frame. */
+		while (__atomic_load_n(word, __ATOMIC_ACQUIRE) == 0)
+			syscall(SYS_futex, word, 0 /* FUTEX_WAIT */, 0, NULL, NULL, 0);
+		_exit(*word == 7 ? 0 : 1);
+	}
+	usleep(50000);
+	__atomic_store_n(word, 7, __ATOMIC_RELEASE);
+	/* Wake until the child is gone (it may not be waiting yet). */
+	for (int i = 0; i < 200 && waitpid(pid, &status, WNOHANG) == 0; i++) {
+		syscall(SYS_futex, word, 1 /* FUTEX_WAKE */, 1, NULL, NULL, 0);
+		usleep(5000);
+	}
+	EXPECT(waitpid(pid, &status, 0) == pid || errno == ECHILD);
+	EXPECT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+
+	/* WAKE_OP: set w2 to 5 and, as it was 0, wake its waiter. */
+	EXPECT(pthread_create(&th, NULL, wait_w2, NULL) == 0);
+	usleep(20000);
+	/* op SET (0), oparg 5, cmp EQ (0), cmparg 0 */
+	EXPECT(syscall(SYS_futex, &w1, 5 /* FUTEX_WAKE_OP */ | FUTEX_WAIT_PRIVATE, 0, (void *)1, &w2,
+		      (0u << 28) | (0u << 24) | (5u << 12) | 0u) == 1);
+	EXPECT(w2 == 5);
+	EXPECT(pthread_join(th, NULL) == 0);
+}
+
 /* --- a fork bomb meets --max-tasks --- */
 
 static void test_forkbomb(void)
@@ -595,6 +666,7 @@ int main(int argc, char **argv)
 		{"eintr", test_eintr}, {"mask", test_mask}, {"kill-spinner", test_kill_spinner},
 		{"futex", test_futex}, {"forkbomb", test_forkbomb}, {"alarm", test_alarm},
 		{"timer", test_timer}, {"epoll", test_epoll}, {"mmapfile", test_mmapfile},
+		{"robust", test_robust}, {"shared-futex", test_shared_futex},
 	};
 	const char *what = argc > 1 ? argv[1] : "";
 
