@@ -648,7 +648,9 @@ static struct thread_group *wait_find(struct task *t, int pid, int options, bool
 		if (!(options & __WALL) && clone_child != !!(options & __WCLONE))
 			continue;
 		*any = true;
-		if (c->zombie)
+		if ((c->zombie && (options & WEXITED)) ||
+		    ((options & WUNTRACED) && c->stopped && !c->stop_reported) ||
+		    ((options & WCONTINUED) && c->continued))
 			return c;
 	}
 	return NULL;
@@ -666,10 +668,20 @@ static int64_t do_wait(struct task *t, int pid, int options, int *status, int *t
 	for (;;) {
 		c = wait_find(t, pid, options, &any);
 		if (c) {
-			*status = c->exit_status;
 			*tgid = c->tgid;
-			if (reap)
-				process_free_group(c);
+			if (c->zombie && (options & WEXITED)) {
+				*status = c->exit_status;
+				if (reap)
+					process_free_group(c);
+			} else if ((options & WUNTRACED) && c->stopped && !c->stop_reported) {
+				*status = (c->stop_signo << 8) | 0x7f; /* WIFSTOPPED */
+				if (reap)
+					c->stop_reported = true;
+			} else {
+				*status = 0xffff; /* WIFCONTINUED */
+				if (reap)
+					c->continued = false;
+			}
 			err = 1;
 			break;
 		}
@@ -696,7 +708,7 @@ int64_t sys_wait4(struct task *t, const uint64_t a[6])
 
 	if (options & ~(WNOHANG | WUNTRACED | WCONTINUED | __WALL | __WCLONE | __WNOTHREAD))
 		return -EINVAL;
-	r = do_wait(t, (int)a[0], options, &status, &tgid, true);
+	r = do_wait(t, (int)a[0], options | WEXITED, &status, &tgid, true);
 	if (r <= 0)
 		return r;
 	if (a[1] && mm_copy_out(t->mm, a[1], &status, sizeof(status)))
@@ -730,17 +742,24 @@ int64_t sys_waitid(struct task *t, const uint64_t a[6])
 	}
 	if (pid == -2)
 		return -EINVAL;
-	if (!(options & WEXITED)) /* stop/continue reports need job control */
-		return (options & WNOHANG) ? 0 : -ECHILD;
+	/* waitid's WSTOPPED is wait4's WUNTRACED (the same bit). */
 	r = do_wait(t, pid, options, &status, &tgid, !(options & WNOWAIT));
 	if (r < 0)
 		return r;
 	memset(&si, 0, sizeof(si));
 	if (r > 0) {
 		si.si_signo = SIGCHLD;
-		si.si_code = WIFSIGNALED(status) ? CLD_KILLED : CLD_EXITED;
 		si.si_pid = tgid;
-		si.si_status = WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status);
+		if (WIFSTOPPED(status)) {
+			si.si_code = CLD_STOPPED;
+			si.si_status = WSTOPSIG(status);
+		} else if (WIFCONTINUED(status)) {
+			si.si_code = CLD_CONTINUED;
+			si.si_status = SIGCONT;
+		} else {
+			si.si_code = WIFSIGNALED(status) ? CLD_KILLED : CLD_EXITED;
+			si.si_status = WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status);
+		}
 	}
 	if (a[2] && mm_copy_out(t->mm, a[2], &si, sizeof(si)))
 		return -EFAULT;

@@ -85,14 +85,14 @@ static bool ignored(struct task *t, int signo)
 	if ((t->blocked | t->sigwait_set) & BIT(signo))
 		return false;
 	return a->handler == (uint64_t)SIG_IGN ||
-	       (a->handler == (uint64_t)SIG_DFL &&
-		(default_action(signo) == ACT_IGNORE || default_action(signo) == ACT_STOP));
+	       (a->handler == (uint64_t)SIG_DFL && default_action(signo) == ACT_IGNORE);
 }
 
 /* Set or clear @t's interrupt flag from what is pending.  tasks_lock held. */
 static void recalc(struct task *t)
 {
-	bool due = t->killed || ((t->pending | t->tg->shared_pending) & ~t->blocked);
+	bool due = t->killed || t->tg->stopped ||
+		   ((t->pending | t->tg->shared_pending) & ~t->blocked);
 
 	if (due)
 		signal_interrupt_locked(t);
@@ -127,6 +127,38 @@ static bool init_protected(struct thread_group *tg, int signo)
 	       !((tg->threads->blocked | tg->threads->sigwait_set) & BIT(signo));
 }
 
+/* Tell @tg's parent about a stop or a continue.  tasks_lock held. */
+static void notify_parent(struct thread_group *tg, int code, int status)
+{
+	struct thread_group *p = tg->parent;
+	siginfo_t si;
+
+	pthread_cond_broadcast(&tg->k->tasks_changed); /* wait(WUNTRACED | WCONTINUED) */
+	if (!p || (action(p, SIGCHLD)->flags & SA_NOCLDSTOP))
+		return;
+	memset(&si, 0, sizeof(si));
+	si.si_signo = SIGCHLD;
+	si.si_code = code;
+	si.si_pid = tg->tgid;
+	si.si_status = status;
+	signal_send_group_locked(p, SIGCHLD, &si);
+}
+
+/* SIGCONT: a stopped group runs again; pending stops go.  tasks_lock held. */
+static void group_continue(struct thread_group *tg)
+{
+	tg->shared_pending &= ~(BIT(SIGSTOP) | BIT(SIGTSTP) | BIT(SIGTTIN) | BIT(SIGTTOU));
+	for (struct task *t = tg->threads; t; t = t->group_next)
+		t->pending &= ~(BIT(SIGSTOP) | BIT(SIGTSTP) | BIT(SIGTTIN) | BIT(SIGTTOU));
+	if (!tg->stopped)
+		return;
+	tg->stopped = false;
+	tg->continued = true;
+	for (struct task *t = tg->threads; t; t = t->group_next)
+		recalc(t);
+	notify_parent(tg, CLD_CONTINUED, SIGCONT);
+}
+
 void signal_send_group_locked(struct thread_group *tg, int signo, const siginfo_t *info)
 {
 	struct task *t;
@@ -143,6 +175,14 @@ void signal_send_group_locked(struct thread_group *tg, int signo, const siginfo_
 			signal_interrupt_locked(t);
 		}
 		return;
+	}
+	if (signo == SIGCONT)
+		group_continue(tg);
+	else if (default_action(signo) == ACT_STOP) {
+		/* A stop cancels a pending continue, as a continue a stop. */
+		tg->shared_pending &= ~BIT(SIGCONT);
+		for (t = tg->threads; t; t = t->group_next)
+			t->pending &= ~BIT(SIGCONT);
 	}
 	if (tg->threads && ignored(tg->threads, signo) && !(tg->threads->blocked & BIT(signo)))
 		return;
@@ -294,11 +334,32 @@ static void settle_restart(struct task *t, const struct k_sigaction *a)
 
 /* The default action of @signo for @t.  Returns true if @t must stop
  * running (it is ending).  tasks_lock not held. */
+/* A stop signal's default action: the whole group stops (each of its
+ * tasks parks in signal_deliver until SIGCONT or SIGKILL). */
+static void group_stop(struct task *t, int signo)
+{
+	struct thread_group *tg = t->tg;
+
+	pthread_mutex_lock(&t->k->tasks_lock);
+	if (!tg->stopped && !tg->exiting) {
+		tg->stopped = true;
+		tg->stop_signo = signo;
+		tg->stop_reported = false;
+		tg->continued = false;
+		for (struct task *u = tg->threads; u; u = u->group_next)
+			recalc(u);
+		notify_parent(tg, CLD_STOPPED, signo);
+	}
+	pthread_mutex_unlock(&t->k->tasks_lock);
+}
+
 static bool take_default(struct task *t, int signo, const siginfo_t *info)
 {
 	switch (default_action(signo)) {
 	case ACT_IGNORE:
+		return false;
 	case ACT_STOP:
+		group_stop(t, signo);
 		return false;
 	case ACT_TERM:
 	case ACT_CORE:
@@ -328,6 +389,11 @@ void signal_deliver(struct task *t)
 		int signo;
 
 		pthread_mutex_lock(&k->tasks_lock);
+		/* Stopped: park here, off the vCPU, until continued or killed. */
+		while (t->tg->stopped && !t->killed) {
+			__atomic_store_n(&t->interrupt, 0, __ATOMIC_RELEASE);
+			(void)task_wait(t, &k->tasks_changed, &k->tasks_lock, NULL);
+		}
 		if (t->killed) {
 			int status = t->tg->exiting ? t->tg->exit_status : SIGKILL;
 

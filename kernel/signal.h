@@ -14,8 +14,12 @@
  * frame holds, checked, since the guest may have rewritten it.  A signal
  * without a handler takes its default action: ignore, terminate or
  * (core-dumping signals) terminate; stop signals are ignored (no job
- * control yet).  A syscall a signal interrupted is restarted or fails
- * with EINTR by Linux's rules (ERESTARTSYS and SA_RESTART).
+ * A stop signal's default action stops the whole process: its tasks park
+ * in signal_deliver, off their vCPUs, until SIGCONT (or SIGKILL); the
+ * parent hears of both (SIGCHLD with CLD_STOPPED / CLD_CONTINUED, unless
+ * SA_NOCLDSTOP; wait's WUNTRACED / WCONTINUED).  A syscall a signal
+ * interrupted is restarted or fails with EINTR by Linux's rules
+ * (ERESTARTSYS and SA_RESTART).
  *
  * The sandbox's first process (pid 1) is protected as a pid namespace's
  * init is: a signal it has no handler for (and does not block), and

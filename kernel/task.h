@@ -80,6 +80,10 @@ struct thread_group {
 	bool exiting;			  /* exit_group or a fatal signal: all go */
 	int exit_status;		  /* wait status, once exiting */
 	bool zombie;			  /* no tasks left; waiting to be reaped */
+	bool stopped;			  /* by a stop signal, until SIGCONT */
+	int stop_signo;
+	bool stop_reported;		  /* wait(WUNTRACED) has seen this stop */
+	bool continued;			  /* for wait(WCONTINUED), until seen */
 	int pgid, sid;
 	struct timespec start_time;
 };

@@ -628,6 +628,49 @@ static void test_shared_futex(void)
 	EXPECT(pthread_join(th, NULL) == 0);
 }
 
+/* Job control: a stopped child is reported by WUNTRACED, a continued
+ * one by WCONTINUED, and SIGCHLD says each (CLD_STOPPED, CLD_CONTINUED). */
+static volatile int chld_codes[4], nchld;
+
+static void on_chld(int sig, siginfo_t *si, void *uc)
+{
+	if (nchld < 4)
+		chld_codes[nchld++] = si->si_code;
+}
+
+static void test_jobs(void)
+{
+	struct sigaction sa = {.sa_sigaction = on_chld, .sa_flags = SA_SIGINFO | SA_RESTART};
+	siginfo_t si;
+	int status;
+	pid_t pid;
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGCHLD, &sa, NULL);
+	pid = fork();
+	if (pid == 0) {
+		for (;;)
+			pause();
+	}
+	usleep(20000);
+	EXPECT(kill(pid, SIGSTOP) == 0);
+	EXPECT(waitpid(pid, &status, WUNTRACED) == pid && WIFSTOPPED(status) &&
+	       WSTOPSIG(status) == SIGSTOP);
+	EXPECT(waitpid(pid, &status, WUNTRACED | WNOHANG) == 0); /* reported once */
+	EXPECT(kill(pid, SIGCONT) == 0);
+	EXPECT(waitpid(pid, &status, WCONTINUED) == pid && WIFCONTINUED(status));
+	EXPECT(kill(pid, SIGTSTP) == 0);
+	memset(&si, 0, sizeof(si));
+	EXPECT(waitid(P_PID, pid, &si, WSTOPPED) == 0 && si.si_code == CLD_STOPPED &&
+	       si.si_status == SIGTSTP);
+	EXPECT(kill(pid, SIGKILL) == 0); /* a stopped process still dies */
+	EXPECT(waitpid(pid, &status, 0) == pid && WIFSIGNALED(status) &&
+	       WTERMSIG(status) == SIGKILL);
+	usleep(20000);
+	EXPECT(nchld >= 3 && chld_codes[0] == CLD_STOPPED && chld_codes[1] == CLD_CONTINUED);
+	signal(SIGCHLD, SIG_DFL);
+}
+
 /* --- a fork bomb meets --max-tasks --- */
 
 static void test_forkbomb(void)
@@ -666,7 +709,7 @@ int main(int argc, char **argv)
 		{"eintr", test_eintr}, {"mask", test_mask}, {"kill-spinner", test_kill_spinner},
 		{"futex", test_futex}, {"forkbomb", test_forkbomb}, {"alarm", test_alarm},
 		{"timer", test_timer}, {"epoll", test_epoll}, {"mmapfile", test_mmapfile},
-		{"robust", test_robust}, {"shared-futex", test_shared_futex},
+		{"robust", test_robust}, {"shared-futex", test_shared_futex}, {"jobs", test_jobs},
 	};
 	const char *what = argc > 1 ? argv[1] : "";
 
