@@ -11,8 +11,15 @@
  *
  * Data is read by reopening the O_PATH fd through the sentry's own
  * /proc/self/fd, which opens exactly that inode (no name is looked up
- * again, so a host rename race cannot swap the file).  Nothing is ever
- * written: the mount is read-only and the write operations are absent.
+ * again, so a host rename race cannot swap the file).
+ *
+ * A hostfs is read-only (its inodes have no write operations) unless it
+ * was made writable (`--mount HOST:GUEST:rw`).  Then every change is one
+ * *at call on a directory fd inside the mount with one component that is
+ * neither "." nor "..": the host follows no symlink (O_NOFOLLOW, openat2
+ * RESOLVE_BENEATH for creation; unlinkat, renameat2, mkdirat, symlinkat
+ * and mknodat never follow a final link), and attribute changes go
+ * through /proc/self/fd to the inode itself.  Device nodes cannot be made.
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -21,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "kernel/hostfs.h"
@@ -37,7 +45,12 @@ struct host_dir {
 	bool eof;
 };
 
-static const struct vfs_inode_ops host_inode_ops;
+static const struct vfs_inode_ops host_inode_ops, host_rw_inode_ops;
+
+static bool writable(const struct vfs_fs *fs)
+{
+	return fs->priv != NULL;
+}
 
 static int fd_of(struct vfs_inode *i)
 {
@@ -50,20 +63,26 @@ static struct vfs_inode *inode_new(struct vfs_fs *fs, int fd, mode_t mode)
 
 	if (!hi)
 		return NULL;
-	vfs_inode_init(&hi->base, fs, &host_inode_ops, mode);
+	vfs_inode_init(&hi->base, fs, writable(fs) ? &host_rw_inode_ops : &host_inode_ops, mode);
 	hi->fd = fd;
 	return &hi->base;
 }
 
-static int open_beneath(int dirfd, const char *name, int flags)
+static int open_beneath_mode(int dirfd, const char *name, int flags, mode_t mode)
 {
 	struct open_how how = {
 		.flags = (uint64_t)(flags | O_NOFOLLOW | O_CLOEXEC),
+		.mode = flags & O_CREAT ? mode : 0,
 		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
 	};
 	long fd = syscall(SYS_openat2, dirfd, name, &how, sizeof(how));
 
 	return fd < 0 ? -errno : (int)fd;
+}
+
+static int open_beneath(int dirfd, const char *name, int flags)
+{
+	return open_beneath_mode(dirfd, name, flags, 0);
 }
 
 static int host_lookup(struct vfs_inode *dir, const char *name, struct vfs_inode **out)
@@ -153,6 +172,17 @@ static const struct vfs_file_ops host_file_ops = {
 };
 
 /* Read the next host entry into *@d; false at the end or on error. */
+static ssize_t host_write(struct vfs_file *f, struct vfs_io *io, uint64_t off);
+static int host_fsync(struct vfs_file *f);
+
+static const struct vfs_file_ops host_rw_file_ops = {
+	.read = host_read,
+	.write = host_write,
+	.fsync = host_fsync,
+	.release = host_file_release,
+	.seekable = true,
+};
+
 static bool next_host_entry(struct host_dir *hd, struct dirent64 **d)
 {
 	if (hd->at >= hd->len) {
@@ -216,8 +246,16 @@ static int host_open(struct vfs_inode *inode, struct vfs_file *f, int flags)
 	struct host_dir *hd;
 	int fd;
 
-	if ((flags & O_ACCMODE) != O_RDONLY)
-		return -EROFS;
+	if ((flags & O_ACCMODE) != O_RDONLY && (!writable(inode->fs) || !S_ISREG(inode->mode)))
+		return writable(inode->fs) ? -EISDIR : -EROFS;
+	if ((flags & O_ACCMODE) != O_RDONLY) {
+		fd = reopen(inode, flags & O_ACCMODE);
+		if (fd < 0)
+			return fd;
+		f->ops = &host_rw_file_ops;
+		f->priv = (void *)(intptr_t)fd;
+		return 0;
+	}
 	if (!S_ISREG(inode->mode) && !S_ISDIR(inode->mode))
 		return -ENXIO; /* host devices, fifos and sockets stay on the host */
 	fd = reopen(inode, O_RDONLY | (S_ISDIR(inode->mode) ? O_DIRECTORY : 0));
@@ -239,6 +277,151 @@ static int host_open(struct vfs_inode *inode, struct vfs_file *f, int flags)
 	return 0;
 }
 
+/* --- writing (writable hostfs only) --- */
+
+static ssize_t host_write(struct vfs_file *f, struct vfs_io *io, uint64_t off)
+{
+	unsigned char buf[65536];
+	size_t done = 0;
+
+	while (done < io->len) {
+		size_t n = io->len - done < sizeof(buf) ? io->len - done : sizeof(buf);
+		ssize_t w;
+		int err = io->copy(io, buf, done, n, false);
+
+		if (err)
+			return done ? (ssize_t)done : err;
+		w = pwrite((int)(intptr_t)f->priv, buf, n, (off_t)(off + done));
+		if (w < 0)
+			return done ? (ssize_t)done : -errno;
+		done += (size_t)w;
+		if ((size_t)w < n)
+			break;
+	}
+	return (ssize_t)done;
+}
+
+static int host_fsync(struct vfs_file *f)
+{
+	return fsync((int)(intptr_t)f->priv) ? -errno : 0;
+}
+
+/* One component the host may be asked about. */
+static int name_ok(const char *name)
+{
+	return strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, "..") ? -EINVAL : 0;
+}
+
+/* After a successful *at call: the new object as an inode. */
+static int made(struct vfs_inode *dir, const char *name, int r, struct vfs_inode **out)
+{
+	return r < 0 ? -errno : out ? host_lookup(dir, name, out) : 0;
+}
+
+static int host_create(struct vfs_inode *dir, const char *name, mode_t mode,
+		       struct vfs_inode **out)
+{
+	int fd = name_ok(name) ?: open_beneath_mode(fd_of(dir), name, O_CREAT | O_EXCL | O_WRONLY,
+						    mode & 07777);
+
+	if (fd < 0)
+		return fd;
+	close(fd);
+	return host_lookup(dir, name, out);
+}
+
+static int host_mkdir(struct vfs_inode *dir, const char *name, mode_t mode, struct vfs_inode **out)
+{
+	int err = name_ok(name);
+
+	return err ? err : made(dir, name, mkdirat(fd_of(dir), name, mode & 07777), out);
+}
+
+static int host_mknod(struct vfs_inode *dir, const char *name, mode_t mode, dev_t dev,
+		      struct vfs_inode **out)
+{
+	int err = name_ok(name);
+
+	if (err)
+		return err;
+	if (!S_ISFIFO(mode) && !S_ISREG(mode))
+		return -EPERM; /* no host device nodes, sockets, from a sandbox */
+	return made(dir, name, mknodat(fd_of(dir), name, mode & (S_IFMT | 07777), 0), out);
+}
+
+static int host_symlink(struct vfs_inode *dir, const char *name, const char *target,
+			struct vfs_inode **out)
+{
+	int err = name_ok(name);
+
+	return err ? err : made(dir, name, symlinkat(target, fd_of(dir), name), out);
+}
+
+static int host_link(struct vfs_inode *dir, const char *name, struct vfs_inode *target)
+{
+	char path[64];
+	int err = name_ok(name);
+
+	if (err)
+		return err;
+	if (target->fs != dir->fs)
+		return -EXDEV;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd_of(target));
+	return made(dir, name, linkat(AT_FDCWD, path, fd_of(dir), name, AT_SYMLINK_FOLLOW), NULL);
+}
+
+static int host_unlink(struct vfs_inode *dir, const char *name, struct vfs_inode *victim)
+{
+	int err = name_ok(name);
+
+	return err ? err : made(dir, name, unlinkat(fd_of(dir), name, 0), NULL);
+}
+
+static int host_rmdir(struct vfs_inode *dir, const char *name, struct vfs_inode *victim)
+{
+	int err = name_ok(name);
+
+	return err ? err : made(dir, name, unlinkat(fd_of(dir), name, AT_REMOVEDIR), NULL);
+}
+
+static int host_rename(struct vfs_inode *odir, const char *oname, struct vfs_inode *ndir,
+		       const char *nname, unsigned flags)
+{
+	int err = name_ok(oname) ?: name_ok(nname);
+
+	if (err)
+		return err;
+	if (odir->fs != ndir->fs)
+		return -EXDEV;
+	return made(odir, oname,
+		    (int)syscall(SYS_renameat2, fd_of(odir), oname, fd_of(ndir), nname, flags), NULL);
+}
+
+static int host_setattr(struct vfs_inode *inode, const struct vfs_setattr *a)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd_of(inode));
+	if ((a->valid & VFS_ATTR_MODE) && !S_ISLNK(inode->mode) && chmod(path, a->mode & 07777))
+		return -errno;
+	if ((a->valid & (VFS_ATTR_UID | VFS_ATTR_GID)) &&
+	    fchownat(fd_of(inode), "", a->valid & VFS_ATTR_UID ? a->uid : (uid_t)-1,
+		     a->valid & VFS_ATTR_GID ? a->gid : (gid_t)-1, AT_EMPTY_PATH))
+		return -errno;
+	if ((a->valid & VFS_ATTR_SIZE) && (!S_ISREG(inode->mode) || truncate(path, (off_t)a->size)))
+		return S_ISREG(inode->mode) ? -errno : -EINVAL;
+	if (a->valid & (VFS_ATTR_ATIME | VFS_ATTR_MTIME)) {
+		struct timespec ts[2] = {
+			a->valid & VFS_ATTR_ATIME ? a->atime : (struct timespec){0, UTIME_OMIT},
+			a->valid & VFS_ATTR_MTIME ? a->mtime : (struct timespec){0, UTIME_OMIT},
+		};
+
+		if (!S_ISLNK(inode->mode) && utimensat(AT_FDCWD, path, ts, 0))
+			return -errno;
+	}
+	return 0;
+}
+
 static void host_evict(struct vfs_inode *inode)
 {
 	close(fd_of(inode));
@@ -253,6 +436,23 @@ static const struct vfs_inode_ops host_inode_ops = {
 	.evict = host_evict,
 };
 
+static const struct vfs_inode_ops host_rw_inode_ops = {
+	.lookup = host_lookup,
+	.create = host_create,
+	.mkdir = host_mkdir,
+	.mknod = host_mknod,
+	.symlink = host_symlink,
+	.link = host_link,
+	.unlink = host_unlink,
+	.rmdir = host_rmdir,
+	.rename = host_rename,
+	.readlink = host_readlink,
+	.getattr = host_getattr,
+	.setattr = host_setattr,
+	.open = host_open,
+	.evict = host_evict,
+};
+
 static void host_destroy(struct vfs_fs *fs)
 {
 	vfs_dentry_put(fs->root);
@@ -260,6 +460,11 @@ static void host_destroy(struct vfs_fs *fs)
 }
 
 int hostfs_create(const char *dir, struct vfs_fs **out)
+{
+	return hostfs_create_rw(dir, false, out);
+}
+
+int hostfs_create_rw(const char *dir, bool rw, struct vfs_fs **out)
 {
 	struct vfs_fs *fs;
 	struct vfs_inode *root;
@@ -276,6 +481,7 @@ int hostfs_create(const char *dir, struct vfs_fs **out)
 	fs->type = "hostfs";
 	fs->magic = 0x6b736e74;
 	fs->destroy = host_destroy;
+	fs->priv = rw ? (void *)fs : NULL; /* non-NULL: writable */
 	root = inode_new(fs, fd, st.st_mode);
 	if (!root)
 		goto err_close;

@@ -64,13 +64,11 @@ int kernel_mount_host(struct kernel *k, const char *host_dir, const char *guest_
 	struct vfs_fs *fs;
 	int err;
 
-	if (rw)
-		return -EOPNOTSUPP; /* writes to the host need a writable hostfs: not yet */
 	err = make_dirs(k, guest_dir);
 	if (!err)
-		err = hostfs_create(host_dir, &fs);
+		err = hostfs_create_rw(host_dir, rw, &fs);
 	if (!err)
-		err = mount_at(k, guest_dir, fs, MS_RDONLY);
+		err = mount_at(k, guest_dir, fs, rw ? 0 : MS_RDONLY);
 	return err;
 }
 

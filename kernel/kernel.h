@@ -88,8 +88,8 @@ struct kernel {
 int kernel_init(struct kernel *k, struct memfile *mf, struct memacct *acct,
 		struct platform *platform, const char *host_root);
 
-/* --mount HOST:GUEST: host directory @host_dir (read-only; @rw is
- * -EOPNOTSUPP for now) at @guest_dir, made if missing.  0 or -errno. */
+/* --mount HOST:GUEST[:ro|rw]: host directory @host_dir at @guest_dir
+ * (made if missing), read-only unless @rw.  0 or -errno. */
 int kernel_mount_host(struct kernel *k, const char *host_dir, const char *guest_dir, bool rw);
 
 /* --tmpfs GUEST: a fresh tmpfs at @guest_dir, made if missing. */

@@ -57,8 +57,8 @@ static void run_usage(FILE *out)
 		"  --empty-root         start from an empty in-memory root instead\n"
 		"  --cwd DIR            the guest's working directory (default: ksentry's own\n"
 		"                       when it exists in the sandbox, else /)\n"
-		"  --mount HOST:GUEST[:ro]  a host directory at GUEST, read-only (repeatable;\n"
-		"                       :rw is refused: host writes are not supported yet)\n"
+		"  --mount HOST:GUEST[:ro|rw]  a host directory at GUEST, read-only unless\n"
+		"                       :rw, and then written beneath HOST only (repeatable)\n"
 		"  --tmpfs GUEST        a fresh tmpfs at GUEST (repeatable)\n"
 		"  --fuse-timeout MS    a FUSE request unanswered for MS ms aborts its\n"
 		"                       connection (its callers get ENOTCONN); default none\n"
@@ -331,9 +331,7 @@ static int apply_mounts(struct run_options *o, struct kernel *k)
 		}
 		if (err) {
 			fprintf(stderr, "ksentry: %s %s: %s\n", tmpfs ? "--tmpfs" : "--mount",
-				tmpfs ? spec + 6 : spec,
-				err == -EOPNOTSUPP ? "read-write host mounts are not supported yet"
-						   : strerror(-err));
+				tmpfs ? spec + 6 : spec, strerror(-err));
 			return -1;
 		}
 	}
