@@ -17,4 +17,11 @@ int bench_syscall_main(int argc, char **argv);
  * sandbox and on native Linux FUSE. */
 int bench_fuse_main(int argc, char **argv);
 
+/* Run @argv, its stdout into @out (@size bytes, NUL-terminated).
+ * Returns its exit status, or -1. */
+int bench_run_capture(char *const argv[], char *out, size_t size);
+
+/* `ksentry bench startup [--runs N]`: `ksentry run /bin/true`, timed. */
+int bench_startup_main(int argc, char **argv);
+
 #endif

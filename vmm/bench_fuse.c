@@ -51,8 +51,7 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Run @argv with stdout into @out (@size bytes).  Exit status or -1. */
-static int run_capture(char *const argv[], char *out, size_t size)
+int bench_run_capture(char *const argv[], char *out, size_t size)
 {
 	int p[2], status;
 	size_t used = 0;
@@ -156,7 +155,7 @@ static int native_round(struct fuse_bench *b, char *why, size_t whylen)
 		snprintf(why, whylen, "native FUSE could not be mounted here (/dev/fuse, root?)");
 		kill(server, SIGKILL);
 		err = -1;
-	} else if (run_capture(load_argv, out, sizeof(out)) != 0) {
+	} else if (bench_run_capture(load_argv, out, sizeof(out)) != 0) {
 		snprintf(why, whylen, "the native workload failed");
 		err = -1;
 	} else {
@@ -190,7 +189,7 @@ static int sandbox_round(struct fuse_bench *b)
 		"umount /tmp/m; wait; exit $s\n",
 		b->memfs, b->load, b->mib, b->files);
 	fclose(f);
-	if (run_capture(argv, out, sizeof(out)) != 0)
+	if (bench_run_capture(argv, out, sizeof(out)) != 0)
 		return -1;
 	take(b, out, false);
 	return 0;

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <time.h>
+#include <limits.h>
 #include <unistd.h>
 
 #include "abi/mman.h"
@@ -216,6 +217,59 @@ static void row(const char *what, double sandbox, double base, const char *base_
 	printf("\n");
 }
 
+/* procload's "NAME VALUE us/op" lines: the value of @name, or -1. */
+static double value_of(const char *out, const char *name)
+{
+	const char *at = strstr(out, name);
+	double v;
+
+	return at && sscanf(at + strlen(name), " %lf", &v) == 1 ? v : -1;
+}
+
+/*
+ * The process workloads (pipe ping-pong between two processes, fork +
+ * exit + wait): the same static program in the sandbox and natively,
+ * ROUNDS times each, alternating.
+ */
+static void process_rows(const char *platform, bool quick)
+{
+	char self[PATH_MAX], load[PATH_MAX + 32], out[1024], rounds[16], forks[16], *slash;
+	double sp[ROUNDS], np[ROUNDS], sf[ROUNDS], nf[ROUNDS];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	int r;
+
+	if (n <= 0)
+		return;
+	self[n] = '\0';
+	snprintf(load, sizeof(load), "%s", self);
+	slash = strrchr(load, '/');
+	if (!slash)
+		return;
+	snprintf(slash, sizeof(load) - (size_t)(slash - load), "/../test/bench/procload");
+	if (access(load, X_OK)) {
+		printf("(procload is not built beside ksentry: no process rows)\n");
+		return;
+	}
+	snprintf(rounds, sizeof(rounds), "%d", quick ? 200 : 1000);
+	snprintf(forks, sizeof(forks), "%d", quick ? 20 : 100);
+	for (r = 0; r < ROUNDS; r++) {
+		char *native[] = {load, rounds, forks, NULL};
+		char *sandbox[] = {self, "run", "--platform", (char *)platform, load, rounds, forks,
+				   NULL};
+
+		if (bench_run_capture(native, out, sizeof(out)))
+			return;
+		np[r] = value_of(out, "pipe_pingpong");
+		nf[r] = value_of(out, "fork_exit_wait");
+		if (bench_run_capture(sandbox, out, sizeof(out)))
+			return;
+		sp[r] = value_of(out, "pipe_pingpong");
+		sf[r] = value_of(out, "fork_exit_wait");
+	}
+	row("pipe ping-pong, two processes", median(sp, ROUNDS), median(np, ROUNDS), "native");
+	row("fork + exit + wait", median(sf, ROUNDS), median(nf, ROUNDS), "native");
+}
+
 int bench_syscall_main(int argc, char **argv)
 {
 	const char *platform = "auto";
@@ -281,6 +335,7 @@ int bench_syscall_main(int argc, char **argv)
 	row("fresh memory touched in order/page", median(s_seq, ROUNDS), median(f_fault1, ROUNDS),
 	    "floor/1");
 	row("first touch of a pre-mapped page", median(s_touch, ROUNDS), 0, "");
+	process_rows(platform, quick);
 	printf("\nfloor: the same guest code on the bare platform, the host answering\n"
 	       "each trap with nothing but the register write, or by mapping the\n"
 	       "16-page window around the fault as the sandbox does (floor/1: only\n"

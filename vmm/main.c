@@ -25,7 +25,7 @@ static void usage(FILE *out)
 		     "  run         run a static x86-64 Linux program in the sandbox (run --help)\n"
 		     "  syscalls    list the implemented syscalls (--markdown: as docs/syscalls.md)\n"
 		     "  selfcheck   check the platform layer (memory file, accounting) on this host\n"
-		     "  bench NAME  run a benchmark: syscall, fuse, segset\n");
+		     "  bench NAME  run a benchmark: syscall, fuse, startup, segset\n");
 }
 
 int main(int argc, char **argv)
@@ -54,10 +54,12 @@ int main(int argc, char **argv)
 		return bench_segset_main(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "bench") && argc >= 3 && !strcmp(argv[2], "syscall"))
 		return bench_syscall_main(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "bench") && argc >= 3 && !strcmp(argv[2], "startup"))
+		return bench_startup_main(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "bench") && argc >= 3 && !strcmp(argv[2], "fuse"))
 		return bench_fuse_main(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "bench")) {
-		fprintf(stderr, "ksentry bench: name a benchmark: syscall, fuse, segset\n");
+		fprintf(stderr, "ksentry bench: name a benchmark: syscall, fuse, startup, segset\n");
 		return 2;
 	}
 	fprintf(stderr, "ksentry: unknown command '%s'\n", argv[1]);
