@@ -281,24 +281,9 @@ static int host_open(struct vfs_inode *inode, struct vfs_file *f, int flags)
 
 static ssize_t host_write(struct vfs_file *f, struct vfs_io *io, uint64_t off)
 {
-	unsigned char buf[65536];
-	size_t done = 0;
-
-	while (done < io->len) {
-		size_t n = io->len - done < sizeof(buf) ? io->len - done : sizeof(buf);
-		ssize_t w;
-		int err = io->copy(io, buf, done, n, false);
-
-		if (err)
-			return done ? (ssize_t)done : err;
-		w = pwrite((int)(intptr_t)f->priv, buf, n, (off_t)(off + done));
-		if (w < 0)
-			return done ? (ssize_t)done : -errno;
-		done += (size_t)w;
-		if ((size_t)w < n)
-			break;
-	}
-	return (ssize_t)done;
+	if (off > INT64_MAX)
+		return -EFBIG;
+	return vfs_io_write_fd(io, (int)(intptr_t)f->priv, (int64_t)off);
 }
 
 static int host_fsync(struct vfs_file *f)

@@ -35,24 +35,8 @@ static ssize_t stdio_read(struct vfs_file *f, struct vfs_io *io, uint64_t off)
 
 static ssize_t stdio_write(struct vfs_file *f, struct vfs_io *io, uint64_t off)
 {
-	static __thread unsigned char bounce[BOUNCE];
-	size_t done = 0;
-
-	while (done < io->len) {
-		size_t n = io->len - done < BOUNCE ? io->len - done : BOUNCE;
-		int err = io->copy(io, bounce, done, n, false);
-		ssize_t w;
-
-		if (err)
-			return done ? (ssize_t)done : err;
-		w = write(hfd_of(f), bounce, n);
-		if (w < 0)
-			return done ? (ssize_t)done : -errno;
-		done += (size_t)w;
-		if ((size_t)w < n)
-			break;
-	}
-	return (ssize_t)done;
+	(void)off;
+	return vfs_io_write_fd(io, hfd_of(f), -1);
 }
 
 static long stdio_ioctl(struct vfs_file *f, unsigned long cmd, uint64_t arg, void *task)

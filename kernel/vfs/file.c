@@ -5,9 +5,11 @@
  * work after a rename) and its inode; it is freed when the last fd and
  * the last in-flight syscall using it let go.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "kernel/vfs/vfs.h"
 
@@ -26,6 +28,28 @@ void vfs_mem_io_init(struct vfs_mem_io *m, void *buf, size_t len)
 {
 	m->io = (struct vfs_io){.copy = mem_copy, .len = len};
 	m->buf = buf;
+}
+
+ssize_t vfs_io_write_fd(struct vfs_io *io, int fd, int64_t off)
+{
+	static __thread unsigned char bounce[64 * 1024];
+	size_t done = 0;
+
+	while (done < io->len) {
+		size_t n = io->len - done < sizeof(bounce) ? io->len - done : sizeof(bounce);
+		int err = io->copy(io, bounce, done, n, false);
+		ssize_t w;
+
+		if (err)
+			return done ? (ssize_t)done : err;
+		w = off < 0 ? write(fd, bounce, n) : pwrite(fd, bounce, n, (off_t)(off + done));
+		if (w < 0)
+			return done ? (ssize_t)done : -errno;
+		done += (size_t)w;
+		if ((size_t)w < n)
+			break;
+	}
+	return (ssize_t)done;
 }
 
 static struct vfs_file *file_alloc(int flags)

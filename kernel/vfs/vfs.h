@@ -105,6 +105,11 @@ struct vfs_mem_io {
 /* Set up @m over @len bytes at @buf. */
 void vfs_mem_io_init(struct vfs_mem_io *m, void *buf, size_t len);
 
+/* Write the caller's @io->len bytes to host fd @fd through a bounce
+ * buffer: pwrite at @off, or write() at the fd's own offset when @off is
+ * negative.  Stops at a short write; returns bytes written or -errno. */
+ssize_t vfs_io_write_fd(struct vfs_io *io, int fd, int64_t off);
+
 struct vfs_inode_ops {
 	/* Directories.  @name is one component, not "." or "..", NUL
 	 * terminated, at most VFS_NAME_MAX bytes.  Each new inode comes back
