@@ -146,15 +146,16 @@ static int gen_loadavg(void *priv, char **buf, size_t *len)
 /* --- /proc/PID: one directory per live process --- */
 
 /* The task behind the /proc/PID being read: its group's leader if it is
- * alive, else another of its threads.  The scope hooks hold tasks_lock
- * around every callback under /proc/PID, so it stays. */
+ * alive, else another of its threads; never one that has already let go
+ * of its files on the way out.  The scope hooks hold tasks_lock around
+ * every callback under /proc/PID, so it stays. */
 static struct task *init_task(void *priv, int *err)
 {
 	struct thread_group *tg = process_find_group(priv, (int)synth_id());
 	struct task *t = NULL;
 
 	for (struct task *u = tg ? tg->threads : NULL; u; u = u->group_next)
-		if (!t || u->tid == tg->tgid)
+		if (u->fds && (!t || u->tid == tg->tgid))
 			t = u;
 	*err = t ? 0 : -ESRCH;
 	return t;

@@ -936,8 +936,7 @@ static int set_cwd(struct task *t, struct vfs_path p)
 		vfs_path_put(p);
 		return -ENOTDIR;
 	}
-	vfs_path_put(t->cwd);
-	t->cwd = p;
+	task_set_path(t, &t->cwd, p);
 	return 0;
 }
 

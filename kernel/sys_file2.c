@@ -186,8 +186,7 @@ int64_t sys_chroot(struct task *t, const uint64_t a[6])
 	if (err)
 		return err;
 	/* The guest is root in its sandbox; the new root is inside the old one. */
-	vfs_path_put(t->fs.root);
-	t->fs.root = p;
+	task_set_path(t, &t->fs.root, p);
 	return 0;
 }
 

@@ -126,17 +126,43 @@ err_free:
 	return err;
 }
 
+void task_set_path(struct task *t, struct vfs_path *slot, struct vfs_path p)
+{
+	struct vfs_path old;
+
+	pthread_mutex_lock(&t->k->tasks_lock);
+	old = *slot;
+	*slot = p;
+	pthread_mutex_unlock(&t->k->tasks_lock);
+	if (old.dentry)
+		vfs_path_put(old);
+}
+
+/* Drop the task's files, root and cwd before its parent can hear of the
+ * exit, as Linux's exit_files and exit_fs come before exit_notify: a
+ * shell that waited for a child must be able to umount the directory
+ * the child worked in, and see the pipes it held closed.  The fields go
+ * under tasks_lock because /proc/PID reads them from other tasks. */
+static void task_release_files(struct task *t)
+{
+	struct fd_table *fds;
+
+	pthread_mutex_lock(&t->k->tasks_lock);
+	fds = t->fds;
+	t->fds = NULL;
+	pthread_mutex_unlock(&t->k->tasks_lock);
+	if (fds)
+		fd_table_put(fds);
+	task_set_path(t, &t->fs.root, (struct vfs_path){0});
+	task_set_path(t, &t->cwd, (struct vfs_path){0});
+}
+
 void task_destroy(struct task *t)
 {
 	if (!t->exited && t->tg)
 		task_exit_group(t, SIGKILL);
+	task_release_files(t);
 	process_detach(t); /* the task is no longer in its group */
-	if (t->fds)
-		fd_table_put(t->fds);
-	if (t->fs.root.dentry)
-		vfs_path_put(t->fs.root);
-	if (t->cwd.dentry)
-		vfs_path_put(t->cwd);
 	if (t->ctx)
 		t->ctx->ops->destroy(t->ctx);
 	if (t->mm)

@@ -148,6 +148,9 @@ int task_create(struct kernel *k, struct task **out);
 
 /* Free @t once it has run to its end (or never ran), on its thread. */
 void task_destroy(struct task *t);
+/* Replace *@slot (the task's cwd or root) with @p, which it takes; the
+ * old path is put.  Safe against /proc/PID readers of other tasks. */
+void task_set_path(struct task *t, struct vfs_path *slot, struct vfs_path p);
 
 /* Run @t until it exits.  Returns its group's wait status. */
 int task_run(struct task *t);

@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -16,6 +17,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/select.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
@@ -188,6 +190,40 @@ static void test_wait(void)
 		_exit(127);
 	}
 	EXPECT(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+/* A child's files and cwd are gone once its parent has waited for it:
+ * the pipe it held reads as closed and the mount it worked in comes off.
+ * Many rounds, since what this catches is an order (a parent woken
+ * before the child let go), which shows as a race. */
+static void test_exit_release(void)
+{
+	char dir[] = "/tmp/exit-release.XXXXXX";
+	int status, p[2];
+	pid_t pid;
+	char c;
+
+	EXPECT(mkdtemp(dir) != NULL);
+	for (int i = 0; i < 200 && !failures; i++) {
+		EXPECT(mount("none", dir, "tmpfs", 0, NULL) == 0);
+		EXPECT(pipe2(p, O_NONBLOCK) == 0);
+		if (failures)
+			break;
+		pid = fork();
+		if (pid == 0) {
+			close(p[0]);
+			if (chdir(dir) || open("f", O_CREAT | O_WRONLY, 0600) < 0)
+				_exit(1);
+			_exit(0); /* the write end, the file and the cwd still held */
+		}
+		close(p[1]);
+		EXPECT(waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+		       WEXITSTATUS(status) == 0);
+		EXPECT(read(p[0], &c, 1) == 0); /* EOF, not EAGAIN */
+		close(p[0]);
+		EXPECT(umount(dir) == 0);
+	}
+	EXPECT(rmdir(dir) == 0);
 }
 
 /* --- signals --- */
@@ -710,6 +746,7 @@ int main(int argc, char **argv)
 		{"futex", test_futex}, {"forkbomb", test_forkbomb}, {"alarm", test_alarm},
 		{"timer", test_timer}, {"epoll", test_epoll}, {"mmapfile", test_mmapfile},
 		{"robust", test_robust}, {"shared-futex", test_shared_futex}, {"jobs", test_jobs},
+		{"exit-release", test_exit_release},
 	};
 	const char *what = argc > 1 ? argv[1] : "";
 
