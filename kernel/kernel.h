@@ -56,6 +56,7 @@ struct kernel {
 	int next_pid;			  /* where the pid search starts; tasks_lock */
 	int nr_tasks;			  /* live tasks; tasks_lock */
 	int nr_task_structs;		  /* tasks not yet freed (task_destroy); tasks_lock */
+	long nr_sigqueued;		  /* real-time signals queued behind one; tasks_lock */
 	int max_tasks;			  /* --max-tasks: clone past it is EAGAIN */
 	const struct kernel_fs_hooks *fs_hooks; /* set once, before the first task */
 	const void *fs_hooks_priv;		/* theirs (fuse: struct fuse_config) */

@@ -91,6 +91,7 @@ void process_free_group(struct thread_group *tg)
 	unlink_child(tg);
 	if (k->groups && k->groups[tg->tgid] == tg)
 		k->groups[tg->tgid] = NULL;
+	signal_pending_clear(k, &tg->shared);
 	sighand_put(tg->sighand);
 	free(tg);
 }
@@ -231,6 +232,7 @@ static void group_die(struct thread_group *tg)
 	struct thread_group *c, *next;
 
 	tg->zombie = true;
+	signal_pending_clear(k, &tg->shared);
 	timer_group_exit(tg);
 	if (reaper == tg)
 		reaper = NULL;
@@ -292,6 +294,7 @@ void process_detach(struct task *t)
 			break;
 		}
 	}
+	signal_pending_clear(k, &t->pending);
 	if (k->tasks[t->tid] == t)
 		k->tasks[t->tid] = NULL;
 	k->nr_tasks--;

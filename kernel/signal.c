@@ -92,7 +92,7 @@ static bool ignored(struct task *t, int signo)
 static void recalc(struct task *t)
 {
 	bool due = t->killed || t->tg->stopped ||
-		   ((t->pending | t->tg->shared_pending) & ~t->blocked);
+		   ((t->pending.set | t->tg->shared.set) & ~t->blocked);
 
 	if (due)
 		signal_interrupt_locked(t);
@@ -109,6 +109,107 @@ static void fill_info(siginfo_t *dst, int signo, const siginfo_t *info)
 		dst->si_code = SI_KERNEL;
 	}
 	dst->si_signo = signo;
+}
+
+/* --- pending sets --- */
+
+/* Room for one more real-time signal for @to (its RLIMIT_SIGPENDING, as
+ * Linux takes the receiver's)?  Counted, as Linux counts per user, over
+ * the whole sandbox. */
+static bool rt_charge(struct kernel *k, const struct task *to)
+{
+	uint64_t limit = to ? to->rlimits[RLIMIT_SIGPENDING].rlim_cur : TASK_SIGQUEUE_MAX;
+
+	if (limit > TASK_SIGQUEUE_MAX)
+		limit = TASK_SIGQUEUE_MAX;
+	if ((uint64_t)k->nr_sigqueued >= limit)
+		return false;
+	k->nr_sigqueued++;
+	return true;
+}
+
+/* Make @signo pending in @p.  A standard signal already pending merges
+ * with it.  Each real-time one is queued with its siginfo while the
+ * sender's RLIMIT_SIGPENDING allows; past it, one sent with sigqueue
+ * fails (-EAGAIN) and one sent with kill is pending without its own
+ * siginfo, as in Linux.  tasks_lock held. */
+static int pending_add(struct kernel *k, const struct task *to, struct sigpending *p, int signo,
+		       const siginfo_t *info)
+{
+	bool rt = signo >= TASK_SIGRTMIN, queued = p->set & BIT(signo), charged = false;
+	struct sigqueue_entry *q;
+
+	if (queued && !rt)
+		return 0;
+	if (rt) {
+		charged = rt_charge(k, to);
+		if (!charged && info && info->si_code != SI_USER)
+			return -EAGAIN;
+		if (!charged && queued)
+			return 0;
+	}
+	if (!queued) {
+		p->set |= BIT(signo);
+		p->charged |= charged ? BIT(signo) : 0;
+		fill_info(&p->info[signo - 1], signo, info);
+		return 0;
+	}
+	q = malloc(sizeof(*q));
+	if (!q) {
+		k->nr_sigqueued--;
+		return -EAGAIN;
+	}
+	q->next = NULL;
+	fill_info(&q->info, signo, info);
+	if (p->more[signo - 1])
+		p->last[signo - 1]->next = q;
+	else
+		p->more[signo - 1] = q;
+	p->last[signo - 1] = q;
+	return 0;
+}
+
+/* Take the oldest @signo off @p into @info.  tasks_lock held. */
+static void pending_take(struct kernel *k, struct sigpending *p, int signo, siginfo_t *info)
+{
+	struct sigqueue_entry *q = p->more[signo - 1];
+
+	*info = p->info[signo - 1];
+	if (p->charged & BIT(signo))
+		k->nr_sigqueued--;
+	if (!q) {
+		p->set &= ~BIT(signo);
+		p->charged &= ~BIT(signo);
+		return;
+	}
+	p->info[signo - 1] = q->info;
+	p->charged |= BIT(signo); /* every queued one was */
+	p->more[signo - 1] = q->next;
+	free(q);
+}
+
+/* Drop every signal of @mask from @p, queued ones too.  tasks_lock held. */
+static void pending_discard(struct kernel *k, struct sigpending *p, uint64_t mask)
+{
+	for (uint64_t m = p->set & mask; m; m &= m - 1) {
+		int signo = __builtin_ctzll(m) + 1;
+		struct sigqueue_entry *q;
+
+		if (p->charged & BIT(signo))
+			k->nr_sigqueued--;
+		while ((q = p->more[signo - 1])) {
+			p->more[signo - 1] = q->next;
+			free(q);
+			k->nr_sigqueued--;
+		}
+	}
+	p->set &= ~mask;
+	p->charged &= ~mask;
+}
+
+void signal_pending_clear(struct kernel *k, struct sigpending *p)
+{
+	pending_discard(k, p, ~UINT64_C(0));
 }
 
 /*
@@ -147,9 +248,11 @@ static void notify_parent(struct thread_group *tg, int code, int status)
 /* SIGCONT: a stopped group runs again; pending stops go.  tasks_lock held. */
 static void group_continue(struct thread_group *tg)
 {
-	tg->shared_pending &= ~(BIT(SIGSTOP) | BIT(SIGTSTP) | BIT(SIGTTIN) | BIT(SIGTTOU));
+	const uint64_t stops = BIT(SIGSTOP) | BIT(SIGTSTP) | BIT(SIGTTIN) | BIT(SIGTTOU);
+
+	pending_discard(tg->k, &tg->shared, stops);
 	for (struct task *t = tg->threads; t; t = t->group_next)
-		t->pending &= ~(BIT(SIGSTOP) | BIT(SIGTSTP) | BIT(SIGTTIN) | BIT(SIGTTOU));
+		pending_discard(tg->k, &t->pending, stops);
 	if (!tg->stopped)
 		return;
 	tg->stopped = false;
@@ -159,12 +262,13 @@ static void group_continue(struct thread_group *tg)
 	notify_parent(tg, CLD_CONTINUED, SIGCONT);
 }
 
-void signal_send_group_locked(struct thread_group *tg, int signo, const siginfo_t *info)
+int signal_send_group_locked(struct thread_group *tg, int signo, const siginfo_t *info)
 {
 	struct task *t;
+	int err;
 
 	if (signo <= 0 || signo > TASK_NSIG || tg->zombie || init_protected(tg, signo))
-		return;
+		return 0;
 	if (signo == SIGKILL) {
 		if (!tg->exiting) {
 			tg->exiting = true;
@@ -174,22 +278,19 @@ void signal_send_group_locked(struct thread_group *tg, int signo, const siginfo_
 			t->killed = true;
 			signal_interrupt_locked(t);
 		}
-		return;
+		return 0;
 	}
 	if (signo == SIGCONT)
 		group_continue(tg);
 	else if (default_action(signo) == ACT_STOP) {
 		/* A stop cancels a pending continue, as a continue a stop. */
-		tg->shared_pending &= ~BIT(SIGCONT);
+		pending_discard(tg->k, &tg->shared, BIT(SIGCONT));
 		for (t = tg->threads; t; t = t->group_next)
-			t->pending &= ~BIT(SIGCONT);
+			pending_discard(tg->k, &t->pending, BIT(SIGCONT));
 	}
 	if (tg->threads && ignored(tg->threads, signo) && !(tg->threads->blocked & BIT(signo)))
-		return;
-	if (!(tg->shared_pending & BIT(signo))) {
-		tg->shared_pending |= BIT(signo);
-		fill_info(&tg->shared_info[signo - 1], signo, info);
-	}
+		return 0;
+	err = pending_add(tg->k, tg->threads, &tg->shared, signo, info);
 	/* Wake one thread that takes it: the main one if it can. */
 	for (t = tg->threads; t; t = t->group_next) {
 		if (!(t->blocked & BIT(signo))) {
@@ -197,23 +298,22 @@ void signal_send_group_locked(struct thread_group *tg, int signo, const siginfo_
 			break;
 		}
 	}
+	return err;
 }
 
-void signal_send_thread_locked(struct task *t, int signo, const siginfo_t *info)
+int signal_send_thread_locked(struct task *t, int signo, const siginfo_t *info)
 {
+	int err;
+
 	if (signo <= 0 || signo > TASK_NSIG || t->exited)
-		return;
-	if (signo == SIGKILL) {
-		signal_send_group_locked(t->tg, signo, info);
-		return;
-	}
+		return 0;
+	if (signo == SIGKILL)
+		return signal_send_group_locked(t->tg, signo, info);
 	if (ignored(t, signo))
-		return;
-	if (!(t->pending & BIT(signo))) {
-		t->pending |= BIT(signo);
-		fill_info(&t->pending_info[signo - 1], signo, info);
-	}
+		return 0;
+	err = pending_add(t->k, t, &t->pending, signo, info);
 	recalc(t);
+	return err;
 }
 
 void signal_set_temporary_mask(struct task *t, uint64_t mask)
@@ -240,17 +340,15 @@ void signal_raise(struct task *t, int signo)
 /* Take the lowest deliverable signal off @t.  0 if none.  tasks_lock held. */
 static int dequeue(struct task *t, uint64_t mask, siginfo_t *info)
 {
-	uint64_t own = t->pending & mask, shared = t->tg->shared_pending & mask;
+	uint64_t own = t->pending.set & mask, shared = t->tg->shared.set & mask;
 	int signo;
 
 	if (own) {
 		signo = __builtin_ctzll(own) + 1;
-		t->pending &= ~BIT(signo);
-		*info = t->pending_info[signo - 1];
+		pending_take(t->k, &t->pending, signo, info);
 	} else if (shared) {
 		signo = __builtin_ctzll(shared) + 1;
-		t->tg->shared_pending &= ~BIT(signo);
-		*info = t->tg->shared_info[signo - 1];
+		pending_take(t->k, &t->tg->shared, signo, info);
 	} else {
 		return 0;
 	}
@@ -456,10 +554,10 @@ void signal_force(struct task *t, int signo, int code, uint64_t addr, const char
 	/* Blocked or ignored, a fault is fatal all the same, as Linux's
 	 * force_sig makes it. */
 	fatal = a->handler == (uint64_t)SIG_DFL || a->handler == (uint64_t)SIG_IGN ||
-		(t->blocked & BIT(signo)) || (t->pending & BIT(signo));
+		(t->blocked & BIT(signo)) || (t->pending.set & BIT(signo));
 	if (!fatal) {
-		t->pending |= BIT(signo);
-		t->pending_info[signo - 1] = si;
+		t->pending.set |= BIT(signo);
+		t->pending.info[signo - 1] = si;
 		recalc(t);
 	}
 	pthread_mutex_unlock(&k->tasks_lock);
@@ -512,9 +610,9 @@ int64_t sys_rt_sigaction(struct task *t, const uint64_t a[6])
 		/* Ignoring a pending signal discards it, everywhere in the group. */
 		if (act.handler == (uint64_t)SIG_IGN ||
 		    (act.handler == (uint64_t)SIG_DFL && default_action(signo) == ACT_IGNORE)) {
-			t->tg->shared_pending &= ~BIT(signo);
+			pending_discard(t->k, &t->tg->shared, BIT(signo));
 			for (struct task *u = t->tg->threads; u; u = u->group_next)
-				u->pending &= ~BIT(signo);
+				pending_discard(t->k, &u->pending, BIT(signo));
 		}
 	}
 	pthread_mutex_unlock(&t->k->tasks_lock);
@@ -558,7 +656,7 @@ int64_t sys_rt_sigpending(struct task *t, const uint64_t a[6])
 	if (a[1] > 8)
 		return -EINVAL;
 	pthread_mutex_lock(&t->k->tasks_lock);
-	set = (t->pending | t->tg->shared_pending) & t->blocked;
+	set = (t->pending.set | t->tg->shared.set) & t->blocked;
 	pthread_mutex_unlock(&t->k->tasks_lock);
 	return mm_copy_out(t->mm, a[0], &set, a[1]);
 }
@@ -639,8 +737,7 @@ static int64_t kill_targets(struct task *t, int pid, int signo, const siginfo_t 
 
 		if (!tg)
 			return -ESRCH;
-		signal_send_group_locked(tg, signo, si);
-		return 0;
+		return signal_send_group_locked(tg, signo, si);
 	}
 	for (int i = 1; i < KERNEL_MAX_PIDS; i++) {
 		struct thread_group *tg = k->groups[i];
@@ -680,23 +777,30 @@ int64_t sys_kill(struct task *t, const uint64_t a[6])
 	return r;
 }
 
-static int64_t kill_thread(struct task *t, int tgid, int tid, int signo)
+/* Send @si to thread @tid (of group @tgid if it is > 0). */
+static int64_t send_thread(struct task *t, int tgid, int tid, const siginfo_t *si)
 {
 	struct task *u;
-	siginfo_t si;
 	int64_t r = 0;
 
-	if (signo < 0 || signo > TASK_NSIG || tid <= 0)
-		return -EINVAL;
-	user_info(t, &si, signo, SI_TKILL);
 	pthread_mutex_lock(&t->k->tasks_lock);
 	u = process_find_task(t->k, tid);
 	if (!u || (tgid > 0 && u->tg->tgid != tgid))
 		r = -ESRCH;
-	else if (!init_protected(u->tg, signo))
-		signal_send_thread_locked(u, signo, &si);
+	else if (!init_protected(u->tg, si->si_signo))
+		r = signal_send_thread_locked(u, si->si_signo, si);
 	pthread_mutex_unlock(&t->k->tasks_lock);
 	return r;
+}
+
+static int64_t kill_thread(struct task *t, int tgid, int tid, int signo)
+{
+	siginfo_t si;
+
+	if (signo < 0 || signo > TASK_NSIG || tid <= 0)
+		return -EINVAL;
+	user_info(t, &si, signo, SI_TKILL);
+	return send_thread(t, tgid, tid, &si);
 }
 
 int64_t sys_tgkill(struct task *t, const uint64_t a[6])
@@ -711,28 +815,49 @@ int64_t sys_tkill(struct task *t, const uint64_t a[6])
 	return kill_thread(t, 0, (int)a[0], (int)a[1]);
 }
 
-int64_t sys_rt_sigqueueinfo(struct task *t, const uint64_t a[6])
+/* The siginfo a sigqueue caller hands in.  Only the kernel may claim to
+ * be the kernel or kill(2): a caller signalling another process must use
+ * a negative si_code (SI_QUEUE and the like), as Linux requires. */
+static int queue_info(struct task *t, int pid, int signo, uint64_t uinfo, siginfo_t *si)
 {
-	int signo = (int)a[1];
-	siginfo_t si;
-	int64_t r;
 	int err;
 
 	if (signo < 0 || signo > TASK_NSIG)
 		return -EINVAL;
-	err = mm_copy_in(t->mm, &si, a[2], sizeof(si));
+	err = mm_copy_in(t->mm, si, uinfo, sizeof(*si));
 	if (err)
 		return err;
-	/* Only the kernel may claim to be the kernel. */
-	if ((si.si_code >= 0 || si.si_code == SI_TKILL) && (int)a[0] != t->tg->tgid)
+	if ((si->si_code >= 0 || si->si_code == SI_TKILL) && pid != t->tg->tgid)
 		return -EPERM;
+	si->si_signo = signo;
+	return 0;
+}
+
+int64_t sys_rt_sigqueueinfo(struct task *t, const uint64_t a[6])
+{
+	siginfo_t si;
+	int64_t r;
+	int err = queue_info(t, (int)a[0], (int)a[1], a[2], &si);
+
+	if (err)
+		return err;
 	if ((int)a[0] <= 0)
 		return -ESRCH;
-	si.si_signo = signo;
 	pthread_mutex_lock(&t->k->tasks_lock);
-	r = kill_targets(t, (int)a[0], signo, &si);
+	r = kill_targets(t, (int)a[0], (int)a[1], &si);
 	pthread_mutex_unlock(&t->k->tasks_lock);
 	return r;
+}
+
+int64_t sys_rt_tgsigqueueinfo(struct task *t, const uint64_t a[6])
+{
+	siginfo_t si;
+	int err;
+
+	if ((int)a[0] <= 0 || (int)a[1] <= 0)
+		return -EINVAL;
+	err = queue_info(t, (int)a[0], (int)a[2], a[3], &si);
+	return err ? err : send_thread(t, (int)a[0], (int)a[1], &si);
 }
 
 /* --- waiting for signals and time --- */
@@ -817,7 +942,7 @@ int64_t sys_rt_sigtimedwait(struct task *t, const uint64_t a[6])
 		err = task_wait(t, &k->tasks_changed, &k->tasks_lock, a[2] ? &deadline : NULL);
 		t->blocked = saved;
 		t->sigwait_set = 0;
-		if (err == -ETIMEDOUT || (err == -ERESTARTSYS && !((t->pending | t->tg->shared_pending) & set)))
+		if (err == -ETIMEDOUT || (err == -ERESTARTSYS && !((t->pending.set | t->tg->shared.set) & set)))
 			break;
 	}
 	recalc(t);

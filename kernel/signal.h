@@ -4,8 +4,8 @@
  * A signal sent to a thread group (kill) is pending on the group until a
  * thread that does not block it takes it; one sent to a task (tgkill, a
  * fault) is pending on that task.  Signals below SIGRTMIN are not queued
- * (a second one while the first is pending is dropped); real-time
- * signals are not queued either yet, one per number (docs/syscalls.md).
+ * (a second one while the first is pending is merged with it); real-time
+ * signals queue, each with its siginfo, up to RLIMIT_SIGPENDING.
  *
  * Delivery happens on the way back to guest code (task_run calls
  * signal_deliver): a handled signal gets an x86-64 rt_sigframe (siginfo,
@@ -43,9 +43,13 @@ void signal_deliver(struct task *t);
 void signal_force(struct task *t, int signo, int code, uint64_t addr, const char *why);
 
 /* Make @signo pending on group @tg / task @t with @info (NULL: SI_KERNEL)
- * and wake a task that can take it.  tasks_lock held. */
-void signal_send_group_locked(struct thread_group *tg, int signo, const siginfo_t *info);
-void signal_send_thread_locked(struct task *t, int signo, const siginfo_t *info);
+ * and wake a task that can take it.  0, or -EAGAIN for a real-time signal
+ * from sigqueue that found the queue full.  tasks_lock held. */
+int signal_send_group_locked(struct thread_group *tg, int signo, const siginfo_t *info);
+int signal_send_thread_locked(struct task *t, int signo, const siginfo_t *info);
+/* Drop everything pending in @p (a task or group going away).  tasks_lock
+ * held. */
+void signal_pending_clear(struct kernel *k, struct sigpending *p);
 
 /* ppoll/pselect: block @mask until the syscall returns (restored then, or
  * after the handler a signal brings runs, as sigsuspend does). */

@@ -72,6 +72,7 @@ int64_t sys_rt_sigreturn(struct task *t, const uint64_t a[6]);
 int64_t sys_rt_sigsuspend(struct task *t, const uint64_t a[6]);
 int64_t sys_rt_sigtimedwait(struct task *t, const uint64_t a[6]);
 int64_t sys_rt_sigqueueinfo(struct task *t, const uint64_t a[6]);
+int64_t sys_rt_tgsigqueueinfo(struct task *t, const uint64_t a[6]);
 int64_t sys_sigaltstack(struct task *t, const uint64_t a[6]);
 int64_t sys_kill(struct task *t, const uint64_t a[6]);
 int64_t sys_tgkill(struct task *t, const uint64_t a[6]);

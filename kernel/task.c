@@ -37,6 +37,7 @@ static void init_rlimits(struct task *t)
 	t->rlimits[RLIMIT_NOFILE] = (struct rlimit){1024, 4096};
 	t->rlimits[RLIMIT_CORE] = (struct rlimit){0, RLIM_INFINITY};
 	t->rlimits[RLIMIT_NPROC] = (struct rlimit){4096, 4096};
+	t->rlimits[RLIMIT_SIGPENDING] = (struct rlimit){TASK_SIGQUEUE_MAX, TASK_SIGQUEUE_MAX};
 }
 
 /* fds 0-2: the host's stdio, where ksentry has them. */

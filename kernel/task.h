@@ -44,6 +44,28 @@
 #include "kernel/vfs/ops.h"
 
 #define TASK_NSIG 64 /* signals 1..64 */
+#define TASK_SIGRTMIN 32 /* the kernel's; libcs keep 32-34 for themselves */
+/* Real-time signals queued in one sandbox, whatever RLIMIT_SIGPENDING the
+ * guest sets itself: each is sentry memory. */
+#define TASK_SIGQUEUE_MAX 16384
+
+/* Signals pending on a task or on its group: a bit per number and what
+ * the first one sent carries.  A real-time signal sent while its number
+ * is pending queues behind it, oldest first, as long as the sandbox has
+ * fewer real-time signals pending than the sender's RLIMIT_SIGPENDING
+ * (kernel.nr_sigqueued); a standard one is merged with the one pending. */
+struct sigqueue_entry {
+	struct sigqueue_entry *next;
+	siginfo_t info;
+};
+
+struct sigpending {
+	uint64_t set;
+	uint64_t charged;			 /* info[] counts in nr_sigqueued */
+	siginfo_t info[TASK_NSIG];		 /* [signo - 1] */
+	struct sigqueue_entry *more[TASK_NSIG]; /* real-time only */
+	struct sigqueue_entry *last[TASK_NSIG]; /* the newest in more[] */
+};
 
 /* Linux's syscall-restart codes: never seen by the guest. */
 #define ERESTARTSYS	      512 /* restart if SA_RESTART, else EINTR */
@@ -74,8 +96,7 @@ struct thread_group {
 	struct task *threads;	       /* live tasks, linked by task.group_next */
 	int nr_threads;
 	struct sighand *sighand;
-	uint64_t shared_pending;	  /* kill(2)'s signals, for any thread */
-	siginfo_t shared_info[TASK_NSIG]; /* what each pending one carries */
+	struct sigpending shared;	  /* kill(2)'s signals, for any thread */
 	int exit_signal;		  /* sent to the parent at exit (SIGCHLD) */
 	bool exiting;			  /* exit_group or a fatal signal: all go */
 	int exit_status;		  /* wait status, once exiting */
@@ -110,8 +131,7 @@ struct task {
 
 	/* Signals; tasks_lock. */
 	uint64_t blocked;
-	uint64_t pending;
-	siginfo_t pending_info[TASK_NSIG];
+	struct sigpending pending;
 	uint64_t sigwait_set;	  /* rt_sigtimedwait is waiting for these */
 	uint64_t saved_mask;	  /* sigsuspend: restored after the handler */
 	bool restore_mask;

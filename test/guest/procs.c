@@ -18,6 +18,7 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/select.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
@@ -392,6 +393,76 @@ static void alarm_read(int restart, ssize_t *got, int *err)
 	close(alarm_pipe[1]);
 }
 
+/* Real-time signals queue, each with its value, oldest first and lowest
+ * number first; standard ones merge; RLIMIT_SIGPENDING bounds the queue
+ * (sigqueue gets EAGAIN); a handler sees every queued one. */
+static volatile int rt_seen, rt_order_ok = 1;
+
+static void on_rt(int sig, siginfo_t *si, void *uc)
+{
+	if (si->si_value.sival_int != ++rt_seen)
+		rt_order_ok = 0;
+}
+
+static void test_rtqueue(void)
+{
+	const int rt = SIGRTMIN + 2;
+	struct timespec zero = {0, 0};
+	struct sigaction sa;
+	struct rlimit lim = {3, 3};
+	union sigval v;
+	siginfo_t si;
+	sigset_t set;
+	int sent = 0;
+
+	sigemptyset(&set);
+	sigaddset(&set, rt);
+	sigaddset(&set, rt + 1);
+	sigaddset(&set, SIGUSR1);
+	EXPECT(sigprocmask(SIG_BLOCK, &set, NULL) == 0);
+	for (int i = 1; i <= 5; i++) {
+		v.sival_int = i;
+		EXPECT(sigqueue(getpid(), rt + 1, v) == 0);
+		v.sival_int = 10 + i;
+		EXPECT(sigqueue(getpid(), rt, v) == 0);
+	}
+	EXPECT(kill(getpid(), SIGUSR1) == 0);
+	EXPECT(kill(getpid(), SIGUSR1) == 0);
+	EXPECT(sigtimedwait(&set, &si, &zero) == SIGUSR1 && si.si_code == SI_USER);
+	for (int i = 1; i <= 5; i++)
+		EXPECT(sigtimedwait(&set, &si, &zero) == rt && si.si_code == SI_QUEUE &&
+		       si.si_pid == getpid() && si.si_value.sival_int == 10 + i);
+	for (int i = 1; i <= 5; i++)
+		EXPECT(sigtimedwait(&set, &si, &zero) == rt + 1 && si.si_value.sival_int == i);
+	EXPECT(sigtimedwait(&set, &si, &zero) == -1 && errno == EAGAIN); /* SIGUSR1 merged */
+
+	/* The limit counts every pending real-time signal of the user. */
+	EXPECT(setrlimit(RLIMIT_SIGPENDING, &lim) == 0);
+	for (int i = 0; i < 10; i++) {
+		if (sigqueue(getpid(), rt, v) != 0) {
+			EXPECT(errno == EAGAIN);
+			break;
+		}
+		sent++;
+	}
+	EXPECT(sent >= 1 && sent <= 3);
+	for (; sent > 0; sent--)
+		EXPECT(sigtimedwait(&set, &si, &zero) == rt);
+	EXPECT(sigtimedwait(&set, &si, &zero) == -1 && errno == EAGAIN);
+
+	/* Unblocked, a handler runs once per queued signal, in order. */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = on_rt;
+	sa.sa_flags = SA_SIGINFO;
+	EXPECT(sigaction(rt, &sa, NULL) == 0);
+	for (int i = 1; i <= 3; i++) {
+		v.sival_int = i;
+		EXPECT(sigqueue(getpid(), rt, v) == 0);
+	}
+	EXPECT(sigprocmask(SIG_UNBLOCK, &set, NULL) == 0);
+	EXPECT(rt_seen == 3 && rt_order_ok);
+}
+
 static void test_alarm(void)
 {
 	struct itimerval cur;
@@ -746,7 +817,7 @@ int main(int argc, char **argv)
 		{"futex", test_futex}, {"forkbomb", test_forkbomb}, {"alarm", test_alarm},
 		{"timer", test_timer}, {"epoll", test_epoll}, {"mmapfile", test_mmapfile},
 		{"robust", test_robust}, {"shared-futex", test_shared_futex}, {"jobs", test_jobs},
-		{"exit-release", test_exit_release},
+		{"exit-release", test_exit_release}, {"rtqueue", test_rtqueue},
 	};
 	const char *what = argc > 1 ? argv[1] : "";
 
