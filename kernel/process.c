@@ -340,7 +340,7 @@ struct clone_start {
 	uint64_t flags;
 	uint64_t child_tid; /* CLONE_CHILD_SETTID */
 	bool have_fpu;
-	unsigned char fpu[512]; /* the parent's x87/SSE state (FXSAVE) */
+	unsigned char fpu[PLATFORM_FPU_MAX]; /* the parent's FPU state (platform/fpu.h) */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	int state; /* 0 starting, 1 ready, -errno failed, 2 go, 3 abort */

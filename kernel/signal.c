@@ -14,7 +14,17 @@
 #define BIT(signo)    (UINT64_C(1) << ((signo) - 1))
 #define UNBLOCKABLE   (BIT(SIGKILL) | BIT(SIGSTOP))
 #define FIX_EFLAGS    UINT64_C(0x250dd5) /* what sigreturn may restore */
-#define FXSAVE_SIZE   512
+/* The software bytes of an XSAVE signal frame (Linux's _fpx_sw_bytes, in
+ * FXSAVE's bytes 464-511), and the word after the image. */
+#define ABI_FP_XSTATE_MAGIC1 0x46505853u
+#define ABI_FP_XSTATE_MAGIC2 0x46505845u
+#define ABI_UC_FP_XSTATE	 1
+
+struct fpx_sw_bytes {
+	uint32_t magic1, extended_size;
+	uint64_t xfeatures;
+	uint32_t xstate_size, padding[7];
+};
 #define ABI_SA_RESTORER 0x04000000
 #define ABI_SS_AUTODISARM (1u << 31)
 #define ABI_MINSIGSTKSZ 2048
@@ -361,15 +371,66 @@ static bool on_altstack(const struct task *t, uint64_t sp)
 	       sp - (uint64_t)t->altstack.ss_sp <= t->altstack.ss_size;
 }
 
+/* Make the FPU image in @fx (ctx->fpu_size bytes) what a signal frame
+ * holds, as Linux writes it: with XSAVE, the software bytes that say so
+ * and MAGIC2 after the image.  Returns the frame's length. */
+static size_t fpu_frame(const struct platform_context *ctx, unsigned char *fx)
+{
+	struct fpx_sw_bytes sw = {0};
+	const uint32_t magic2 = ABI_FP_XSTATE_MAGIC2;
+
+	if (!ctx->fpu_xfeatures)
+		return FPU_FXSAVE_SIZE;
+	sw.magic1 = ABI_FP_XSTATE_MAGIC1;
+	sw.extended_size = (uint32_t)ctx->fpu_size + sizeof(magic2);
+	sw.xfeatures = ctx->fpu_xfeatures;
+	sw.xstate_size = (uint32_t)ctx->fpu_size;
+	memcpy(fx + FPU_SW_OFFSET, &sw, sizeof(sw));
+	memcpy(fx + ctx->fpu_size, &magic2, sizeof(magic2));
+	return ctx->fpu_size + sizeof(magic2);
+}
+
+/* Read the FPU image of a frame at @addr into @fx (ctx->fpu_size bytes)
+ * for set_fpu.  An XSAVE frame whose software bytes and MAGIC2 match is
+ * taken whole, with only the components both it and the context name;
+ * any other frame is FXSAVE's, and the other components start anew, as
+ * Linux does with a legacy frame.  0, or -EFAULT (unreadable, or a header
+ * XRSTOR would refuse). */
+static int fpu_from_frame(struct task *t, uint64_t addr, unsigned char *fx)
+{
+	const struct platform_context *ctx = t->ctx;
+	struct fpx_sw_bytes sw;
+	uint32_t magic2 = 0;
+
+	if (mm_copy_in(t->mm, fx, addr, FPU_FXSAVE_SIZE))
+		return -EFAULT;
+	if (!ctx->fpu_xfeatures)
+		return 0;
+	memcpy(&sw, fx + FPU_SW_OFFSET, sizeof(sw));
+	if (sw.magic1 == ABI_FP_XSTATE_MAGIC1 && sw.xstate_size == ctx->fpu_size &&
+	    sw.extended_size == ctx->fpu_size + sizeof(magic2) &&
+	    !mm_copy_in(t->mm, &magic2, addr + ctx->fpu_size, sizeof(magic2)) &&
+	    magic2 == ABI_FP_XSTATE_MAGIC2) {
+		if (mm_copy_in(t->mm, fx, addr, ctx->fpu_size))
+			return -EFAULT;
+		fpu_set_xstate_bv(fx, fpu_xstate_bv(fx) & sw.xfeatures & ctx->fpu_xfeatures);
+		return fpu_header_ok(fx, ctx->fpu_xfeatures) ? 0 : -EFAULT;
+	}
+	memset(fx + FPU_FXSAVE_SIZE, 0, ctx->fpu_size - FPU_FXSAVE_SIZE);
+	fpu_set_xstate_bv(fx, 3);
+	return 0;
+}
+
 /* Build the frame for handler @a of @signo on @t's stack and point the
  * registers at the handler.  -EFAULT if the stack cannot take it. */
 static int setup_frame(struct task *t, int signo, const struct k_sigaction *a,
 		       const siginfo_t *info, uint64_t old_mask)
 {
 	struct abi_regs *r = &t->regs;
-	unsigned char fx[FXSAVE_SIZE];
+	unsigned char fx[PLATFORM_FPU_MAX + 4];
 	struct rt_sigframe f;
 	uint64_t sp = r->rsp, fp = 0;
+	size_t fpu_len = 0;
 
 	if (!(a->flags & ABI_SA_RESTORER))
 		return -EFAULT; /* x86-64 handlers return through sa_restorer */
@@ -377,16 +438,19 @@ static int setup_frame(struct task *t, int signo, const struct k_sigaction *a,
 		sp = (uint64_t)t->altstack.ss_sp + t->altstack.ss_size;
 	else
 		sp -= 128; /* the red zone */
-	if (t->ctx->ops->get_fpu && !t->ctx->ops->get_fpu(t->ctx, fx)) {
-		sp = (sp - FXSAVE_SIZE) & ~UINT64_C(63);
+	if (t->ctx->ops->get_fpu && !t->ctx->ops->get_fpu(t->ctx, fx))
+		fpu_len = fpu_frame(t->ctx, fx);
+	if (fpu_len) {
+		sp = (sp - fpu_len) & ~UINT64_C(63);
 		fp = sp;
-		if (mm_copy_out(t->mm, fp, fx, sizeof(fx)))
+		if (mm_copy_out(t->mm, fp, fx, fpu_len))
 			return -EFAULT;
 	}
 	sp = ((sp - sizeof(f)) & ~UINT64_C(15)) - 8;
 
 	memset(&f, 0, sizeof(f));
 	f.pretcode = a->restorer;
+	f.uc.uc_flags = fpu_len > FPU_FXSAVE_SIZE ? ABI_UC_FP_XSTATE : 0;
 	f.uc.uc_stack = (struct k_stack){.ss_sp = (uint64_t)t->altstack.ss_sp,
 					 .ss_flags = t->altstack.ss_flags,
 					 .ss_size = t->altstack.ss_size};
@@ -664,7 +728,7 @@ int64_t sys_rt_sigpending(struct task *t, const uint64_t a[6])
 int64_t sys_rt_sigreturn(struct task *t, const uint64_t a[6])
 {
 	struct abi_regs *r = &t->regs;
-	unsigned char fx[FXSAVE_SIZE];
+	unsigned char fx[PLATFORM_FPU_MAX];
 	struct rt_sigframe f;
 	struct k_sigcontext *sc = &f.uc.uc_mcontext;
 
@@ -684,7 +748,7 @@ int64_t sys_rt_sigreturn(struct task *t, const uint64_t a[6])
 	r->ss = ABI_USER_SS;
 	r->orig_rax = UINT64_MAX; /* no syscall to restart */
 	if (sc->fpstate) {
-		if (mm_copy_in(t->mm, fx, sc->fpstate, sizeof(fx)) ||
+		if (fpu_from_frame(t, sc->fpstate, fx) ||
 		    (t->ctx->ops->set_fpu && t->ctx->ops->set_fpu(t->ctx, fx))) {
 			task_kill(t, SIGSEGV, "rt_sigreturn with a bad FPU state", sc->fpstate);
 			return 0;

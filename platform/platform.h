@@ -16,10 +16,12 @@
 #define KSENTRY_PLATFORM_PLATFORM_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "abi/regs.h"
 #include "platform/file_range.h"
+#include "platform/fpu.h"
 
 /*
  * The guest's usable user half ends here.  The top of the user half above
@@ -89,18 +91,21 @@ struct platform_context_ops {
 	void (*kick)(struct platform_context *ctx);
 
 	/*
-	 * Read / write the x87 and SSE state of the context's guest, in the
-	 * 512-byte FXSAVE layout (signal frames).  Not while it runs; on the
-	 * thread that runs it.  0 or a negative errno.
+	 * Read / write the FPU state of the context's guest: fpu_size bytes
+	 * laid out as platform/fpu.h says.  set_fpu clears MXCSR's reserved
+	 * bits and refuses (-EINVAL) a header XRSTOR would fault on.  Not
+	 * while it runs; on the thread that runs it.  0 or a negative errno.
 	 */
-	int (*get_fpu)(struct platform_context *ctx, void *fxsave);
-	int (*set_fpu)(struct platform_context *ctx, const void *fxsave);
+	int (*get_fpu)(struct platform_context *ctx, void *buf);
+	int (*set_fpu)(struct platform_context *ctx, const void *buf);
 
 	void (*destroy)(struct platform_context *ctx);
 };
 
 struct platform_context {
 	const struct platform_context_ops *ops;
+	size_t fpu_size;	/* get_fpu/set_fpu's buffer; <= PLATFORM_FPU_MAX */
+	uint64_t fpu_xfeatures; /* its XSAVE components; 0: FXSAVE alone */
 };
 
 struct platform;

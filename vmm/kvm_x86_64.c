@@ -126,6 +126,7 @@ struct kvm_platform {
 	unsigned max_vcpus;
 	struct kvm_cpuid2 *cpuid;
 	uint64_t cr4, xcr0; /* xcr0 0: no XSAVE */
+	size_t fpu_size;    /* the signal-frame FPU image for xcr0 (platform/fpu.h) */
 	uint64_t doorbell_gpa;
 	void *zap_page;
 	uint64_t zap_gpa;
@@ -189,6 +190,15 @@ static const struct kvm_cpuid_entry2 *cpuid_find(const struct kvm_cpuid2 *c, uin
 	return NULL;
 }
 
+/* fpu_cpuid_fn over KVM's supported CPUID. */
+static void kvm_cpuid_0xd(void *arg, unsigned sub, uint32_t *eax, uint32_t *ebx)
+{
+	const struct kvm_cpuid_entry2 *e = cpuid_find(arg, 0xd, sub);
+
+	*eax = e ? e->eax : 0;
+	*ebx = e ? e->ebx : 0;
+}
+
 /* What the guest may have: CR4 bits and XCR0 "as the host allows". */
 static int cpu_features(struct kvm_platform *p, char *why, size_t n)
 {
@@ -207,9 +217,15 @@ static int cpu_features(struct kvm_platform *p, char *why, size_t n)
 	e1 = cpuid_find(p->cpuid, 1, 0);
 	e7 = cpuid_find(p->cpuid, 7, 0);
 	ed = cpuid_find(p->cpuid, 0xd, 0);
+	p->fpu_size = FPU_FXSAVE_SIZE;
 	if (e1 && (e1->ecx >> 26 & 1) && ed) {
 		/* x87, SSE, AVX and AVX-512 state, as Linux gives user space. */
-		p->xcr0 = (((uint64_t)ed->edx << 32) | ed->eax) & UINT64_C(0xe7);
+		p->xcr0 = (((uint64_t)ed->edx << 32) | ed->eax) & FPU_FEATURES_MASK;
+		p->fpu_size = fpu_xsave_size(p->xcr0, kvm_cpuid_0xd, p->cpuid);
+		if (p->fpu_size > PLATFORM_FPU_MAX) { /* cannot be: the KVM region is 4 KiB */
+			p->xcr0 &= 7;
+			p->fpu_size = fpu_xsave_size(p->xcr0, kvm_cpuid_0xd, p->cpuid);
+		}
 		p->cr4 |= CR4_OSXSAVE;
 	}
 	if (e7 && (e7->ebx >> 7 & 1))
@@ -987,23 +1003,9 @@ static void kvm_ctx_kick(struct platform_context *pc)
 	pthread_kill(ctx->thread, ctx->p->kick_signal);
 }
 
-static int kvm_ctx_get_fpu(struct platform_context *pc, void *fxsave)
-{
-	struct kvm_context *ctx = (struct kvm_context *)pc;
-	struct kvm_xsave *xs = malloc(sizeof(*xs));
-	int err = 0;
-
-	if (!xs)
-		return -ENOMEM;
-	if (ioctl(ctx->vcpu->fd, KVM_GET_XSAVE, xs))
-		err = -errno;
-	else
-		memcpy(fxsave, xs->region, 512); /* the legacy region is FXSAVE's */
-	free(xs);
-	return err;
-}
-
-static int kvm_ctx_set_fpu(struct platform_context *pc, const void *fxsave)
+/* KVM_GET_XSAVE's region is XSAVE's standard format (its first 512
+ * bytes FXSAVE's) whether or not the guest has XSAVE. */
+static int kvm_ctx_get_fpu(struct platform_context *pc, void *buf)
 {
 	struct kvm_context *ctx = (struct kvm_context *)pc;
 	struct kvm_xsave *xs = malloc(sizeof(*xs));
@@ -1013,11 +1015,37 @@ static int kvm_ctx_set_fpu(struct platform_context *pc, const void *fxsave)
 		return -ENOMEM;
 	if (ioctl(ctx->vcpu->fd, KVM_GET_XSAVE, xs)) {
 		err = -errno;
+	} else {
+		memcpy(buf, xs->region, pc->fpu_size);
+		if (pc->fpu_xfeatures)
+			fpu_set_xstate_bv(buf, fpu_xstate_bv(buf) & pc->fpu_xfeatures);
+	}
+	free(xs);
+	return err;
+}
+
+static int kvm_ctx_set_fpu(struct platform_context *pc, const void *buf)
+{
+	struct kvm_context *ctx = (struct kvm_context *)pc;
+	struct kvm_xsave *xs = calloc(1, sizeof(*xs));
+	unsigned char *img;
+	int err = 0;
+
+	if (!xs)
+		return -ENOMEM;
+	img = (unsigned char *)xs->region;
+	if (!pc->fpu_xfeatures && ioctl(ctx->vcpu->fd, KVM_GET_XSAVE, xs)) {
+		err = -errno;
 		goto out;
 	}
-	memcpy(xs->region, fxsave, 512);
-	xs->region[6] &= 0xffbf;  /* MXCSR: only the architectural bits */
-	xs->region[128] |= 3;	  /* XSTATE_BV: x87 and SSE are in the image */
+	memcpy(img, buf, pc->fpu_size);
+	fpu_sanitize_mxcsr(img);
+	if (!pc->fpu_xfeatures)
+		fpu_set_xstate_bv(img, fpu_xstate_bv(img) | 3); /* x87 and SSE are in the image */
+	else if (!fpu_header_ok(img, pc->fpu_xfeatures)) {
+		err = -EINVAL;
+		goto out;
+	}
 	if (ioctl(ctx->vcpu->fd, KVM_SET_XSAVE, xs))
 		err = -errno;
 out:
@@ -1055,6 +1083,8 @@ static int kvm_new_context(struct platform *pl, struct platform_as *pas,
 		return err;
 	}
 	ctx->base.ops = &kvm_context_ops;
+	ctx->base.fpu_size = to_kp(pl)->fpu_size;
+	ctx->base.fpu_xfeatures = to_kp(pl)->xcr0;
 	ctx->p = to_kp(pl);
 	ctx->as = (struct kvm_as *)pas;
 	ctx->thread = pthread_self();

@@ -16,6 +16,8 @@
  * The stub dies by SIGKILL in destroy(), or with its tracer
  * (PTRACE_O_EXITKILL, PR_SET_PDEATHSIG).
  */
+#include <cpuid.h>
+#include <elf.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +25,7 @@
 #include <sys/ptrace.h>
 #include <sys/rseq.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/user.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -39,11 +42,15 @@ extern const char ptrace_stub_start[], ptrace_stub_syscall[], ptrace_stub_end[];
 struct ptrace_platform {
 	struct platform base;
 	struct memfile *mf;
+	uint64_t xfeatures;	/* the guest's share of the host's XCR0; 0: no XSAVE */
+	size_t fpu_size;	/* its image (platform/fpu.h) */
+	size_t regset_size;	/* NT_X86_XSTATE as the host kernel has it; atomic */
 };
 
 struct ptrace_as {
 	struct platform_as base;
 	struct platform_context ctx; /* the one context that runs in it */
+	struct ptrace_platform *pp;
 	pid_t pid;
 	int memfd;
 	struct user_regs_struct template; /* selectors and flags of a user task */
@@ -215,11 +222,90 @@ static const struct platform_as_ops ptrace_as_ops = {
 	.destroy = ptrace_as_destroy,
 };
 
-/* Give the stub the FPU state of a fresh process, not the sentry's. */
-static int reset_fpu(pid_t pid)
+/* fpu_cpuid_fn over the host CPU. */
+static void host_cpuid_0xd(void *arg, unsigned sub, uint32_t *eax, uint32_t *ebx)
 {
+	uint32_t ecx, edx;
+
+	__cpuid_count(0xd, sub, *eax, *ebx, ecx, edx);
+}
+
+/* The stub runs on the host CPU: the guest has what the host's XCR0 has
+ * of the features signal frames carry. */
+static void probe_xsave(struct ptrace_platform *p)
+{
+	uint32_t eax, ebx, ecx, edx, lo, hi;
+
+	if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx) || !(ecx >> 27 & 1)) {
+		p->fpu_size = FPU_FXSAVE_SIZE;
+		return;
+	}
+	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+	p->xfeatures = (((uint64_t)hi << 32) | lo) & FPU_FEATURES_MASK;
+	p->fpu_size = fpu_xsave_size(p->xfeatures, host_cpuid_0xd, NULL);
+	if (p->fpu_size > PLATFORM_FPU_MAX) {
+		p->xfeatures &= 7;
+		p->fpu_size = fpu_xsave_size(p->xfeatures, host_cpuid_0xd, NULL);
+	}
+}
+
+/* The stub's whole XSAVE image, as PTRACE_GETREGSET gives it, into a
+ * buffer of regset_size bytes the caller frees. */
+static int get_xstate(struct ptrace_platform *pp, pid_t pid, unsigned char **out)
+{
+	struct iovec iov = {.iov_len = __atomic_load_n(&pp->regset_size, __ATOMIC_RELAXED)};
+	size_t want = iov.iov_len;
+
+	if (!want)
+		iov.iov_len = want = 65536; /* the first look: the kernel says its size */
+	iov.iov_base = calloc(1, want);
+	if (!iov.iov_base)
+		return -ENOMEM;
+	if (ptrace(PTRACE_GETREGSET, pid, NT_X86_XSTATE, &iov) || iov.iov_len < pp->fpu_size) {
+		free(iov.iov_base);
+		return -EIO;
+	}
+	__atomic_store_n(&pp->regset_size, iov.iov_len, __ATOMIC_RELAXED);
+	*out = iov.iov_base;
+	return 0;
+}
+
+/* Load @img (fpu_size bytes, header checked) into the stub; what the
+ * image does not cover (PKRU, say) stays as the stub has it. */
+static int set_xstate(struct ptrace_platform *pp, pid_t pid, const unsigned char *img)
+{
+	unsigned char *cur;
+	struct iovec iov;
+	uint64_t bv;
+	int err = get_xstate(pp, pid, &cur);
+
+	if (err)
+		return err;
+	bv = (fpu_xstate_bv(cur) & ~pp->xfeatures) | (fpu_xstate_bv(img) & pp->xfeatures);
+	memcpy(cur, img, pp->fpu_size);
+	fpu_set_xstate_bv(cur, bv);
+	fpu_sanitize_mxcsr(cur);
+	iov = (struct iovec){.iov_base = cur, .iov_len = pp->regset_size};
+	err = ptrace(PTRACE_SETREGSET, pid, NT_X86_XSTATE, &iov) ? -errno : 0;
+	free(cur);
+	return err;
+}
+
+/* Give the stub the FPU state of a fresh process, not the sentry's. */
+static int reset_fpu(struct ptrace_platform *pp, pid_t pid)
+{
+	unsigned char img[PLATFORM_FPU_MAX] = {0};
 	struct user_fpregs_struct fp;
 
+	if (pp->xfeatures) {
+		uint16_t fcw = 0x37f;
+		uint32_t mxcsr = 0x1f80;
+
+		memcpy(img, &fcw, sizeof(fcw));
+		memcpy(img + FPU_MXCSR_OFFSET, &mxcsr, sizeof(mxcsr));
+		fpu_set_xstate_bv(img, 3); /* x87 and SSE as above; AVX and up in their init state */
+		return set_xstate(pp, pid, img);
+	}
 	memset(&fp, 0, sizeof(fp));
 	fp.cwd = 0x37f;
 	fp.mxcsr = 0x1f80;
@@ -238,6 +324,7 @@ static int ptrace_new_as(struct platform *p, struct platform_as **out)
 		return -ENOMEM;
 	as->base.ops = &ptrace_as_ops;
 	as->memfd = pp->mf->fd;
+	as->pp = pp;
 	as->pid = fork();
 	if (as->pid < 0) {
 		err = -errno;
@@ -256,7 +343,7 @@ static int ptrace_new_as(struct platform *p, struct platform_as **out)
 		err = -errno;
 		goto err_kill;
 	}
-	err = reset_fpu(as->pid);
+	err = reset_fpu(pp, as->pid);
 	if (err)
 		goto err_kill;
 	*out = &as->base;
@@ -329,19 +416,35 @@ static struct ptrace_as *as_of_ctx(struct platform_context *ctx)
 	return (struct ptrace_as *)((char *)ctx - offsetof(struct ptrace_as, ctx));
 }
 
-static int ptrace_get_fpu(struct platform_context *ctx, void *fxsave)
+static int ptrace_get_fpu(struct platform_context *ctx, void *buf)
 {
-	_Static_assert(sizeof(struct user_fpregs_struct) == 512, "FXSAVE layout");
-	return ptrace(PTRACE_GETFPREGS, as_of_ctx(ctx)->pid, 0, fxsave) ? -errno : 0;
+	struct ptrace_as *as = as_of_ctx(ctx);
+	unsigned char *cur;
+	int err;
+
+	_Static_assert(sizeof(struct user_fpregs_struct) == FPU_FXSAVE_SIZE, "FXSAVE layout");
+	if (!ctx->fpu_xfeatures)
+		return ptrace(PTRACE_GETFPREGS, as->pid, 0, buf) ? -errno : 0;
+	err = get_xstate(as->pp, as->pid, &cur);
+	if (err)
+		return err;
+	memcpy(buf, cur, ctx->fpu_size);
+	fpu_set_xstate_bv(buf, fpu_xstate_bv(cur) & ctx->fpu_xfeatures);
+	free(cur);
+	return 0;
 }
 
-static int ptrace_set_fpu(struct platform_context *ctx, const void *fxsave)
+static int ptrace_set_fpu(struct platform_context *ctx, const void *buf)
 {
+	struct ptrace_as *as = as_of_ctx(ctx);
 	struct user_fpregs_struct fp;
 
-	memcpy(&fp, fxsave, sizeof(fp));
-	fp.mxcsr &= 0xffbf;
-	return ptrace(PTRACE_SETFPREGS, as_of_ctx(ctx)->pid, 0, &fp) ? -errno : 0;
+	if (ctx->fpu_xfeatures)
+		return fpu_header_ok(buf, ctx->fpu_xfeatures) ? set_xstate(as->pp, as->pid, buf)
+							       : -EINVAL;
+	memcpy(&fp, buf, sizeof(fp));
+	fp.mxcsr &= FPU_MXCSR_MASK;
+	return ptrace(PTRACE_SETFPREGS, as->pid, 0, &fp) ? -errno : 0;
 }
 
 /* Stop the stub with SIGSTOP, which the tracer sees as a signal stop and
@@ -374,6 +477,8 @@ static int ptrace_new_context(struct platform *p, struct platform_as *pas,
 	if (as->ctx.ops)
 		return -EAGAIN;
 	as->ctx.ops = &ptrace_context_ops;
+	as->ctx.fpu_size = as->pp->fpu_size;
+	as->ctx.fpu_xfeatures = as->pp->xfeatures;
 	*out = &as->ctx;
 	return 0;
 }
@@ -399,6 +504,7 @@ int ptrace_platform_create(struct memfile *mf, struct platform **out)
 	p->base.name = "ptrace";
 	p->base.description = "ptrace (PTRACE_SYSEMU stub processes)";
 	p->mf = mf;
+	probe_xsave(p);
 	*out = &p->base;
 	return 0;
 }
