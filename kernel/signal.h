@@ -9,8 +9,8 @@
  *
  * Delivery happens on the way back to guest code (task_run calls
  * signal_deliver): a handled signal gets an x86-64 rt_sigframe (siginfo,
- * ucontext, and the x87/SSE state as FXSAVE) on the task's stack or
- * alternate stack, and the handler runs; rt_sigreturn restores what the
+ * ucontext, and the FPU state as an XSAVE image, platform/fpu.h) on the
+ * task's stack or alternate stack, and the handler runs; rt_sigreturn restores what the
  * frame holds, checked, since the guest may have rewritten it.  A signal
  * without a handler takes its default action: ignore, terminate or
  * (core-dumping signals) terminate; stop signals are ignored (no job

@@ -125,14 +125,15 @@ struct kvm_platform {
 	size_t run_size;
 	unsigned max_vcpus;
 	struct kvm_cpuid2 *cpuid;
-	uint64_t cr4, xcr0; /* xcr0 0: no XSAVE */
-	size_t fpu_size;    /* the signal-frame FPU image for xcr0 (platform/fpu.h) */
+	uint64_t cr4, xcr0;    /* xcr0 0: no XSAVE for the guest's ring 0 */
+	uint64_t fpu_xfeatures; /* the components KVM_GET_XSAVE holds (platform/fpu.h) */
+	size_t fpu_size;	/* and their image's size */
 	uint64_t doorbell_gpa;
 	void *zap_page;
 	uint64_t zap_gpa;
 	int kick_signal;
 	struct kvm_sregs sregs; /* ring-3 template; cr3 and tr.base per context */
-	char desc[200];		/* platform.description */
+	char desc[300];		/* platform.description */
 
 	struct pagetable upper;	  /* the trampoline; never unmapped */
 	struct file_range tramp;  /* GDT, IDT, ring-0 code */
@@ -217,15 +218,25 @@ static int cpu_features(struct kvm_platform *p, char *why, size_t n)
 	e1 = cpuid_find(p->cpuid, 1, 0);
 	e7 = cpuid_find(p->cpuid, 7, 0);
 	ed = cpuid_find(p->cpuid, 0xd, 0);
+	/*
+	 * The state a task's FPU image holds: x87, SSE, AVX and AVX-512, as
+	 * Linux gives user space, of what leaf 0xD says KVM keeps for the
+	 * vCPU (KVM_GET_XSAVE follows the guest's leaf 0xD, which we give it).
+	 * Not only where CPUID.1 offers XSAVE: PVM hides it, yet runs guest
+	 * ring 3 on the host's XCR0, so AVX is live there all the same
+	 * (probed: a guest's ymm registers come back through KVM_GET_XSAVE).
+	 */
 	p->fpu_size = FPU_FXSAVE_SIZE;
-	if (e1 && (e1->ecx >> 26 & 1) && ed) {
-		/* x87, SSE, AVX and AVX-512 state, as Linux gives user space. */
-		p->xcr0 = (((uint64_t)ed->edx << 32) | ed->eax) & FPU_FEATURES_MASK;
-		p->fpu_size = fpu_xsave_size(p->xcr0, kvm_cpuid_0xd, p->cpuid);
+	if (ed) {
+		p->fpu_xfeatures = (((uint64_t)ed->edx << 32) | ed->eax) & FPU_FEATURES_MASK;
+		p->fpu_size = fpu_xsave_size(p->fpu_xfeatures, kvm_cpuid_0xd, p->cpuid);
 		if (p->fpu_size > PLATFORM_FPU_MAX) { /* cannot be: the KVM region is 4 KiB */
-			p->xcr0 &= 7;
-			p->fpu_size = fpu_xsave_size(p->xcr0, kvm_cpuid_0xd, p->cpuid);
+			p->fpu_xfeatures &= 7;
+			p->fpu_size = fpu_xsave_size(p->fpu_xfeatures, kvm_cpuid_0xd, p->cpuid);
 		}
+	}
+	if (e1 && (e1->ecx >> 26 & 1) && ed) {
+		p->xcr0 = p->fpu_xfeatures;
 		p->cr4 |= CR4_OSXSAVE;
 	}
 	if (e7 && (e7->ebx >> 7 & 1))
@@ -356,7 +367,7 @@ static int vcpu_reset_fpu(struct kvm_platform *p, struct kvm_vcpu *v)
 		return -ENOMEM;
 	xs->region[0] = 0x37f; /* fcw */
 	xs->region[6] = 0x1f80; /* mxcsr; xstate_bv 0: every component in its init state */
-	if (p->xcr0 ? ioctl(v->fd, KVM_SET_XSAVE, xs) : ioctl(v->fd, KVM_SET_FPU, &fpu))
+	if (p->fpu_xfeatures ? ioctl(v->fd, KVM_SET_XSAVE, xs) : ioctl(v->fd, KVM_SET_FPU, &fpu))
 		err = -errno;
 	free(xs);
 	return err;
@@ -1084,7 +1095,7 @@ static int kvm_new_context(struct platform *pl, struct platform_as *pas,
 	}
 	ctx->base.ops = &kvm_context_ops;
 	ctx->base.fpu_size = to_kp(pl)->fpu_size;
-	ctx->base.fpu_xfeatures = to_kp(pl)->xcr0;
+	ctx->base.fpu_xfeatures = to_kp(pl)->fpu_xfeatures;
 	ctx->p = to_kp(pl);
 	ctx->as = (struct kvm_as *)pas;
 	ctx->thread = pthread_self();
@@ -1287,13 +1298,14 @@ int kvm_platform_create(struct memfile *mf, struct platform **out, char *why, si
 		kvm_platform_destroy(&p->base);
 		return err;
 	}
-	snprintf(p->desc, sizeof(p->desc), "kvm (%s; smep %s, smap %s, xsave %s)",
+	snprintf(p->desc, sizeof(p->desc), "kvm (%s; smep %s, smap %s, xsave %s; signal frames carry xfeatures 0x%lx, %zu bytes)",
 		 p->mode == KVM_MODE_PVM
 			 ? "PVM: syscall stays in ring 3, user stub + MMIO doorbell, sync regs"
 			 : "hardware: syscall enters ring 0, supervisor stub + out, sync regs",
 		 p->cr4 & CR4_SMEP ? "on" : "off (KVM does not offer it)",
 		 p->cr4 & CR4_SMAP ? "on" : "off (KVM does not offer it)",
-		 p->xcr0 ? "on" : "off (KVM does not offer it)");
+		 p->xcr0 ? "on" : "off (KVM does not offer it)", (unsigned long)p->fpu_xfeatures,
+		 p->fpu_size);
 	p->base.description = p->desc;
 	*out = &p->base;
 	return 0;

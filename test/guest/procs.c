@@ -5,6 +5,7 @@
  * Built with musl and with glibc; the same binaries run natively too.
  */
 #define _GNU_SOURCE
+#include <cpuid.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -24,6 +25,7 @@
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -466,6 +468,113 @@ static void test_rtqueue(void)
 	EXPECT(sigtimedwait(&set, &si, &zero) == -1 && errno == EAGAIN);
 }
 
+/* --- the FPU state in signal frames and across fork --- */
+
+/* AVX usable: the CPU has it and the OS saves it (OSXSAVE, XCR0). */
+static int have_avx(void)
+{
+	unsigned a, b, c, d, lo, hi;
+
+	__cpuid(1, a, b, c, d);
+	if (!(c >> 27 & 1) || !(c >> 28 & 1))
+		return 0;
+	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+	return (lo & 6) == 6;
+}
+
+static unsigned char ymm_in[32], ymm_out[32];
+static unsigned avx_off; /* YMM_Hi128 in the XSAVE image: CPUID 0xD.2 */
+static volatile int frame_ok;
+
+/* Check that the frame holds ymm0 whole, then change it there, and
+ * clobber the live register: sigreturn must load what the frame says. */
+static void on_fpu(int sig, siginfo_t *si, void *ucp)
+{
+	ucontext_t *uc = ucp;
+	unsigned char *fp = (unsigned char *)uc->uc_mcontext.fpregs;
+	uint32_t magic1;
+
+	frame_ok = fp && !memcmp(fp + 160, ymm_in, 16); /* xmm0 in the FXSAVE image */
+	if (fp && avx_off) {
+		memcpy(&magic1, fp + 464, sizeof(magic1));
+		frame_ok &= (uc->uc_flags & 1) && magic1 == 0x46505853 &&
+			    !memcmp(fp + avx_off, ymm_in + 16, 16);
+		memset(fp + avx_off, 0xa5, 16);
+		__asm__ volatile("vpxor %%ymm0, %%ymm0, %%ymm0" ::: "xmm0");
+	}
+	if (fp)
+		memset(fp + 160, 0x5a, 16);
+	__asm__ volatile("pxor %%xmm0, %%xmm0" ::: "xmm0");
+}
+
+/* A frame whose XSAVE header XRSTOR would fault on (a compacted form). */
+static void on_fpu_spoil(int sig, siginfo_t *si, void *ucp)
+{
+	ucontext_t *uc = ucp;
+	unsigned char *fp = (unsigned char *)uc->uc_mcontext.fpregs;
+
+	fp[520 + 7] |= 0x80; /* XCOMP_BV bit 63 */
+}
+
+static void test_avxframe(void)
+{
+	unsigned char want[32];
+	struct sigaction sa;
+	long nr = SYS_kill;
+	unsigned a, c, d;
+	int avx = have_avx(), status;
+
+	for (int i = 0; i < 32; i++)
+		ymm_in[i] = (unsigned char)(i + 1);
+	if (avx)
+		__cpuid_count(0xd, 2, a, avx_off, c, d);
+	printf("avxframe: %s\n", avx ? "AVX, an XSAVE frame" : "no AVX here, an FXSAVE frame");
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = on_fpu;
+	sa.sa_flags = SA_SIGINFO;
+	EXPECT(sigaction(SIGUSR1, &sa, NULL) == 0);
+	memset(want, 0x5a, 16);
+	memset(want + 16, 0xa5, 16);
+	/* kill(getpid(), SIGUSR1) with ymm0 (or xmm0) loaded: the handler runs
+	 * on the way out of the syscall, before the store. */
+	if (avx)
+		__asm__ volatile("vmovdqu %[in], %%ymm0\n\tsyscall\n\tvmovdqu %%ymm0, %[out]"
+				 : [out] "=m"(ymm_out), "+a"(nr)
+				 : [in] "m"(ymm_in), "D"((long)getpid()), "S"((long)SIGUSR1)
+				 : "rcx", "r11", "memory", "xmm0");
+	else
+		__asm__ volatile("movdqu %[in], %%xmm0\n\tsyscall\n\tmovdqu %%xmm0, %[out]"
+				 : [out] "=m"(ymm_out), "+a"(nr)
+				 : [in] "m"(ymm_in), "D"((long)getpid()), "S"((long)SIGUSR1)
+				 : "rcx", "r11", "memory", "xmm0");
+	EXPECT(nr == 0 && frame_ok);
+	EXPECT(!memcmp(ymm_out, want, avx ? 32 : 16));
+
+	/* A raw fork: the child comes out of the syscall with the parent's
+	 * registers, ymm0 whole among them. */
+	if (!avx)
+		return;
+	nr = SYS_fork;
+	memset(ymm_out, 0, sizeof(ymm_out));
+	__asm__ volatile("vmovdqu %[in], %%ymm0\n\tsyscall\n\tvmovdqu %%ymm0, %[out]"
+			 : [out] "=m"(ymm_out), "+a"(nr)
+			 : [in] "m"(ymm_in)
+			 : "rcx", "r11", "memory", "xmm0");
+	if (nr == 0)
+		syscall(SYS_exit_group, memcmp(ymm_out, ymm_in, 32) ? 1 : 0);
+	EXPECT(nr > 0 && waitpid((pid_t)nr, &status, 0) == nr && WIFEXITED(status) &&
+	       WEXITSTATUS(status) == 0);
+
+	/* A spoiled header: rt_sigreturn refuses the frame, SIGSEGV. */
+	if (fork() == 0) {
+		sa.sa_sigaction = on_fpu_spoil;
+		sigaction(SIGUSR1, &sa, NULL);
+		raise(SIGUSR1);
+		_exit(0);
+	}
+	EXPECT(wait(&status) > 0 && WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV);
+}
+
 static void test_alarm(void)
 {
 	struct itimerval cur;
@@ -821,6 +930,7 @@ int main(int argc, char **argv)
 		{"timer", test_timer}, {"epoll", test_epoll}, {"mmapfile", test_mmapfile},
 		{"robust", test_robust}, {"shared-futex", test_shared_futex}, {"jobs", test_jobs},
 		{"exit-release", test_exit_release}, {"rtqueue", test_rtqueue},
+		{"avxframe", test_avxframe},
 	};
 	const char *what = argc > 1 ? argv[1] : "";
 
