@@ -68,11 +68,11 @@ static void req_finish(struct fuse_conn *fc, struct fuse_req *req, int error)
 	pthread_cond_broadcast(&fc->changed);
 }
 
-void fuse_conn_abort(struct fuse_conn *fc)
+/* fc->lock held. */
+static void abort_locked(struct fuse_conn *fc)
 {
 	struct fuse_req *req;
 
-	pthread_mutex_lock(&fc->lock);
 	fc->connected = false;
 	while ((req = fc->pending)) {
 		fc->pending = req->next;
@@ -85,6 +85,12 @@ void fuse_conn_abort(struct fuse_conn *fc)
 		req_finish(fc, req, -ENOTCONN);
 	}
 	pthread_cond_broadcast(&fc->changed);
+}
+
+void fuse_conn_abort(struct fuse_conn *fc)
+{
+	pthread_mutex_lock(&fc->lock);
+	abort_locked(fc);
 	pthread_mutex_unlock(&fc->lock);
 }
 
@@ -157,7 +163,7 @@ int fuse_request_background(struct fuse_conn *fc, uint32_t opcode, uint64_t node
 	req->background = true;
 	req->no_reply = no_reply;
 	pthread_mutex_lock(&fc->lock);
-	if (!fc->connected) {
+	if (!fc->connected || (fc->destroying && opcode == FUSE_FORGET)) {
 		pthread_mutex_unlock(&fc->lock);
 		req_free(req);
 		return -ENOTCONN;
@@ -314,7 +320,91 @@ int fuse_send_init(struct fuse_conn *fc)
 	return 0;
 }
 
+/* --- FUSE_DESTROY --- */
+
+static void destroy_done(struct fuse_conn *fc, struct fuse_req *req)
+{
+	if (fc->connected)
+		abort_locked(fc); /* the server has let go: its reads end (ENODEV) */
+}
+
+int fuse_send_destroy(struct fuse_conn *fc)
+{
+	struct fuse_req *req;
+
+	pthread_mutex_lock(&fc->lock);
+	fc->destroying = true; /* FORGETs from now on would reach a server that let go */
+	if (!fc->initialized) {
+		abort_locked(fc);
+		pthread_mutex_unlock(&fc->lock);
+		return 0;
+	}
+	pthread_mutex_unlock(&fc->lock);
+	req = req_new(fc, FUSE_DESTROY, 0, NULL, 0);
+	if (!req) {
+		fuse_conn_abort(fc);
+		return -ENOMEM;
+	}
+	req->background = true;
+	req->done = destroy_done;
+	pthread_mutex_lock(&fc->lock);
+	if (fc->connected)
+		queue(fc, req);
+	else
+		req_free(req);
+	pthread_mutex_unlock(&fc->lock);
+	return 0;
+}
+
 /* --- the device file --- */
+
+/*
+ * The FORGETs at the head of the queue, as one FUSE_BATCH_FORGET (7.16),
+ * as many as the server's buffer holds.  Only the run at the head, so
+ * that no FORGET overtakes what was queued before it.  fc->lock held.
+ */
+static ssize_t read_forgets(struct fuse_conn *fc, struct vfs_io *io)
+{
+	const size_t head = sizeof(struct fuse_in_header) + sizeof(struct fuse_batch_forget_in);
+	size_t max = (io->len - head) / sizeof(struct fuse_forget_one), count = 0, len;
+	struct fuse_req *req = fc->pending;
+	unsigned char *msg;
+	struct fuse_in_header *h;
+	int err;
+
+	if (max > 1024)
+		max = 1024;
+	msg = malloc(head + max * sizeof(struct fuse_forget_one));
+	if (!msg)
+		return -ENOMEM;
+	for (; req && req->opcode == FUSE_FORGET && count < max; req = req->next) {
+		const struct fuse_in_header *rh = (const void *)req->in;
+		const struct fuse_forget_in *fo = (const void *)(req->in + sizeof(*rh));
+		struct fuse_forget_one one = {.nodeid = rh->nodeid, .nlookup = fo->nlookup};
+
+		memcpy(msg + head + count++ * sizeof(one), &one, sizeof(one));
+	}
+	len = head + count * sizeof(struct fuse_forget_one);
+	h = (struct fuse_in_header *)msg;
+	*h = (struct fuse_in_header){.len = (uint32_t)len, .opcode = FUSE_BATCH_FORGET,
+				     .unique = fc->pending->unique};
+	*(struct fuse_batch_forget_in *)(msg + sizeof(*h)) =
+		(struct fuse_batch_forget_in){.count = (uint32_t)count};
+	err = io->copy(io, msg, 0, len, true);
+	free(msg);
+	if (err)
+		return err;
+	while (count--) {
+		req = fc->pending;
+		fc->pending = req->next;
+		fc->npending--;
+		req_free(req); /* FORGETs are no_reply */
+	}
+	if (!fc->pending)
+		fc->pending_tail = &fc->pending;
+	pthread_cond_broadcast(&fc->changed);
+	return (ssize_t)len;
+}
 
 static ssize_t dev_read(struct vfs_file *f, struct vfs_io *io, uint64_t off)
 {
@@ -339,6 +429,12 @@ static ssize_t dev_read(struct vfs_file *f, struct vfs_io *io, uint64_t off)
 		return err;
 	}
 	req = fc->pending;
+	if (req->opcode == FUSE_FORGET && req->next && req->next->opcode == FUSE_FORGET &&
+	    fc->minor >= 16) {
+		n = read_forgets(fc, io);
+		pthread_mutex_unlock(&fc->lock);
+		return n;
+	}
 	if (req->in_len > io->len) {
 		/* Cannot be: requests are smaller than FUSE_MIN_READ_BUFFER
 		 * but for writes, which the mount sized by max_write. */

@@ -805,9 +805,10 @@ static void fuse_fs_destroy(struct vfs_fs *fs)
 	struct fuse_fs *ffs = (struct fuse_fs *)fs;
 	struct fuse_conn *fc = ffs->fc;
 
-	/* The server's reads now end (ENODEV) and every waiter fails; the
-	 * root's FORGET is never sent (the root is never looked up). */
-	fuse_conn_abort(fc);
+	/* Nothing reaches this file system any more: DESTROY tells the
+	 * server, and its answer ends the connection.  The inodes go without
+	 * FORGETs (the server drops its nodes at DESTROY), as in Linux. */
+	(void)fuse_send_destroy(fc);
 	if (fs->root)
 		vfs_dentry_put(fs->root);
 	fuse_conn_put(fc);

@@ -68,6 +68,7 @@ struct fuse_conn {
 	bool connected;		 /* false once aborted */
 	bool initialized;	 /* the FUSE_INIT reply came */
 	bool mounted;
+	bool destroying;	 /* FUSE_DESTROY queued: no more FORGETs */
 	struct fuse_req *pending, **pending_tail;
 	struct fuse_req *processing;
 	unsigned npending;
@@ -94,6 +95,15 @@ void fuse_conn_abort(struct fuse_conn *fc);
 
 /* Queue FUSE_INIT (the mount does it; the reply may come any time). */
 int fuse_send_init(struct fuse_conn *fc);
+
+/*
+ * The mount is gone (out of the tree, its last user done): queue
+ * FUSE_DESTROY and end the connection when the server answers it, or
+ * closes /dev/fuse.  Not waited for, since the task unmounting may be the
+ * server itself, after its loop ended; FORGETs are no longer sent.  A
+ * connection that never got FUSE_INIT's reply ends at once.
+ */
+int fuse_send_destroy(struct fuse_conn *fc);
 
 /*
  * Send @opcode for @nodeid with the arguments @args (@nargs pieces,

@@ -4,9 +4,11 @@
  * and the server `ksentry bench fuse` runs in the sandbox and natively.
  *
  * Built statically against Debian's libfuse3.a; run it as any libfuse
- * program:   memfs [--direct-io] MOUNTPOINT [-f] [-s] [-o ...]
+ * program:   memfs [--direct-io] [--say-destroy] MOUNTPOINT [-f] [-s] [-o ...]
  * --direct-io opens every file with direct I/O, so that the kernel's
  * page cache never answers a read (the benchmark wants round trips).
+ * --say-destroy prints "memfs: destroy" on stderr when FUSE_DESTROY
+ * comes (the tests look for it).
  *
  * Nodes live in one flat table (path -> node); directories list their
  * children by prefix.  Plain and small on purpose: the subject is the
@@ -17,6 +19,7 @@
 #include <errno.h>
 #include <fuse3/fuse.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -33,7 +36,7 @@ struct node {
 };
 
 static struct node **nodes;
-static int direct_io;
+static int direct_io, say_destroy;
 static size_t nnodes;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -412,8 +415,16 @@ static void *m_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	return NULL;
 }
 
+/* FUSE_DESTROY: the kernel says the mount is gone. */
+static void m_destroy(void *private_data)
+{
+	if (say_destroy)
+		fprintf(stderr, "memfs: destroy\n");
+}
+
 static const struct fuse_operations ops = {
 	.init = m_init,
+	.destroy = m_destroy,
 	.getattr = m_getattr,
 	.readdir = m_readdir,
 	.create = m_create,
@@ -435,6 +446,12 @@ int main(int argc, char *argv[])
 {
 	if (argc > 1 && !strcmp(argv[1], "--direct-io")) {
 		direct_io = 1;
+		argv[1] = argv[0];
+		argv++;
+		argc--;
+	}
+	if (argc > 1 && !strcmp(argv[1], "--say-destroy")) {
+		say_destroy = 1;
 		argv[1] = argv[0];
 		argv++;
 		argc--;

@@ -82,7 +82,7 @@ if [[ $platform == kvm ]]; then
 	for opts in "" "-o clone_fd"; do
 		cat >"$t/mt.sh" <<MT
 mkdir -p /tmp/m
-$t/memfs /tmp/m -f $opts 2>/tmp/mt.err &
+$t/memfs --say-destroy /tmp/m -f $opts 2>/tmp/mt.err &
 i=0; while [ \$i -lt 200 ] && ! grep -q ' /tmp/m ' /proc/mounts; do sleep 0.05; i=\$((i+1)); done
 for i in 1 2 3 4 5 6 7 8; do (seq 1 3000 > /tmp/m/f\$i; md5sum /tmp/m/f\$i | cut -d' ' -f1) & done
 wait %2 %3 %4 %5 %6 %7 %8 %9 2>/dev/null
@@ -92,9 +92,10 @@ cat /tmp/mt.err
 MT
 		want=$(seq 1 3000 | md5sum | cut -d' ' -f1)
 		timeout 120 "$ks" run --platform "$platform" --cwd / "$busybox" sh "$t/mt.sh" >"$t/got3" 2>&1 </dev/null
+		# umount sends FUSE_DESTROY; the server's answer ends its loop.
 		if [[ $(grep -c "^$want$" "$t/got3") -eq 8 ]] && grep -q '^8$' "$t/got3" &&
-			! grep -q "failed to clone" "$t/got3"; then
-			echo "ok multi-threaded server ${opts:-(one device fd)}, eight writers at once"
+			! grep -q "failed to clone" "$t/got3" && grep -q "^memfs: destroy$" "$t/got3"; then
+			echo "ok multi-threaded server ${opts:-(one device fd)}, eight writers at once, DESTROY at umount"
 		else
 			echo "FAIL multi-threaded server $opts:"
 			cat "$t/got3"

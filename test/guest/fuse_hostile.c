@@ -8,7 +8,8 @@
  * The file system: the root holds "good" (a file), "badtype" (an entry
  * whose attributes have no file type), "badnames" (a directory whose
  * listing has a 300-byte name), "slash" (one with a '/' in a name) and
- * "big" (a file whose READ replies are longer than asked).
+ * "big" (a file whose READ replies are longer than asked), and "shifty"
+ * (a new node at every lookup: the old ones come back as BATCH_FORGET).
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -32,6 +33,7 @@
 
 
 static int dev;
+static uint64_t shifty_node = 100; /* the next node "shifty" names */
 
 static ssize_t reply_raw(uint64_t unique, int error, const void *p, size_t len, size_t claim)
 {
@@ -114,7 +116,14 @@ static void serve(void)
 				entry(h->unique, 4, 0777); /* no type bits */
 			else if (!strcmp(arg, "hang"))
 				; /* never answered: --fuse-timeout must end it */
-			else if (!strcmp(arg, "badnames") || !strcmp(arg, "slash"))
+			else if (!strcmp(arg, "shifty")) {
+				/* Another node at every lookup: each revalidation
+				 * forgets the new node and the old one; a pause
+				 * lets both queue up, so they come as one batch. */
+				entry(h->unique, shifty_node++, S_IFREG | 0644);
+				if (shifty_node == 102)
+					usleep(200000);
+			} else if (!strcmp(arg, "badnames") || !strcmp(arg, "slash"))
 				entry(h->unique, !strcmp(arg, "slash") ? 6 : 5, S_IFDIR | 0755);
 			else
 				reply(h->unique, -ENOENT, NULL, 0);
@@ -173,8 +182,18 @@ static void serve(void)
 			}
 			break;
 		}
+		case FUSE_BATCH_FORGET: {
+			struct fuse_batch_forget_in *b = (struct fuse_batch_forget_in *)arg;
+			struct fuse_forget_one *one = (struct fuse_forget_one *)(b + 1);
+			bool ok = n == (ssize_t)(sizeof(*h) + sizeof(*b) + b->count * sizeof(*one));
+
+			for (uint32_t i = 0; ok && i < b->count; i++)
+				ok = one[i].nodeid >= 100 && one[i].nodeid < shifty_node &&
+				     one[i].nlookup == 1;
+			printf("batch-forget: %u nodes%s\n", b->count, ok ? "" : ", malformed");
+			break;
+		}
 		case FUSE_FORGET:
-		case FUSE_BATCH_FORGET:
 		case FUSE_INTERRUPT:
 			break; /* no reply */
 		default:
@@ -221,6 +240,10 @@ static void client(void)
 	errno = 0;
 	EXPECT(fd >= 0 && read(fd, buf, sizeof(buf)) == -1 && errno == EIO);
 	close(fd);
+	/* A name whose node changes: the second stat drops the first node. */
+	EXPECT(stat(MNT "/shifty", &st) == 0 && st.st_ino == 100);
+	EXPECT(stat(MNT "/shifty", &st) == 0 && st.st_ino == 102);
+	usleep(300000); /* the server reads the FORGETs after its pause */
 }
 
 int main(int argc, char **argv)
