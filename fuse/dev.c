@@ -44,6 +44,7 @@ void fuse_conn_put(struct fuse_conn *fc)
 		return;
 	pthread_cond_destroy(&fc->changed);
 	pthread_mutex_destroy(&fc->lock);
+	pthread_mutex_destroy(&fc->nodes_lock);
 	free(fc);
 }
 
@@ -463,6 +464,47 @@ static ssize_t dev_read(struct vfs_file *f, struct vfs_io *io, uint64_t off)
 	return n;
 }
 
+/* A notification: its payload's head (all of it but for STORE's data)
+ * goes to fuse_notify. */
+static ssize_t notify(struct fuse_conn *fc, const struct fuse_out_header *oh, struct vfs_io *io)
+{
+	size_t len = io->len - sizeof(*oh), have = len < 8192 ? len : 8192;
+	unsigned char *p = malloc(have + 1);
+	int err;
+
+	if (!p)
+		return -ENOMEM;
+	err = io->copy(io, p, sizeof(*oh), have, false);
+	if (!err)
+		err = fuse_notify(fc, oh->error, p, have, len);
+	free(p);
+	return err ? err : (ssize_t)io->len;
+}
+
+int fuse_send_notify_reply(struct fuse_conn *fc, uint64_t notify_unique, uint64_t nodeid,
+			   uint64_t offset)
+{
+	struct fuse_notify_retrieve_in in = {.offset = offset, .size = 0};
+	struct fuse_req *req =
+		req_new(fc, FUSE_NOTIFY_REPLY, nodeid, &(struct fuse_arg){&in, sizeof(in)}, 1);
+
+	if (!req)
+		return -ENOMEM;
+	req->background = req->no_reply = true;
+	pthread_mutex_lock(&fc->lock);
+	if (!fc->connected) {
+		pthread_mutex_unlock(&fc->lock);
+		req_free(req);
+		return -ENOTCONN;
+	}
+	queue(fc, req);
+	/* The server matches it to its RETRIEVE by this unique. */
+	req->unique = notify_unique;
+	((struct fuse_in_header *)req->in)->unique = notify_unique;
+	pthread_mutex_unlock(&fc->lock);
+	return 0;
+}
+
 static ssize_t dev_write(struct vfs_file *f, struct vfs_io *io, uint64_t off)
 {
 	struct fuse_conn *fc = f->priv;
@@ -479,7 +521,7 @@ static ssize_t dev_write(struct vfs_file *f, struct vfs_io *io, uint64_t off)
 	if (oh.len != io->len)
 		return -EINVAL;
 	if (oh.unique == 0)
-		return (ssize_t)io->len; /* a notification: none is acted on yet (docs/fuse.md) */
+		return notify(fc, &oh, io);
 	if (oh.error > 0 || oh.error < -FUSE_MAX_ERRNO)
 		return -EINVAL;
 	payload = io->len - sizeof(oh);
@@ -606,6 +648,7 @@ static int dev_open(struct kernel *k, struct vfs_file *f, int flags)
 	pthread_condattr_t ca;
 
 	pthread_mutex_init(&fc->lock, NULL);
+	pthread_mutex_init(&fc->nodes_lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* task_wait's deadlines */
 	pthread_cond_init(&fc->changed, &ca);

@@ -45,6 +45,9 @@ struct fuse_inode {
 	struct fuse_attr attr;
 	struct timespec expiry;	    /* of attr (CLOCK_MONOTONIC); 0: never asked */
 	struct timespec entry_expiry; /* of the name that found it; lock */
+	uint64_t entry_epoch;	    /* fc->inval_epoch when its name was last checked; lock */
+	uint64_t inval_epoch;	    /* of the last INVAL_ENTRY/DELETE of a name in it; lock */
+	struct fuse_inode *hnext;   /* in fc->nodes; fc->nodes_lock */
 };
 
 struct fuse_file {
@@ -65,6 +68,48 @@ static struct fuse_inode *fino(struct vfs_inode *i)
 static struct fuse_conn *conn_of(struct vfs_inode *i)
 {
 	return fino(i)->fc;
+}
+
+/* --- the node table: live inodes by node ID, for notifications --- */
+
+static struct fuse_inode **bucket(struct fuse_conn *fc, uint64_t nodeid)
+{
+	return &fc->nodes[(nodeid * UINT64_C(0x9e3779b97f4a7c15)) >> 54 & (FUSE_NODE_BUCKETS - 1)];
+}
+
+static void node_add(struct fuse_inode *fi)
+{
+	struct fuse_inode **b = bucket(fi->fc, fi->nodeid);
+
+	pthread_mutex_lock(&fi->fc->nodes_lock);
+	fi->hnext = *b;
+	*b = fi;
+	pthread_mutex_unlock(&fi->fc->nodes_lock);
+}
+
+static void node_remove(struct fuse_inode *fi)
+{
+	struct fuse_inode **pp;
+
+	pthread_mutex_lock(&fi->fc->nodes_lock);
+	for (pp = bucket(fi->fc, fi->nodeid); *pp; pp = &(*pp)->hnext) {
+		if (*pp == fi) {
+			*pp = fi->hnext;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&fi->fc->nodes_lock);
+}
+
+/* The epoch a name checked now is good against. */
+static uint64_t current_epoch(struct fuse_conn *fc)
+{
+	uint64_t e;
+
+	pthread_mutex_lock(&fc->nodes_lock);
+	e = fc->inval_epoch;
+	pthread_mutex_unlock(&fc->nodes_lock);
+	return e;
 }
 
 static bool valid_type(uint32_t mode)
@@ -135,7 +180,9 @@ static int inode_from_entry(struct vfs_fs *fs, struct fuse_conn *fc,
 	pthread_mutex_init(&fi->lock, NULL);
 	set_attr(fi, &e->attr, e->attr_valid, e->attr_valid_nsec);
 	fi->entry_expiry = expiry_after(e->entry_valid, e->entry_valid_nsec);
+	fi->entry_epoch = current_epoch(fc);
 	fuse_conn_get(fc);
+	node_add(fi);
 	*out = &fi->base;
 	return 0;
 
@@ -185,8 +232,15 @@ static int fuse_revalidate(struct vfs_inode *dir, const char *name, struct vfs_i
 	struct fuse_entry_out e;
 	bool fresh;
 
+	uint64_t epoch = current_epoch(conn_of(dir)), dir_epoch;
+
+	pthread_mutex_lock(&fino(dir)->lock);
+	dir_epoch = fino(dir)->inval_epoch;
+	pthread_mutex_unlock(&fino(dir)->lock);
 	pthread_mutex_lock(&fi->lock);
-	fresh = !expired(fi->entry_expiry);
+	/* Stale after its timeout, or once the server invalidated a name in
+	 * its directory (the epoch says which names were checked since). */
+	fresh = !expired(fi->entry_expiry) && fi->entry_epoch >= dir_epoch;
 	pthread_mutex_unlock(&fi->lock);
 	if (fresh)
 		return 1;
@@ -207,6 +261,7 @@ static int fuse_revalidate(struct vfs_inode *dir, const char *name, struct vfs_i
 	pthread_mutex_lock(&fi->lock);
 	fi->nlookup++; /* the server counted this lookup too */
 	fi->entry_expiry = expiry_after(e.entry_valid, e.entry_valid_nsec);
+	fi->entry_epoch = epoch;
 	pthread_mutex_unlock(&fi->lock);
 	return 1;
 }
@@ -505,6 +560,7 @@ static void fuse_evict(struct vfs_inode *inode)
 {
 	struct fuse_inode *fi = fino(inode);
 
+	node_remove(fi);
 	if (fi->nlookup && fi->nodeid != FUSE_ROOT_ID) {
 		struct fuse_forget_in fo = {.nlookup = fi->nlookup};
 
@@ -514,6 +570,127 @@ static void fuse_evict(struct vfs_inode *inode)
 	pthread_mutex_destroy(&fi->lock);
 	fuse_conn_put(fi->fc);
 	free(fi);
+}
+
+/* --- notifications from the server --- */
+
+/* Expire the attributes of every inode of @nodeid (there is no page cache
+ * to drop yet).  -ENOENT if none is live, as Linux answers. */
+static int inval_inode(struct fuse_conn *fc, uint64_t nodeid)
+{
+	int err = -ENOENT;
+
+	pthread_mutex_lock(&fc->nodes_lock);
+	for (struct fuse_inode *fi = *bucket(fc, nodeid); fi; fi = fi->hnext) {
+		if (fi->nodeid != nodeid)
+			continue;
+		pthread_mutex_lock(&fi->lock);
+		fi->expiry = (struct timespec){0};
+		pthread_mutex_unlock(&fi->lock);
+		err = 0;
+	}
+	pthread_mutex_unlock(&fc->nodes_lock);
+	return err;
+}
+
+/*
+ * A name in directory @parent changed behind our back (INVAL_ENTRY, or
+ * DELETE): every cached name in it is checked again before its next use,
+ * with a LOOKUP that keeps the entry if it still names the same node.
+ * Coarser than Linux, which drops just that name: more LOOKUPs after an
+ * invalidation, never a stale entry.  The attributes of the directory go
+ * too (its mtime changed).
+ */
+static int inval_entry(struct fuse_conn *fc, uint64_t parent)
+{
+	uint64_t epoch;
+	int err = -ENOENT;
+
+	pthread_mutex_lock(&fc->nodes_lock);
+	epoch = ++fc->inval_epoch;
+	for (struct fuse_inode *fi = *bucket(fc, parent); fi; fi = fi->hnext) {
+		if (fi->nodeid != parent)
+			continue;
+		pthread_mutex_lock(&fi->lock);
+		fi->inval_epoch = epoch;
+		fi->expiry = (struct timespec){0};
+		pthread_mutex_unlock(&fi->lock);
+		err = 0;
+	}
+	pthread_mutex_unlock(&fc->nodes_lock);
+	return err;
+}
+
+/* A name in a notification: @namelen bytes then a NUL, exactly filling
+ * the payload after its fixed part of @fixed bytes. */
+static bool name_ok(const unsigned char *p, size_t have, size_t len, size_t fixed,
+		    uint32_t namelen)
+{
+	return namelen > 0 && namelen <= 255 && len == fixed + namelen + 1 && have == len &&
+	       p[fixed + namelen] == '\0' && !memchr(p + fixed, '\0', namelen) &&
+	       !memchr(p + fixed, '/', namelen);
+}
+
+int fuse_notify(struct fuse_conn *fc, int code, const unsigned char *p, size_t have,
+		size_t len)
+{
+	switch (code) {
+	case FUSE_NOTIFY_INVAL_INODE: {
+		struct fuse_notify_inval_inode_out o;
+
+		if (len != sizeof(o))
+			return -EINVAL;
+		memcpy(&o, p, sizeof(o));
+		return inval_inode(fc, o.ino);
+	}
+	case FUSE_NOTIFY_INVAL_ENTRY: {
+		struct fuse_notify_inval_entry_out o;
+
+		if (len < sizeof(o))
+			return -EINVAL;
+		memcpy(&o, p, sizeof(o));
+		if (!name_ok(p, have, len, sizeof(o), o.namelen))
+			return o.namelen > 255 ? -ENAMETOOLONG : -EINVAL;
+		return inval_entry(fc, o.parent);
+	}
+	case FUSE_NOTIFY_DELETE: {
+		struct fuse_notify_delete_out o;
+		int err;
+
+		if (len < sizeof(o))
+			return -EINVAL;
+		memcpy(&o, p, sizeof(o));
+		if (!name_ok(p, have, len, sizeof(o), o.namelen))
+			return o.namelen > 255 ? -ENAMETOOLONG : -EINVAL;
+		err = inval_entry(fc, o.parent);
+		(void)inval_inode(fc, o.child); /* its link count changed */
+		return err;
+	}
+	case FUSE_NOTIFY_STORE: {
+		struct fuse_notify_store_out o;
+
+		/* No page cache to store into: the data is checked and
+		 * dropped, and reads keep going to the server. */
+		if (len < sizeof(o))
+			return -EINVAL;
+		memcpy(&o, p, sizeof(o));
+		return len == sizeof(o) + o.size ? 0 : -EINVAL;
+	}
+	case FUSE_NOTIFY_RETRIEVE: {
+		struct fuse_notify_retrieve_out o;
+
+		if (len != sizeof(o))
+			return -EINVAL;
+		memcpy(&o, p, sizeof(o));
+		/* Nothing is cached: the reply carries no data. */
+		return fuse_send_notify_reply(fc, o.notify_unique, o.nodeid, o.offset);
+	}
+	case FUSE_NOTIFY_POLL:
+		/* No POLL request is ever sent, so no handle to wake. */
+		return len == sizeof(struct fuse_notify_poll_wakeup_out) ? 0 : -EINVAL;
+	default:
+		return -EINVAL;
+	}
 }
 
 static const struct vfs_inode_ops fuse_inode_ops = {
@@ -872,6 +1049,7 @@ int fuse_fs_mount(struct task *t, const char *type, const char *data, struct vfs
 		free(ffs);
 		goto out_put;
 	}
+	node_add(root);
 	err = fuse_send_init(fc);
 	if (err) {
 		fuse_fs_destroy(&ffs->base);

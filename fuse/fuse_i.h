@@ -36,8 +36,10 @@
 #include "kernel/vfs/fdtable.h"
 
 #define FUSE_MAX_PENDING 1024 /* queued requests per connection; then callers wait */
+#define FUSE_NODE_BUCKETS 1024 /* the node table's hash */
 
 struct fuse_conn;
+struct fuse_inode;
 
 enum fuse_req_state { FUSE_REQ_PENDING, FUSE_REQ_SENT, FUSE_REQ_DONE };
 
@@ -82,6 +84,12 @@ struct fuse_conn {
 	bool no_open, no_opendir; /* the server said ENOSYS: opens are not needed */
 	bool no_flush, no_fsync, no_xattr;
 	unsigned timeout_ms;	 /* --fuse-timeout; 0: none */
+
+	/* Live inodes by node ID, for the server's notifications (fs.c).
+	 * nodes_lock, which nests inside no other FUSE lock. */
+	pthread_mutex_t nodes_lock;
+	struct fuse_inode *nodes[FUSE_NODE_BUCKETS];
+	uint64_t inval_epoch;	 /* INVAL_ENTRY and DELETE notifications so far */
 };
 
 /* The connection behind a /dev/fuse file, or NULL for another file. */
@@ -123,6 +131,19 @@ int fuse_request(struct fuse_conn *fc, uint32_t opcode, uint64_t nodeid,
 /* As fuse_request, but nobody waits and no reply payload is kept. */
 int fuse_request_background(struct fuse_conn *fc, uint32_t opcode, uint64_t nodeid,
 			    const struct fuse_arg *args, int nargs, bool no_reply);
+
+/*
+ * A notification from the server (a write with unique 0; @code is in the
+ * header's error field): @len bytes of payload, of which the first @have
+ * are in @p.  Returns 0, or the errno the server's write fails with.
+ */
+int fuse_notify(struct fuse_conn *fc, int code, const unsigned char *p, size_t have,
+		size_t len);
+
+/* Queue FUSE_NOTIFY_REPLY for a RETRIEVE: @size bytes (none: there is no
+ * page cache yet) of @nodeid at @offset. */
+int fuse_send_notify_reply(struct fuse_conn *fc, uint64_t notify_unique, uint64_t nodeid,
+			   uint64_t offset);
 
 /* The FUSE file system (fs.c): mount(2) of "fuse" / "fuse.SUBTYPE". */
 int fuse_fs_mount(struct task *t, const char *type, const char *data, struct vfs_fs **out);

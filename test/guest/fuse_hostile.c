@@ -9,7 +9,9 @@
  * whose attributes have no file type), "badnames" (a directory whose
  * listing has a 300-byte name), "slash" (one with a '/' in a name) and
  * "big" (a file whose READ replies are longer than asked), and "shifty"
- * (a new node at every lookup: the old ones come back as BATCH_FORGET).
+ * (a new node at every lookup: the old ones come back as BATCH_FORGET),
+ * "cached" (hour-long timeouts) and "notify-WHAT" names, whose lookup makes
+ * the server change "cached" and send notifications, good and bad.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -46,6 +48,86 @@ static ssize_t reply_raw(uint64_t unique, int error, const void *p, size_t len, 
 static void reply(uint64_t unique, int error, const void *p, size_t len)
 {
 	reply_raw(unique, error, p, len, sizeof(struct fuse_out_header) + len);
+}
+
+/* "cached": long timeouts, so that only notifications show its changes. */
+static uint64_t cached_node = 7, cached_size = 4096;
+static bool cached_gone, notify_bad;
+
+/* Send notification @code; the write's result. */
+static ssize_t notify(int code, const void *p, size_t len, const char *name, size_t namelen)
+{
+	struct fuse_out_header oh = {.error = code, .unique = 0};
+	struct iovec iov[3] = {{&oh, sizeof(oh)}, {(void *)p, len}, {(void *)name, namelen}};
+
+	oh.len = (uint32_t)(sizeof(oh) + len + namelen);
+	return writev(dev, iov, name ? 3 : 2);
+}
+
+/* A notification that must be refused with @err. */
+static void notify_refused(int code, const void *p, size_t len, const char *name,
+			   size_t namelen, int err, const char *what)
+{
+	if (notify(code, p, len, name, namelen) != -1 || errno != err) {
+		printf("FAIL the sandbox took %s\n", what);
+		notify_bad = true;
+	}
+}
+
+static void notify_taken(int code, const void *p, size_t len, const char *name, size_t namelen,
+			 const char *what)
+{
+	if (notify(code, p, len, name, namelen) < 0) {
+		printf("FAIL the sandbox refused %s: %s\n", what, strerror(errno));
+		notify_bad = true;
+	}
+}
+
+/* The client's stat of "notify-WHAT" asks for WHAT. */
+static void send_notifications(const char *what)
+{
+	static char longname[301];
+
+	if (!strcmp(what, "inode")) {
+		struct fuse_notify_inval_inode_out o = {.ino = cached_node};
+
+		cached_size = 8192;
+		notify_refused(FUSE_NOTIFY_INVAL_INODE, &o, sizeof(o) - 1, NULL, 0, EINVAL,
+			       "a short INVAL_INODE");
+		notify_refused(99, &o, sizeof(o), NULL, 0, EINVAL, "notification 99");
+		notify_taken(FUSE_NOTIFY_INVAL_INODE, &o, sizeof(o), NULL, 0, "INVAL_INODE");
+	} else if (!strcmp(what, "entry")) {
+		struct fuse_notify_inval_entry_out o = {.parent = 1, .namelen = 6};
+
+		cached_node = 8;
+		cached_size = 12288;
+		notify_refused(FUSE_NOTIFY_INVAL_ENTRY, &o, sizeof(o), "cached", 6, EINVAL,
+			       "an INVAL_ENTRY name without its NUL");
+		notify_refused(FUSE_NOTIFY_INVAL_ENTRY, &o, sizeof(o), "ca/hed", 7, EINVAL,
+			       "an INVAL_ENTRY name with a slash");
+		memset(longname, 'x', 300);
+		o.namelen = 300;
+		notify_refused(FUSE_NOTIFY_INVAL_ENTRY, &o, sizeof(o), longname, 301, ENAMETOOLONG,
+			       "an INVAL_ENTRY name of 300 bytes");
+		o.namelen = 6;
+		notify_taken(FUSE_NOTIFY_INVAL_ENTRY, &o, sizeof(o), "cached", 7, "INVAL_ENTRY");
+	} else if (!strcmp(what, "delete")) {
+		struct fuse_notify_delete_out o = {.parent = 1, .child = cached_node, .namelen = 6};
+
+		cached_gone = true;
+		notify_taken(FUSE_NOTIFY_DELETE, &o, sizeof(o), "cached", 7, "DELETE");
+	} else if (!strcmp(what, "retrieve")) {
+		struct fuse_notify_retrieve_out o = {.notify_unique = 4242, .nodeid = cached_node,
+						     .offset = 0, .size = 4096};
+		struct fuse_notify_store_out st = {.nodeid = cached_node, .offset = 0, .size = 4};
+
+		notify_taken(FUSE_NOTIFY_STORE, &st, sizeof(st), "data", 4, "STORE");
+		notify_refused(FUSE_NOTIFY_STORE, &st, sizeof(st), "dat", 3, EINVAL,
+			       "a STORE shorter than it says");
+		notify_taken(FUSE_NOTIFY_RETRIEVE, &o, sizeof(o), NULL, 0, "RETRIEVE");
+		if (!notify_bad)
+			printf("notify ok\n");
+	}
 }
 
 static void fill_attr(struct fuse_attr *a, uint64_t ino, uint32_t mode, uint64_t size)
@@ -116,7 +198,16 @@ static void serve(void)
 				entry(h->unique, 4, 0777); /* no type bits */
 			else if (!strcmp(arg, "hang"))
 				; /* never answered: --fuse-timeout must end it */
-			else if (!strcmp(arg, "shifty")) {
+			else if (!strcmp(arg, "cached") && !cached_gone) {
+				struct fuse_entry_out e = {.nodeid = cached_node, .entry_valid = 3600,
+							   .attr_valid = 3600};
+
+				fill_attr(&e.attr, cached_node, S_IFREG | 0644, cached_size);
+				reply(h->unique, 0, &e, sizeof(e));
+			} else if (!strncmp(arg, "notify-", 7)) {
+				send_notifications(arg + 7);
+				reply(h->unique, -ENOENT, NULL, 0);
+			} else if (!strcmp(arg, "shifty")) {
 				/* Another node at every lookup: each revalidation
 				 * forgets the new node and the old one; a pause
 				 * lets both queue up, so they come as one batch. */
@@ -133,7 +224,9 @@ static void serve(void)
 
 			bool dir = h->nodeid == 1 || h->nodeid == 5 || h->nodeid == 6;
 
-			fill_attr(&o.attr, h->nodeid, dir ? S_IFDIR | 0755 : S_IFREG | 0644, 4096);
+			fill_attr(&o.attr, h->nodeid, dir ? S_IFDIR | 0755 : S_IFREG | 0644,
+				  h->nodeid == cached_node ? cached_size : 4096);
+			o.attr_valid = h->nodeid == cached_node ? 3600 : 0;
 			reply(h->unique, 0, &o, sizeof(o));
 			break;
 		}
@@ -188,9 +281,16 @@ static void serve(void)
 			bool ok = n == (ssize_t)(sizeof(*h) + sizeof(*b) + b->count * sizeof(*one));
 
 			for (uint32_t i = 0; ok && i < b->count; i++)
-				ok = one[i].nodeid >= 100 && one[i].nodeid < shifty_node &&
-				     one[i].nlookup == 1;
+				ok = one[i].nodeid > FUSE_ROOT_ID && one[i].nodeid < shifty_node &&
+				     one[i].nlookup == 1; /* "shifty"'s, or "cached"'s */
 			printf("batch-forget: %u nodes%s\n", b->count, ok ? "" : ", malformed");
+			break;
+		}
+		case FUSE_NOTIFY_REPLY: {
+			struct fuse_notify_retrieve_in *ri = (struct fuse_notify_retrieve_in *)arg;
+
+			printf("notify-reply: %llu, %u bytes\n", (unsigned long long)h->unique,
+			       ri->size);
 			break;
 		}
 		case FUSE_FORGET:
@@ -244,6 +344,19 @@ static void client(void)
 	EXPECT(stat(MNT "/shifty", &st) == 0 && st.st_ino == 100);
 	EXPECT(stat(MNT "/shifty", &st) == 0 && st.st_ino == 102);
 	usleep(300000); /* the server reads the FORGETs after its pause */
+
+	/* Notifications: "cached" has hour-long timeouts, so only they can
+	 * show the client that it changed. */
+	EXPECT(stat(MNT "/cached", &st) == 0 && st.st_ino == 7 && st.st_size == 4096);
+	EXPECT(stat(MNT "/notify-inode", &st) == -1); /* the size is 8192 now */
+	EXPECT(stat(MNT "/cached", &st) == 0 && st.st_ino == 7 && st.st_size == 8192);
+	EXPECT(stat(MNT "/notify-entry", &st) == -1); /* another node now */
+	EXPECT(stat(MNT "/cached", &st) == 0 && st.st_ino == 8 && st.st_size == 12288);
+	EXPECT(stat(MNT "/notify-delete", &st) == -1);
+	errno = 0;
+	EXPECT(stat(MNT "/cached", &st) == -1 && errno == ENOENT);
+	EXPECT(stat(MNT "/notify-retrieve", &st) == -1);
+	usleep(100000); /* the server reads the NOTIFY_REPLY */
 }
 
 int main(int argc, char **argv)
