@@ -11,12 +11,14 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 #include "abi/fcntl.h"
 #include "kernel/syscall.h"
+#include "kernel/vfs/lock.h"
 
 #define IOV_MAX_ 1024
 
@@ -848,6 +850,116 @@ int64_t sys_dup2(struct task *t, const uint64_t a[6])
 
 #define SETFL_MASK (O_APPEND | O_NONBLOCK | O_ASYNC | O_DIRECT | O_NOATIME)
 
+/* --- advisory locks --- */
+
+/* struct flock as x86-64 lays it out. */
+struct k_flock {
+	int16_t l_type, l_whence;
+	int64_t l_start, l_len;
+	int32_t l_pid;
+};
+_Static_assert(sizeof(struct k_flock) == 32, "struct flock");
+
+#define LOCK_EOF INT64_MAX /* a range "to the end of the file", however it grows */
+
+/* The byte range @fl names in @f, as Linux's flock_to_posix_lock. */
+static int lock_range(struct vfs_file *f, const struct k_flock *fl, struct vfs_lock_range *r)
+{
+	int64_t base = 0, start, end;
+	struct stat st;
+
+	if (fl->l_type != F_RDLCK && fl->l_type != F_WRLCK && fl->l_type != F_UNLCK)
+		return -EINVAL;
+	if (fl->l_whence == SEEK_CUR) {
+		pthread_mutex_lock(&f->lock);
+		base = (int64_t)f->offset;
+		pthread_mutex_unlock(&f->lock);
+	} else if (fl->l_whence == SEEK_END) {
+		int err = vfs_getattr(f->inode, &st);
+
+		if (err)
+			return err;
+		base = st.st_size;
+	} else if (fl->l_whence != SEEK_SET) {
+		return -EINVAL;
+	}
+	if (__builtin_add_overflow(base, fl->l_start, &start))
+		return -EOVERFLOW;
+	if (fl->l_len > 0) {
+		if (__builtin_add_overflow(start, fl->l_len - 1, &end))
+			return -EOVERFLOW;
+	} else if (fl->l_len == 0) {
+		end = LOCK_EOF;
+	} else {
+		end = start - 1;
+		if (__builtin_add_overflow(start, fl->l_len, &start))
+			return -EINVAL;
+	}
+	if (start < 0 || end < start)
+		return -EINVAL;
+	*r = (struct vfs_lock_range){.type = fl->l_type, .start = (uint64_t)start,
+				     .end = (uint64_t)end};
+	return 0;
+}
+
+/* F_GETLK, F_SETLK, F_SETLKW and their F_OFD_ forms. */
+static int64_t fcntl_lock(struct task *t, struct vfs_file *f, int cmd, uint64_t uflock)
+{
+	bool ofd = cmd == F_OFD_GETLK || cmd == F_OFD_SETLK || cmd == F_OFD_SETLKW;
+	const void *owner = ofd ? (const void *)f : (const void *)t->fds;
+	struct vfs_lock_range r;
+	struct k_flock fl;
+	int acc = f->flags & O_ACCMODE;
+	int err;
+
+	if (!f->inode || (f->flags & O_PATH))
+		return -EBADF;
+	err = mm_copy_in(t->mm, &fl, uflock, sizeof(fl));
+	if (err)
+		return err;
+	if (ofd && fl.l_pid != 0)
+		return -EINVAL;
+	err = lock_range(f, &fl, &r);
+	if (err)
+		return err;
+	r.pid = ofd ? -1 : t->tg->tgid;
+	if (cmd == F_GETLK || cmd == F_OFD_GETLK) {
+		if (r.type == F_UNLCK)
+			return -EINVAL;
+		vfs_lock_test(f->inode, VFS_LOCK_POSIX, owner, &r);
+		fl.l_type = r.type;
+		if (r.type != F_UNLCK) {
+			fl.l_whence = SEEK_SET;
+			fl.l_start = (int64_t)r.start;
+			fl.l_len = r.end == LOCK_EOF ? 0 : (int64_t)(r.end - r.start + 1);
+			fl.l_pid = r.pid;
+		}
+		return mm_copy_out(t->mm, uflock, &fl, sizeof(fl));
+	}
+	if ((r.type == F_RDLCK && acc == O_WRONLY) || (r.type == F_WRLCK && acc == O_RDONLY))
+		return -EBADF;
+	return vfs_lock_set(t, f->inode, VFS_LOCK_POSIX, owner, &r,
+			    cmd == F_SETLKW || cmd == F_OFD_SETLKW);
+}
+
+int64_t sys_flock(struct task *t, const uint64_t a[6])
+{
+	struct vfs_file *f = get_file(t, a[0]);
+	int op = (int)a[1] & ~LOCK_NB;
+	struct vfs_lock_range r = {.start = 0, .end = LOCK_EOF, .pid = -1};
+	int64_t err;
+
+	if (!f)
+		return -EBADF;
+	r.type = op == LOCK_SH ? F_RDLCK : op == LOCK_EX ? F_WRLCK : op == LOCK_UN ? F_UNLCK : -1;
+	if (r.type < 0 || !f->inode)
+		err = r.type < 0 ? -EINVAL : -EBADF;
+	else
+		err = vfs_lock_set(t, f->inode, VFS_LOCK_FLOCK, f, &r, !((int)a[1] & LOCK_NB));
+	vfs_file_put(f);
+	return err == -EAGAIN ? -EWOULDBLOCK : err;
+}
+
 int64_t sys_fcntl(struct task *t, const uint64_t a[6])
 {
 	struct vfs_file *f = get_file(t, a[0]);
@@ -876,6 +988,14 @@ int64_t sys_fcntl(struct task *t, const uint64_t a[6])
 		break;
 	case F_GETFL:
 		r = f->flags;
+		break;
+	case F_GETLK:
+	case F_SETLK:
+	case F_SETLKW:
+	case F_OFD_GETLK:
+	case F_OFD_SETLK:
+	case F_OFD_SETLKW:
+		r = fcntl_lock(t, f, (int)a[1], a[2]);
 		break;
 	case F_SETFL:
 		pthread_mutex_lock(&f->lock);

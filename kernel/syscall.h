@@ -234,6 +234,7 @@ int64_t sys_dup(struct task *t, const uint64_t a[6]);
 int64_t sys_dup2(struct task *t, const uint64_t a[6]);
 int64_t sys_dup3(struct task *t, const uint64_t a[6]);
 int64_t sys_fcntl(struct task *t, const uint64_t a[6]);
+int64_t sys_flock(struct task *t, const uint64_t a[6]);
 int64_t sys_ioctl(struct task *t, const uint64_t a[6]);
 int64_t sys_umask(struct task *t, const uint64_t a[6]);
 int64_t sys_chdir(struct task *t, const uint64_t a[6]);

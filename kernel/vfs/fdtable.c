@@ -5,6 +5,21 @@
 #include <string.h>
 
 #include "kernel/vfs/fdtable.h"
+#include "kernel/vfs/lock.h"
+
+/* @f left one of @t's fds: as Linux's filp_close, the file system hears
+ * of it (FUSE's FLUSH) and the table's POSIX locks on the file go, then
+ * the reference.  Outside t->lock: a release may block. */
+static void fd_drop(struct fd_table *t, struct vfs_file *f)
+{
+	if (!f)
+		return;
+	if (f->inode)
+		vfs_lock_release(f->inode, t);
+	if (f->ops && f->ops->flush)
+		f->ops->flush(f);
+	vfs_file_put(f);
+}
 
 void fd_table_init(struct fd_table *t, int limit)
 {
@@ -139,9 +154,7 @@ int fd_close(struct fd_table *t, int fd)
 	pthread_mutex_unlock(&t->lock);
 	if (!f)
 		return -EBADF;
-	if (f->ops && f->ops->flush)
-		f->ops->flush(f);
-	vfs_file_put(f);
+	fd_drop(t, f);
 	return 0;
 }
 
@@ -165,7 +178,7 @@ int fd_dup_to(struct fd_table *t, int oldfd, int newfd, bool cloexec)
 	err = newfd;
 out_unlock:
 	pthread_mutex_unlock(&t->lock);
-	vfs_file_put(old);
+	fd_drop(t, old);
 	return err;
 }
 
@@ -215,7 +228,7 @@ int fd_close_range(struct fd_table *t, unsigned first, unsigned last, bool cloex
 		pthread_mutex_unlock(&t->lock);
 		if (!f)
 			return 0;
-		vfs_file_put(f); /* outside the lock: a release may block */
+		fd_drop(t, f);
 	}
 }
 
@@ -234,6 +247,6 @@ void fd_close_on_exec(struct fd_table *t)
 		pthread_mutex_unlock(&t->lock);
 		if (!more)
 			return;
-		vfs_file_put(f);
+		fd_drop(t, f);
 	}
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "kernel/vfs/lock.h"
 #include "kernel/vfs/vfs.h"
 
 static int mem_copy(struct vfs_io *io, void *p, size_t at, size_t n, bool to_caller)
@@ -129,6 +130,8 @@ void vfs_file_put(struct vfs_file *f)
 {
 	if (!f || atomic_fetch_sub(&f->refs, 1) != 1)
 		return;
+	if (f->inode)
+		vfs_lock_release(f->inode, f); /* its OFD and flock locks */
 	if (f->ops && f->ops->release)
 		f->ops->release(f);
 	vfs_inode_put(f->inode);

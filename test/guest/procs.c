@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
@@ -575,6 +576,139 @@ static void test_avxframe(void)
 	EXPECT(wait(&status) > 0 && WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV);
 }
 
+/* --- advisory locks: fcntl byte ranges, OFD locks, flock --- */
+
+static int lk(int fd, int cmd, short type, off_t start, off_t len)
+{
+	struct flock fl = {.l_type = type, .l_whence = SEEK_SET, .l_start = start, .l_len = len};
+
+	return fcntl(fd, cmd, &fl);
+}
+
+/* F_GETLK of [start, start + len): the type, and the holder's range/pid. */
+static short getlk(int fd, int cmd, short type, off_t start, off_t len, struct flock *out)
+{
+	struct flock fl = {.l_type = type, .l_whence = SEEK_SET, .l_start = start, .l_len = len};
+
+	if (fcntl(fd, cmd, &fl))
+		return -1;
+	if (out)
+		*out = fl;
+	return fl.l_type;
+}
+
+static void on_alarm_quiet(int sig)
+{
+}
+
+static void test_locks(void)
+{
+	char path[] = "/tmp/locks.XXXXXX";
+	int fd = mkstemp(path), fd2, status;
+	struct flock fl;
+	pid_t parent = getpid(), pid;
+	double t0;
+
+	EXPECT(fd >= 0 && write(fd, "0123456789abcdefghij", 20) == 20);
+	EXPECT(lk(fd, F_SETLK, F_WRLCK, 0, 10) == 0);
+	if ((pid = fork()) == 0) {
+		/* Another process: the lock is in its way, a range beside it is not. */
+		int bad = getlk(fd, F_GETLK, F_WRLCK, 5, 1, &fl) != F_WRLCK || fl.l_pid != parent ||
+			  fl.l_start != 0 || fl.l_len != 10;
+		bad |= lk(fd, F_SETLK, F_RDLCK, 9, 1) != -1 || (errno != EAGAIN && errno != EACCES);
+		bad |= lk(fd, F_SETLK, F_RDLCK, 10, 10) != 0;
+		_exit(bad);
+	}
+	EXPECT(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	/* Unlocking the middle splits the lock in two. */
+	EXPECT(lk(fd, F_SETLK, F_UNLCK, 3, 2) == 0);
+	if ((pid = fork()) == 0) {
+		int bad = getlk(fd, F_GETLK, F_WRLCK, 3, 2, NULL) != F_UNLCK;
+
+		bad |= getlk(fd, F_GETLK, F_WRLCK, 3, 0, &fl) != F_WRLCK || fl.l_start != 5 ||
+		       fl.l_len != 5;
+		_exit(bad);
+	}
+	EXPECT(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	EXPECT(getlk(fd, F_GETLK, F_WRLCK, 0, 0, NULL) == F_UNLCK); /* our own never conflict */
+
+	/* F_SETLKW waits; any close of the file by the holder lets it go. */
+	t0 = now_ms();
+	if ((pid = fork()) == 0)
+		_exit(lk(fd, F_SETLKW, F_WRLCK, 0, 1) != 0);
+	usleep(50000);
+	fd2 = dup(fd);
+	close(fd2);
+	EXPECT(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	EXPECT(now_ms() - t0 >= 45);
+
+	/* A wait that would close a cycle is EDEADLK. */
+	EXPECT(lk(fd, F_SETLK, F_WRLCK, 0, 1) == 0);
+	if ((pid = fork()) == 0) {
+		if (lk(fd, F_SETLK, F_WRLCK, 1, 1))
+			_exit(2);
+		_exit(lk(fd, F_SETLKW, F_WRLCK, 0, 1) != 0); /* waits for the parent */
+	}
+	usleep(50000);
+	errno = 0;
+	EXPECT(lk(fd, F_SETLKW, F_WRLCK, 1, 1) == -1 && errno == EDEADLK);
+	EXPECT(lk(fd, F_SETLK, F_UNLCK, 0, 0) == 0);
+	EXPECT(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+
+	/* A signal ends the wait: EINTR without SA_RESTART. */
+	if ((pid = fork()) == 0) {
+		lk(fd, F_SETLK, F_WRLCK, 0, 1);
+		pause();
+		_exit(0);
+	}
+	usleep(50000);
+	signal(SIGALRM, on_alarm_quiet);
+	{
+		struct sigaction sa = {.sa_handler = on_alarm_quiet};
+
+		sigaction(SIGALRM, &sa, NULL); /* no SA_RESTART */
+	}
+	alarm(1);
+	errno = 0;
+	EXPECT(lk(fd, F_SETLKW, F_WRLCK, 0, 1) == -1 && errno == EINTR);
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	EXPECT(lk(fd, F_SETLK, F_WRLCK, 0, 1) == 0); /* its locks went with it */
+	EXPECT(lk(fd, F_SETLK, F_UNLCK, 0, 0) == 0);
+
+	/* OFD locks belong to the open file: two opens conflict in one process. */
+	fd2 = open(path, O_RDWR);
+	EXPECT(fd2 >= 0 && lk(fd, F_OFD_SETLK, F_WRLCK, 0, 4) == 0);
+	errno = 0;
+	EXPECT(lk(fd2, F_OFD_SETLK, F_WRLCK, 2, 1) == -1 && errno == EAGAIN);
+	EXPECT(getlk(fd2, F_OFD_GETLK, F_RDLCK, 0, 1, &fl) == F_WRLCK && fl.l_pid == -1);
+	EXPECT(lk(fd, F_OFD_SETLK, F_UNLCK, 0, 4) == 0);
+
+	/* flock: per open file too, and apart from fcntl's locks. */
+	EXPECT(flock(fd, LOCK_EX) == 0 && lk(fd2, F_OFD_SETLK, F_WRLCK, 0, 1) == 0);
+	errno = 0;
+	EXPECT(flock(fd2, LOCK_EX | LOCK_NB) == -1 && errno == EWOULDBLOCK);
+	EXPECT(flock(fd2, LOCK_SH | LOCK_NB) == -1 && errno == EWOULDBLOCK);
+	EXPECT(flock(fd, LOCK_UN) == 0 && flock(fd2, LOCK_SH | LOCK_NB) == 0);
+	EXPECT(flock(fd, LOCK_SH | LOCK_EX) == -1 && errno == EINVAL);
+	close(fd2);
+
+	/* A write lock needs a file open for writing. */
+	fd2 = open(path, O_RDONLY);
+	errno = 0;
+	EXPECT(fd2 >= 0 && lk(fd2, F_SETLK, F_WRLCK, 0, 1) == -1 && errno == EBADF);
+	EXPECT(lk(fd2, F_SETLK, F_RDLCK, 0, 1) == 0);
+	{
+		struct flock bad = {.l_type = F_WRLCK, .l_whence = 42};
+
+		errno = 0;
+		EXPECT(fcntl(fd, F_SETLK, &bad) == -1 && errno == EINVAL);
+	}
+	close(fd2);
+	close(fd);
+	unlink(path);
+}
+
 static void test_alarm(void)
 {
 	struct itimerval cur;
@@ -931,6 +1065,7 @@ int main(int argc, char **argv)
 		{"robust", test_robust}, {"shared-futex", test_shared_futex}, {"jobs", test_jobs},
 		{"exit-release", test_exit_release}, {"rtqueue", test_rtqueue},
 		{"avxframe", test_avxframe},
+		{"locks", test_locks},
 	};
 	const char *what = argc > 1 ? argv[1] : "";
 
