@@ -13,6 +13,8 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
 #include <limits.h>
 #include <sys/ioctl.h>
 #include <time.h>
@@ -649,6 +651,9 @@ static int dev_open(struct kernel *k, struct vfs_file *f, int flags)
 
 	pthread_mutex_init(&fc->lock, NULL);
 	pthread_mutex_init(&fc->nodes_lock, NULL);
+	if (getrandom(&fc->owner_key, sizeof(fc->owner_key), 0) != sizeof(fc->owner_key))
+		fc->owner_key = (uint64_t)(uintptr_t)fc * UINT64_C(0x9e3779b97f4a7c15) ^
+				(uint64_t)time(NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* task_wait's deadlines */
 	pthread_cond_init(&fc->changed, &ca);

@@ -25,6 +25,7 @@
 #include <time.h>
 
 #include "fuse/fuse_i.h"
+#include "kernel/vfs/lock.h"
 #include "kernel/vfs/vfs.h"
 
 #define FUSE_MAGIC	0x65735546
@@ -804,11 +805,60 @@ static int ffile_fsync(struct vfs_file *f)
 
 /* close(2) of an fd: FLUSH, so a server may report a late write error
  * (the caller cannot see it: close's result is not ours to change yet). */
-static void ffile_flush(struct vfs_file *f)
+/* The id a lock owner (an fd table or an open file) has for the server:
+ * a keyed bijection of the pointer (splitmix64's finalizer), so that two
+ * owners never share an id and the server learns no sentry address. */
+static uint64_t owner_id(const struct fuse_conn *fc, const void *owner)
+{
+	uint64_t z = (uint64_t)(uintptr_t)owner ^ fc->owner_key;
+
+	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+	return z ^ (z >> 31);
+}
+
+/* POSIX locks kept by the server, where it asked for them at INIT:
+ * GETLK / SETLK / SETLKW.  Otherwise (or after ENOSYS) -ENOSYS: the
+ * sentry's own locks serve, as Linux's without FUSE_POSIX_LOCKS. */
+static int ffile_lock(struct vfs_file *f, const void *owner, struct vfs_lock_range *r, bool get,
+		      bool wait)
 {
 	struct fuse_file *ff = f->priv;
 	struct fuse_conn *fc = ff->fi->fc;
-	struct fuse_flush_in in = {.fh = ff->fh};
+	struct fuse_lk_in in = {
+		.fh = ff->fh,
+		.owner = owner_id(fc, owner),
+		.lk = {.start = r->start, .end = r->end, .type = (uint32_t)r->type,
+		       .pid = r->type == F_UNLCK || r->pid < 0 ? 0 : (uint32_t)r->pid},
+	};
+	struct fuse_lk_out out;
+	int err;
+
+	if (!(fc->flags & FUSE_POSIX_LOCKS) || fc->no_lock || ff->is_dir)
+		return -ENOSYS;
+	memset(&out, 0, sizeof(out));
+	err = fuse_request(fc, get ? FUSE_GETLK : wait ? FUSE_SETLKW : FUSE_SETLK,
+			   ff->fi->nodeid, &(struct fuse_arg){&in, sizeof(in)}, 1,
+			   get ? &out : NULL, get ? sizeof(out) : 0, true, NULL);
+	if (err == -ENOSYS) {
+		fc->no_lock = true;
+		return -ENOSYS;
+	}
+	if (err || !get)
+		return err == -EINTR ? -ERESTARTSYS : err; /* locking is restartable */
+	if ((out.lk.type != F_RDLCK && out.lk.type != F_WRLCK && out.lk.type != F_UNLCK) ||
+	    (out.lk.type != F_UNLCK && (out.lk.start > out.lk.end || out.lk.end > INT64_MAX)))
+		return -EIO;
+	*r = (struct vfs_lock_range){.type = (short)out.lk.type, .start = out.lk.start,
+				     .end = out.lk.end, .pid = (pid_t)out.lk.pid};
+	return 0;
+}
+
+static void ffile_flush(struct vfs_file *f, const void *owner)
+{
+	struct fuse_file *ff = f->priv;
+	struct fuse_conn *fc = ff->fi->fc;
+	struct fuse_flush_in in = {.fh = ff->fh, .lock_owner = owner_id(fc, owner)};
 
 	if (ff->is_dir || fc->no_flush)
 		return;
@@ -891,6 +941,7 @@ static const struct vfs_file_ops fuse_file_ops = {
 	.write = ffile_write,
 	.fsync = ffile_fsync,
 	.flush = ffile_flush,
+	.lock = ffile_lock,
 	.release = ffile_release,
 	.seekable = true,
 };

@@ -926,7 +926,11 @@ static int64_t fcntl_lock(struct task *t, struct vfs_file *f, int cmd, uint64_t 
 	if (cmd == F_GETLK || cmd == F_OFD_GETLK) {
 		if (r.type == F_UNLCK)
 			return -EINVAL;
-		vfs_lock_test(f->inode, VFS_LOCK_POSIX, owner, &r);
+		err = f->ops && f->ops->lock ? f->ops->lock(f, owner, &r, true, false) : -ENOSYS;
+		if (err == -ENOSYS)
+			vfs_lock_test(f->inode, VFS_LOCK_POSIX, owner, &r);
+		else if (err)
+			return err;
 		fl.l_type = r.type;
 		if (r.type != F_UNLCK) {
 			fl.l_whence = SEEK_SET;
@@ -938,6 +942,11 @@ static int64_t fcntl_lock(struct task *t, struct vfs_file *f, int cmd, uint64_t 
 	}
 	if ((r.type == F_RDLCK && acc == O_WRONLY) || (r.type == F_WRLCK && acc == O_RDONLY))
 		return -EBADF;
+	err = f->ops && f->ops->lock
+		      ? f->ops->lock(f, owner, &r, false, cmd == F_SETLKW || cmd == F_OFD_SETLKW)
+		      : -ENOSYS;
+	if (err != -ENOSYS)
+		return err;
 	return vfs_lock_set(t, f->inode, VFS_LOCK_POSIX, owner, &r,
 			    cmd == F_SETLKW || cmd == F_OFD_SETLKW);
 }

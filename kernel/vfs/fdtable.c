@@ -17,7 +17,7 @@ static void fd_drop(struct fd_table *t, struct vfs_file *f)
 	if (f->inode)
 		vfs_lock_release(f->inode, t);
 	if (f->ops && f->ops->flush)
-		f->ops->flush(f);
+		f->ops->flush(f, t);
 	vfs_file_put(f);
 }
 

@@ -151,6 +151,8 @@ struct vfs_inode_ops {
 	void (*evict)(struct vfs_inode *inode);
 };
 
+struct vfs_lock_range;
+
 struct vfs_file_ops {
 	ssize_t (*read)(struct vfs_file *f, struct vfs_io *io, uint64_t off);
 	ssize_t (*write)(struct vfs_file *f, struct vfs_io *io, uint64_t off);
@@ -166,8 +168,15 @@ struct vfs_file_ops {
 	/* fstat of a file without an inode (pipes, host stdio). */
 	int (*stat)(struct vfs_file *f, struct stat *st);
 	void (*release)(struct vfs_file *f);
-	/* close(2) of one fd of the file (FUSE's FLUSH); optional. */
-	void (*flush)(struct vfs_file *f);
+	/* close(2) of one fd of the file, from the fd table @owner (FUSE's
+	 * FLUSH, which also drops that owner's locks); optional. */
+	void (*flush)(struct vfs_file *f, const void *owner);
+	/* Advisory byte-range locks kept by the file system itself (FUSE
+	 * with POSIX_LOCKS): @get tests (*@r gets the conflict or F_UNLCK),
+	 * else sets, waiting if @wait.  -ENOSYS: the VFS's own locks serve
+	 * (kernel/vfs/lock.h).  Optional. */
+	int (*lock)(struct vfs_file *f, const void *owner, struct vfs_lock_range *r, bool get,
+		    bool wait);
 	bool seekable; /* lseek allowed (pipes and ttys say no: -ESPIPE) */
 };
 

@@ -4,9 +4,9 @@
 # the same script prints natively on a tmpfs-like directory (the FUSE
 # parts filtered: the mount line).  Then the server is killed under a
 # waiting reader, which must get ENOTCONN-class errors, not hang.
-#   fuse.sh KSENTRY MEMFS BUSYBOX PLATFORM
+#   fuse.sh KSENTRY MEMFS BUSYBOX PLATFORM PROCS
 set -u
-ks=$1 memfs=$2 busybox=$3 platform=$4
+ks=$1 memfs=$2 busybox=$3 platform=$4 procs_bin=$5
 if [[ $platform == kvm && ( ! -c /dev/kvm || ! -r /dev/kvm || ! -w /dev/kvm ) ]]; then
 	echo "SKIP: needs KVM, and /dev/kvm is missing or not read-writable here"
 	exit 77
@@ -74,6 +74,27 @@ else
 	echo "FAIL dead server (exit $status):"
 	cat "$t/got2"
 	fail=1
+fi
+# Locks on a memfs mount: libfuse's high level without a lock op does not
+# take FUSE_POSIX_LOCKS, so the sentry's own locks serve (as Linux's).
+if [[ $platform == kvm ]]; then
+	cp "$procs_bin" "$t/procs"
+	procs=$t/procs
+	cat >"$t/locks.sh" <<LOCKS
+mkdir -p /tmp/m
+$t/memfs /tmp/m -f &
+i=0; while [ \$i -lt 200 ] && ! grep -q ' /tmp/m ' /proc/mounts; do sleep 0.05; i=\$((i+1)); done
+$procs locks /tmp/m
+umount /tmp/m; wait
+LOCKS
+	timeout 60 "$ks" run --platform "$platform" --cwd / "$busybox" sh "$t/locks.sh" >"$t/got4" 2>&1 </dev/null
+	if grep -q '^locks ok$' "$t/got4"; then
+		echo "ok locks on a FUSE mount"
+	else
+		echo "FAIL locks on a FUSE mount:"
+		cat "$t/got4"
+		fail=1
+	fi
 fi
 # Multi-threaded libfuse (its default loop, a thread per busy request),
 # eight writers at once, with one device fd and with one per thread

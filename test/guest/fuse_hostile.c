@@ -36,6 +36,8 @@
 
 static int dev;
 static uint64_t shifty_node = 100; /* the next node "shifty" names */
+static uint64_t lock_owner;	    /* of the last SETLK */
+static bool saw_setlkw;
 
 static ssize_t reply_raw(uint64_t unique, int error, const void *p, size_t len, size_t claim)
 {
@@ -177,7 +179,7 @@ static void serve(void)
 		switch (h->opcode) {
 		case FUSE_INIT: {
 			struct fuse_init_out o = {.major = 7, .minor = 31, .max_write = 65536,
-						  .max_readahead = 65536};
+						  .max_readahead = 65536, .flags = FUSE_POSIX_LOCKS};
 			/* Refused first: a length that is not what was written. */
 			if (reply_raw(h->unique, 0, &o, sizeof(o), 999) != -1 || errno != EINVAL)
 				printf("FAIL the sandbox took a reply with a false length\n");
@@ -286,6 +288,42 @@ static void serve(void)
 			printf("batch-forget: %u nodes%s\n", b->count, ok ? "" : ", malformed");
 			break;
 		}
+		case FUSE_GETLK: {
+			/* "good" has a lock of another's on [0, 99]; "big" lies. */
+			struct fuse_lk_in *li = (struct fuse_lk_in *)arg;
+			struct fuse_lk_out o = {.lk = {.type = F_UNLCK}};
+
+			if (h->nodeid == 3)
+				o.lk.type = 99;
+			else if (li->lk.start <= 99)
+				o.lk = (struct fuse_file_lock){.start = 0, .end = 99, .type = F_WRLCK,
+							       .pid = 4321};
+			reply(h->unique, 0, &o, sizeof(o));
+			break;
+		}
+		case FUSE_SETLK:
+		case FUSE_SETLKW: {
+			struct fuse_lk_in *li = (struct fuse_lk_in *)arg;
+
+			lock_owner = li->owner;
+			if (h->opcode == FUSE_SETLKW)
+				saw_setlkw = li->lk.type == F_RDLCK && li->lk.start == 300 &&
+					     li->lk.end == INT64_MAX;
+			reply(h->unique, li->lk.start <= 99 && li->lk.type != F_UNLCK ? -EAGAIN : 0,
+			      NULL, 0);
+			break;
+		}
+		case FUSE_FLUSH: {
+			struct fuse_flush_in *fi = (struct fuse_flush_in *)arg;
+
+			/* The close drops the locks of the owner that took them. */
+			if (lock_owner && saw_setlkw)
+				printf("locks: flush %s the lock owner\n",
+				       fi->lock_owner == lock_owner ? "names" : "does not name");
+			lock_owner = 0;
+			reply(h->unique, 0, NULL, 0);
+			break;
+		}
 		case FUSE_NOTIFY_REPLY: {
 			struct fuse_notify_retrieve_in *ri = (struct fuse_notify_retrieve_in *)arg;
 
@@ -357,6 +395,33 @@ static void client(void)
 	EXPECT(stat(MNT "/cached", &st) == -1 && errno == ENOENT);
 	EXPECT(stat(MNT "/notify-retrieve", &st) == -1);
 	usleep(100000); /* the server reads the NOTIFY_REPLY */
+
+	/* POSIX locks go to the server, which asked for them at INIT. */
+	fd = open(MNT "/good", O_RDWR);
+	EXPECT(fd >= 0);
+	{
+		struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 10, .l_len = 1};
+
+		EXPECT(fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type == F_WRLCK && fl.l_pid == 4321 &&
+		       fl.l_start == 0 && fl.l_len == 100);
+		fl = (struct flock){.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 10, .l_len = 1};
+		errno = 0;
+		EXPECT(fcntl(fd, F_SETLK, &fl) == -1 && errno == EAGAIN);
+		fl.l_start = 200;
+		EXPECT(fcntl(fd, F_SETLK, &fl) == 0);
+		fl = (struct flock){.l_type = F_RDLCK, .l_whence = SEEK_SET, .l_start = 300};
+		EXPECT(fcntl(fd, F_SETLKW, &fl) == 0);
+	}
+	close(fd);
+	fd = open(MNT "/big", O_RDONLY);
+	{
+		struct flock fl = {.l_type = F_RDLCK, .l_whence = SEEK_SET};
+
+		errno = 0;
+		EXPECT(fd >= 0 && fcntl(fd, F_GETLK, &fl) == -1 && errno == EIO); /* type 99 */
+	}
+	close(fd);
+	usleep(100000);
 }
 
 int main(int argc, char **argv)

@@ -601,13 +601,18 @@ static void on_alarm_quiet(int sig)
 {
 }
 
+static const char *lock_dir = "/tmp"; /* procs locks [DIR] */
+
 static void test_locks(void)
 {
-	char path[] = "/tmp/locks.XXXXXX";
-	int fd = mkstemp(path), fd2, status;
+	char path[256];
+	int fd, fd2, status;
 	struct flock fl;
 	pid_t parent = getpid(), pid;
 	double t0;
+
+	snprintf(path, sizeof(path), "%s/locks.XXXXXX", lock_dir);
+	fd = mkstemp(path);
 
 	EXPECT(fd >= 0 && write(fd, "0123456789abcdefghij", 20) == 20);
 	EXPECT(lk(fd, F_SETLK, F_WRLCK, 0, 10) == 0);
@@ -1068,6 +1073,9 @@ int main(int argc, char **argv)
 		{"locks", test_locks},
 	};
 	const char *what = argc > 1 ? argv[1] : "";
+
+	if (argc > 2)
+		lock_dir = argv[2];
 
 	setvbuf(stdout, NULL, _IONBF, 0);
 	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
