@@ -60,10 +60,30 @@ static void req_free(struct fuse_req *req)
 
 /* @req is done (replied to, or failed): wake its caller, or finish it.
  * fc->lock held. */
+static void queue(struct fuse_conn *fc, struct fuse_req *req);
+
+/* A counted background request ended: let the next waiting one go.
+ * fc->lock held. */
+static void background_done(struct fuse_conn *fc)
+{
+	struct fuse_req *next = fc->bg_queue;
+
+	fc->active_background--;
+	if (!next || !fc->connected)
+		return;
+	fc->bg_queue = next->next;
+	if (!fc->bg_queue)
+		fc->bg_tail = &fc->bg_queue;
+	fc->active_background++;
+	queue(fc, next);
+}
+
 static void req_finish(struct fuse_conn *fc, struct fuse_req *req, int error)
 {
 	req->state = FUSE_REQ_DONE;
 	req->error = error;
+	if (req->counted)
+		background_done(fc);
 	if (req->done)
 		req->done(fc, req);
 	if (req->background || req->abandoned)
@@ -77,6 +97,12 @@ static void abort_locked(struct fuse_conn *fc)
 	struct fuse_req *req;
 
 	fc->connected = false;
+	while ((req = fc->bg_queue)) {
+		fc->bg_queue = req->next;
+		req->counted = false;
+		req_finish(fc, req, -ENOTCONN);
+	}
+	fc->bg_tail = &fc->bg_queue;
 	while ((req = fc->pending)) {
 		fc->pending = req->next;
 		req_finish(fc, req, -ENOTCONN);
@@ -171,7 +197,18 @@ int fuse_request_background(struct fuse_conn *fc, uint32_t opcode, uint64_t node
 		req_free(req);
 		return -ENOTCONN;
 	}
-	queue(fc, req);
+	if (no_reply) {
+		queue(fc, req); /* FORGET: not counted, as in Linux */
+	} else if (fc->active_background >= fc->max_background) {
+		req->counted = true; /* counted when it leaves bg_queue */
+		req->next = NULL;
+		*fc->bg_tail = req;
+		fc->bg_tail = &req->next;
+	} else {
+		req->counted = true;
+		fc->active_background++;
+		queue(fc, req);
+	}
 	pthread_mutex_unlock(&fc->lock);
 	return 0;
 }
@@ -296,8 +333,21 @@ static void init_done(struct fuse_conn *fc, struct fuse_req *req)
 	fc->flags = o->flags & FUSE_ABI_INIT_FLAGS;
 	fc->max_write = o->max_write < 4096 ? 4096 : o->max_write > (1u << 20) ? 1u << 20
 										  : o->max_write;
+	/* max_pages bounds every request's data (7.28, with FUSE_MAX_PAGES). */
+	if ((fc->flags & FUSE_MAX_PAGES) && o->max_pages &&
+	    (uint32_t)o->max_pages * 4096 < fc->max_write)
+		fc->max_write = (uint32_t)o->max_pages * 4096 < 4096 ? 4096
+								: (uint32_t)o->max_pages * 4096;
 	if (!fc->max_read || fc->max_read > fc->max_write)
 		fc->max_read = fc->max_write;
+	if (o->max_background)
+		fc->max_background = o->max_background;
+	fc->congestion_threshold = o->congestion_threshold && o->congestion_threshold <=
+									fc->max_background
+					   ? o->congestion_threshold
+					   : fc->max_background * 3 / 4;
+	fc->time_gran = o->time_gran >= 1 && o->time_gran <= 1000000000 ? o->time_gran : 1;
+	fc->max_readahead = o->max_readahead;
 	fc->initialized = true;
 }
 
@@ -651,6 +701,10 @@ static int dev_open(struct kernel *k, struct vfs_file *f, int flags)
 
 	pthread_mutex_init(&fc->lock, NULL);
 	pthread_mutex_init(&fc->nodes_lock, NULL);
+	fc->bg_tail = &fc->bg_queue;
+	fc->max_background = 12; /* Linux's FUSE_DEFAULT_MAX_BACKGROUND */
+	fc->congestion_threshold = 9;
+	fc->time_gran = 1;
 	if (getrandom(&fc->owner_key, sizeof(fc->owner_key), 0) != sizeof(fc->owner_key))
 		fc->owner_key = (uint64_t)(uintptr_t)fc * UINT64_C(0x9e3779b97f4a7c15) ^
 				(uint64_t)time(NULL);

@@ -414,6 +414,13 @@ static int fuse_getattr(struct vfs_inode *inode, struct stat *st)
 	return err;
 }
 
+/* A timestamp's nanoseconds as the server keeps them (INIT's time_gran),
+ * as Linux truncates to the superblock's s_time_gran. */
+static uint32_t gran(const struct fuse_conn *fc, long nsec)
+{
+	return (uint32_t)(nsec - nsec % fc->time_gran);
+}
+
 static int fuse_setattr(struct vfs_inode *inode, const struct vfs_setattr *a)
 {
 	struct fuse_inode *fi = fino(inode);
@@ -431,10 +438,10 @@ static int fuse_setattr(struct vfs_inode *inode, const struct vfs_setattr *a)
 		in.valid |= FATTR_SIZE, in.size = a->size;
 	if (a->valid & VFS_ATTR_ATIME)
 		in.valid |= FATTR_ATIME, in.atime = (uint64_t)a->atime.tv_sec,
-			in.atimensec = (uint32_t)a->atime.tv_nsec;
+			in.atimensec = gran(fi->fc, a->atime.tv_nsec);
 	if (a->valid & VFS_ATTR_MTIME)
 		in.valid |= FATTR_MTIME, in.mtime = (uint64_t)a->mtime.tv_sec,
-			in.mtimensec = (uint32_t)a->mtime.tv_nsec;
+			in.mtimensec = gran(fi->fc, a->mtime.tv_nsec);
 	err = fuse_request(fi->fc, FUSE_SETATTR, fi->nodeid, &(struct fuse_arg){&in, sizeof(in)}, 1,
 			   &o, sizeof(o), true, NULL);
 	return err ? err : attr_reply(fi, &o);

@@ -49,6 +49,7 @@ struct fuse_req {
 	uint64_t unique;
 	uint32_t opcode;
 	bool background;	 /* nobody waits: freed when done */
+	bool counted;		 /* one of the max_background in flight */
 	bool abandoned;		 /* the caller gave up: freed when done */
 	bool no_reply;		 /* FORGET, INTERRUPT: freed when read */
 	unsigned char *in;	 /* header and arguments, malloc'd */
@@ -76,9 +77,18 @@ struct fuse_conn {
 	unsigned npending;
 	uint64_t next_unique;
 
+	/* Background requests (RELEASE, RELEASEDIR): at most max_background
+	 * queued or in flight; the rest wait on bg_queue, in order. */
+	unsigned active_background;
+	struct fuse_req *bg_queue, **bg_tail;
+
 	/* Negotiated at FUSE_INIT. */
 	uint32_t minor;
 	uint32_t flags;
+	uint16_t max_background;       /* 12 until the reply says */
+	uint16_t congestion_threshold; /* 9 until then; see docs/fuse.md */
+	uint32_t time_gran;	       /* ns; timestamps the server keeps */
+	uint32_t max_readahead;	       /* what the server takes; no readahead yet */
 	uint32_t max_write;
 	uint32_t max_read;	 /* mount's max_read=, or max_write */
 	bool no_open, no_opendir; /* the server said ENOSYS: opens are not needed */

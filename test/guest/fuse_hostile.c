@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fuse.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -132,6 +133,29 @@ static void send_notifications(const char *what)
 	}
 }
 
+/* max_background is 1: while the first RELEASE waits for its answer, a
+ * second must not reach us (other requests, FLUSH, may).  Then answer. */
+static bool hold_release;
+
+static void hold(uint64_t unique)
+{
+	static char buf[1 << 16];
+	bool second = false;
+
+	for (int i = 0; i < 6; i++) {
+		struct pollfd p = {.fd = dev, .events = POLLIN};
+		struct fuse_in_header *h = (struct fuse_in_header *)buf;
+
+		if (poll(&p, 1, 50) != 1 || read(dev, buf, sizeof(buf)) <= 0)
+			continue;
+		second |= h->opcode == FUSE_RELEASE;
+		reply(h->unique, 0, NULL, 0);
+	}
+	printf("max_background: %s\n", second ? "a second RELEASE came at once"
+						: "the second RELEASE waited");
+	reply(unique, 0, NULL, 0);
+}
+
 static void fill_attr(struct fuse_attr *a, uint64_t ino, uint32_t mode, uint64_t size)
 {
 	memset(a, 0, sizeof(*a));
@@ -179,7 +203,8 @@ static void serve(void)
 		switch (h->opcode) {
 		case FUSE_INIT: {
 			struct fuse_init_out o = {.major = 7, .minor = 31, .max_write = 65536,
-						  .max_readahead = 65536, .flags = FUSE_POSIX_LOCKS};
+						  .max_readahead = 65536, .flags = FUSE_POSIX_LOCKS,
+						  .max_background = 1};
 			/* Refused first: a length that is not what was written. */
 			if (reply_raw(h->unique, 0, &o, sizeof(o), 999) != -1 || errno != EINVAL)
 				printf("FAIL the sandbox took a reply with a false length\n");
@@ -206,6 +231,9 @@ static void serve(void)
 
 				fill_attr(&e.attr, cached_node, S_IFREG | 0644, cached_size);
 				reply(h->unique, 0, &e, sizeof(e));
+			} else if (!strcmp(arg, "hold-release")) {
+				hold_release = true;
+				reply(h->unique, -ENOENT, NULL, 0);
 			} else if (!strncmp(arg, "notify-", 7)) {
 				send_notifications(arg + 7);
 				reply(h->unique, -ENOENT, NULL, 0);
@@ -232,6 +260,14 @@ static void serve(void)
 			reply(h->unique, 0, &o, sizeof(o));
 			break;
 		}
+		case FUSE_RELEASE:
+			if (hold_release) {
+				hold_release = false;
+				hold(h->unique);
+				break;
+			}
+			reply(h->unique, 0, NULL, 0);
+			break;
 		case FUSE_OPEN:
 		case FUSE_OPENDIR: {
 			struct fuse_open_out o = {.fh = 7};
@@ -422,6 +458,18 @@ static void client(void)
 	}
 	close(fd);
 	usleep(100000);
+
+	/* Two RELEASEs at once, with max_background 1. */
+	EXPECT(stat(MNT "/hold-release", &st) == -1);
+	{
+		int a = open(MNT "/good", O_RDONLY), b = open(MNT "/good", O_RDONLY);
+
+		EXPECT(a >= 0 && b >= 0);
+		close(a);
+		usleep(20000);
+		close(b);
+		usleep(500000);
+	}
 }
 
 int main(int argc, char **argv)
