@@ -45,6 +45,7 @@ struct fuse_inode {
 	pthread_mutex_t lock;	    /* protects attr and expiry */
 	struct fuse_attr attr;
 	struct timespec expiry;	    /* of attr (CLOCK_MONOTONIC); 0: never asked */
+	uint64_t attr_seq;	    /* the syscall whose request brought attr (task.syscall_seq) */
 	struct timespec entry_expiry; /* of the name that found it; lock */
 	uint64_t entry_epoch;	    /* fc->inval_epoch when its name was last checked; lock */
 	uint64_t inval_epoch;	    /* of the last INVAL_ENTRY/DELETE of a name in it; lock */
@@ -149,15 +150,40 @@ static bool expired(struct timespec e)
 	return now.tv_sec > e.tv_sec || (now.tv_sec == e.tv_sec && now.tv_nsec >= e.tv_nsec);
 }
 
+/* The number of the syscall being served, or 0 outside one. */
+static uint64_t current_syscall(void)
+{
+	struct task *t = task_current();
+
+	return t ? t->syscall_seq : 0;
+}
+
 static void set_attr(struct fuse_inode *fi, const struct fuse_attr *a, uint64_t valid,
 		     uint32_t nsec)
 {
 	struct timespec e = expiry_after(valid, nsec);
+	uint64_t seq = current_syscall();
 
 	pthread_mutex_lock(&fi->lock);
 	fi->attr = *a;
 	fi->expiry = e;
+	fi->attr_seq = seq;
 	pthread_mutex_unlock(&fi->lock);
+}
+
+/*
+ * Are fi's attributes good to use now?  Until their attr_valid, and also,
+ * whatever attr_valid says, within the syscall whose LOOKUP (or other
+ * entry reply) just brought them: a stat that revalidated its name a
+ * moment ago needs no second round trip for a GETATTR, which could only
+ * race with the same changes.  Linux asks again; this halves a stat with
+ * timeouts 0 (docs/perf.md).  fi->lock held.
+ */
+static bool attr_fresh(const struct fuse_inode *fi)
+{
+	uint64_t seq = current_syscall();
+
+	return !expired(fi->expiry) || (seq && fi->attr_seq == seq);
 }
 
 /* A new inode for an entry the server handed us (one lookup counted). */
@@ -399,7 +425,7 @@ static int fuse_getattr(struct vfs_inode *inode, struct stat *st)
 	int err;
 
 	pthread_mutex_lock(&fi->lock);
-	fresh = !expired(fi->expiry);
+	fresh = attr_fresh(fi);
 	if (fresh)
 		attr_to_stat(&fi->attr, st);
 	pthread_mutex_unlock(&fi->lock);
@@ -594,6 +620,7 @@ static int inval_inode(struct fuse_conn *fc, uint64_t nodeid)
 			continue;
 		pthread_mutex_lock(&fi->lock);
 		fi->expiry = (struct timespec){0};
+		fi->attr_seq = 0;
 		pthread_mutex_unlock(&fi->lock);
 		err = 0;
 	}
@@ -622,6 +649,7 @@ static int inval_entry(struct fuse_conn *fc, uint64_t parent)
 		pthread_mutex_lock(&fi->lock);
 		fi->inval_epoch = epoch;
 		fi->expiry = (struct timespec){0};
+		fi->attr_seq = 0;
 		pthread_mutex_unlock(&fi->lock);
 		err = 0;
 	}

@@ -71,6 +71,7 @@ struct kernel {
 	bool timer_thread_running, timer_stop;
 
 	_Atomic uint64_t *syscall_counts; /* per syscall number, for --stats; or NULL */
+	_Atomic uint64_t syscall_seq;	  /* syscalls so far: each gets a number (task.syscall_seq) */
 
 	pthread_mutex_t futex_lock;	  /* protects futex_waiters */
 	struct futex_waiter *futex_waiters;

@@ -293,6 +293,7 @@ void syscall_dispatch(struct task *t)
 	FILE *out = t->k->strace;
 	int64_t r;
 
+	t->syscall_seq = atomic_fetch_add_explicit(&t->k->syscall_seq, 1, memory_order_relaxed) + 1;
 	if (t->k->syscall_counts && nr < ABI_NR_SYSCALLS)
 		atomic_fetch_add_explicit(&t->k->syscall_counts[nr], 1, memory_order_relaxed);
 	r = e && e->fn ? e->fn(t, a) : -ENOSYS;

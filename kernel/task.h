@@ -119,6 +119,7 @@ struct task {
 	pthread_t thread;
 
 	int tid;
+	uint64_t syscall_seq;	  /* the number of the syscall being served (kernel.syscall_seq) */
 	uint64_t clear_child_tid; /* set_tid_address, CLONE_CHILD_CLEARTID */
 	uint64_t robust_list;	  /* set_robust_list head */
 	struct rlimit rlimits[RLIM_NLIMITS];

@@ -137,6 +137,10 @@ static void send_notifications(const char *what)
  * second must not reach us (other requests, FLUSH, may).  Then answer. */
 static bool hold_release;
 
+/* Round trips of a stat of "good" (timeouts 0) between two markers. */
+static bool counting;
+static int good_lookups, good_getattrs;
+
 static void hold(uint64_t unique)
 {
 	static char buf[1 << 16];
@@ -219,6 +223,16 @@ static void serve(void)
 			break;
 		}
 		case FUSE_LOOKUP:
+			if (!strcmp(arg, "count-start") || !strcmp(arg, "count-end")) {
+				if (arg[6] == 'e')
+					printf("five stats: %d LOOKUP, %d GETATTR\n", good_lookups,
+					       good_getattrs);
+				counting = arg[6] == 's';
+				good_lookups = good_getattrs = 0;
+				reply(h->unique, -ENOENT, NULL, 0);
+				break;
+			}
+			good_lookups += counting && !strcmp(arg, "good");
 			if (!strcmp(arg, "good") || !strcmp(arg, "big"))
 				entry(h->unique, !strcmp(arg, "good") ? 2 : 3, S_IFREG | 0644);
 			else if (!strcmp(arg, "badtype"))
@@ -250,6 +264,7 @@ static void serve(void)
 				reply(h->unique, -ENOENT, NULL, 0);
 			break;
 		case FUSE_GETATTR: {
+			good_getattrs += counting && h->nodeid == 2;
 			struct fuse_attr_out o = {.attr_valid = 0};
 
 			bool dir = h->nodeid == 1 || h->nodeid == 5 || h->nodeid == 6;
@@ -458,6 +473,13 @@ static void client(void)
 	}
 	close(fd);
 	usleep(100000);
+
+	/* With timeouts 0 each stat is one round trip: the LOOKUP that
+	 * revalidates the name brings the attributes for the same syscall. */
+	EXPECT(stat(MNT "/count-start", &st) == -1);
+	for (int i = 0; i < 5; i++)
+		EXPECT(stat(MNT "/good", &st) == 0 && st.st_ino == 2);
+	EXPECT(stat(MNT "/count-end", &st) == -1);
 
 	/* Two RELEASEs at once, with max_background 1. */
 	EXPECT(stat(MNT "/hold-release", &st) == -1);
