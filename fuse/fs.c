@@ -46,6 +46,10 @@ struct fuse_inode {
 	struct fuse_attr attr;
 	struct timespec expiry;	    /* of attr (CLOCK_MONOTONIC); 0: never asked */
 	uint64_t attr_seq;	    /* the syscall whose request brought attr (task.syscall_seq) */
+	/* CREATE opened it: the handle waits for the open of the same syscall. */
+	bool created;
+	uint64_t created_seq, created_fh;
+	uint32_t created_open_flags;
 	struct timespec entry_expiry; /* of the name that found it; lock */
 	uint64_t entry_epoch;	    /* fc->inval_epoch when its name was last checked; lock */
 	uint64_t inval_epoch;	    /* of the last INVAL_ENTRY/DELETE of a name in it; lock */
@@ -308,6 +312,75 @@ static int fuse_create(struct vfs_inode *dir, const char *name, mode_t mode,
 	return fuse_mknod(dir, name, (mode & 07777) | S_IFREG, 0, out);
 }
 
+/* A handle CREATE opened that no open took: give it back. */
+static void release_created(struct fuse_inode *fi)
+{
+	struct fuse_release_in in;
+
+	pthread_mutex_lock(&fi->lock);
+	in = (struct fuse_release_in){.fh = fi->created_fh, .flags = fi->created_open_flags};
+	if (!fi->created) {
+		pthread_mutex_unlock(&fi->lock);
+		return;
+	}
+	fi->created = false;
+	pthread_mutex_unlock(&fi->lock);
+	(void)fuse_request_background(fi->fc, FUSE_RELEASE, fi->nodeid,
+				      &(struct fuse_arg){&in, sizeof(in)}, 1, false);
+}
+
+/*
+ * open(O_CREAT) of a new file: one CREATE, which makes and opens it,
+ * instead of MKNOD and OPEN; the handle waits on the inode for the open
+ * of this same syscall (fuse_open).  ENOSYS: MKNOD and OPEN from now on.
+ */
+static int fuse_create_open(struct vfs_inode *dir, const char *name, mode_t mode, int flags,
+			    struct vfs_inode **out)
+{
+	struct fuse_conn *fc = conn_of(dir);
+	struct fuse_create_in in = {
+		.flags = (uint32_t)(flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC)),
+		.mode = (uint32_t)(S_IFREG | (mode & 07777))};
+	struct fuse_arg a[2] = {{&in, sizeof(in)}, name_arg(name)};
+	struct {
+		struct fuse_entry_out e;
+		struct fuse_open_out o;
+	} r;
+	struct fuse_inode *fi;
+	int err;
+
+	if (fc->no_create || (fc->no_open && (fc->flags & FUSE_NO_OPEN_SUPPORT)))
+		return fuse_create(dir, name, mode, out);
+	memset(&r, 0, sizeof(r));
+	err = fuse_request(fc, FUSE_CREATE, fino(dir)->nodeid, a, 2, &r, sizeof(r), true, NULL);
+	if (err == -ENOSYS) {
+		fc->no_create = true;
+		return fuse_create(dir, name, mode, out);
+	}
+	if (err)
+		return err;
+	if (r.e.nodeid == 0 || !S_ISREG(r.e.attr.mode)) {
+		if (r.e.nodeid) { /* the server counted a lookup and opened a handle */
+			struct fuse_forget_in fo = {.nlookup = 1};
+
+			(void)fuse_request_background(fc, FUSE_FORGET, r.e.nodeid,
+						      &(struct fuse_arg){&fo, sizeof(fo)}, 1, true);
+		}
+		return -EIO;
+	}
+	err = inode_from_entry(dir->fs, fc, &r.e, out);
+	if (err)
+		return err;
+	fi = fino(*out);
+	pthread_mutex_lock(&fi->lock);
+	fi->created = true;
+	fi->created_seq = current_syscall();
+	fi->created_fh = r.o.fh;
+	fi->created_open_flags = r.o.open_flags;
+	pthread_mutex_unlock(&fi->lock);
+	return 0;
+}
+
 static int fuse_mkdir(struct vfs_inode *dir, const char *name, mode_t mode, struct vfs_inode **out)
 {
 	struct fuse_mkdir_in in = {.mode = mode & 07777};
@@ -487,6 +560,17 @@ static int fuse_open(struct vfs_inode *inode, struct vfs_file *file, int flags)
 		return -ENOMEM;
 	if (!(fc->flags & FUSE_ATOMIC_O_TRUNC))
 		in.flags &= ~(uint32_t)O_TRUNC; /* the VFS truncated already */
+	pthread_mutex_lock(&fi->lock);
+	if (fi->created && fi->created_seq == current_syscall() && current_syscall()) {
+		/* The CREATE of this syscall opened it already. */
+		fi->created = false;
+		o = (struct fuse_open_out){.fh = fi->created_fh,
+					   .open_flags = fi->created_open_flags};
+		pthread_mutex_unlock(&fi->lock);
+		goto opened;
+	}
+	pthread_mutex_unlock(&fi->lock);
+	release_created(fi); /* one left by an open that failed */
 	if (!(dir ? fc->no_opendir : fc->no_open)) {
 		err = fuse_request(fc, dir ? FUSE_OPENDIR : FUSE_OPEN, fi->nodeid,
 				   &(struct fuse_arg){&in, sizeof(in)}, 1, &o, sizeof(o), true, NULL);
@@ -505,6 +589,7 @@ static int fuse_open(struct vfs_inode *inode, struct vfs_file *file, int flags)
 		free(ff);
 		return err;
 	}
+opened:
 	ff->fh = o.fh;
 	ff->open_flags = o.open_flags;
 	ff->is_dir = dir;
@@ -595,6 +680,7 @@ static void fuse_evict(struct vfs_inode *inode)
 	struct fuse_inode *fi = fino(inode);
 
 	node_remove(fi);
+	release_created(fi);
 	if (fi->nlookup && fi->nodeid != FUSE_ROOT_ID) {
 		struct fuse_forget_in fo = {.nlookup = fi->nlookup};
 
@@ -733,6 +819,7 @@ static const struct vfs_inode_ops fuse_inode_ops = {
 	.lookup = fuse_lookup,
 	.revalidate = fuse_revalidate,
 	.create = fuse_create,
+	.create_open = fuse_create_open,
 	.mkdir = fuse_mkdir,
 	.mknod = fuse_mknod,
 	.symlink = fuse_symlink,

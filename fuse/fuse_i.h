@@ -94,6 +94,7 @@ struct fuse_conn {
 	bool no_open, no_opendir; /* the server said ENOSYS: opens are not needed */
 	bool no_flush, no_fsync, no_xattr;
 	bool no_lock;		 /* the server said ENOSYS to a lock op: ours serve */
+	bool no_create;		 /* ENOSYS to CREATE: MKNOD then OPEN */
 	uint64_t owner_key;	 /* lock owners go to the server keyed, never as pointers */
 	unsigned timeout_ms;	 /* --fuse-timeout; 0: none */
 

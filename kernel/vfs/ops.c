@@ -51,6 +51,7 @@ struct make_args {
 	mode_t mode;
 	dev_t dev;
 	const char *target;
+	int open_flags; /* open(O_CREAT)'s; -1 for mknod */
 };
 
 static int do_mkdir(struct vfs_inode *dir, const char *name, const void *arg,
@@ -66,6 +67,9 @@ static int do_mknod(struct vfs_inode *dir, const char *name, const void *arg,
 {
 	const struct make_args *a = arg;
 
+	if ((S_ISREG(a->mode) || (a->mode & S_IFMT) == 0) && a->open_flags >= 0 &&
+	    dir->ops->create_open)
+		return dir->ops->create_open(dir, name, a->mode & 07777, a->open_flags, out);
 	if (S_ISREG(a->mode) || (a->mode & S_IFMT) == 0)
 		return dir->ops->create ? dir->ops->create(dir, name, a->mode & 07777, out) : -EPERM;
 	return dir->ops->mknod ? dir->ops->mknod(dir, name, a->mode, a->dev, out) : -EPERM;
@@ -130,7 +134,8 @@ int vfs_mkdirat(const struct vfs_ctx *c, struct vfs_path start, const char *path
 int vfs_mknodat(const struct vfs_ctx *c, struct vfs_path start, const char *path, mode_t mode,
 		dev_t dev)
 {
-	struct make_args a = {.mode = (mode & S_IFMT) | (mode & ~c->umask & 07777), .dev = dev};
+	struct make_args a = {.mode = (mode & S_IFMT) | (mode & ~c->umask & 07777), .dev = dev,
+			      .open_flags = -1};
 	mode_t type = mode & S_IFMT;
 
 	if (type == S_IFDIR || type == S_IFLNK)
@@ -175,7 +180,8 @@ int vfs_openat(const struct vfs_ctx *c, struct vfs_path start, const char *path,
 	if (flags & O_DIRECTORY)
 		lflags |= VFS_LOOKUP_DIRECTORY;
 	if (flags & O_CREAT) {
-		struct make_args a = {.mode = S_IFREG | (mode & ~c->umask & 07777)};
+		struct make_args a = {.mode = S_IFREG | (mode & ~c->umask & 07777),
+				      .open_flags = flags};
 
 		if (flags & O_DIRECTORY)
 			return -EINVAL;

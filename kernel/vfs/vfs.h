@@ -116,6 +116,11 @@ struct vfs_inode_ops {
 	 * with a reference for the caller.  May block (FUSE). */
 	int (*lookup)(struct vfs_inode *dir, const char *name, struct vfs_inode **out);
 	int (*create)(struct vfs_inode *dir, const char *name, mode_t mode, struct vfs_inode **out);
+	/* open(O_CREAT) making a new file: as create, and the file system
+	 * may open it with @flags at once (FUSE's CREATE), for the open that
+	 * follows in the same syscall.  Optional: create serves without. */
+	int (*create_open)(struct vfs_inode *dir, const char *name, mode_t mode, int flags,
+			   struct vfs_inode **out);
 	int (*mkdir)(struct vfs_inode *dir, const char *name, mode_t mode, struct vfs_inode **out);
 	int (*mknod)(struct vfs_inode *dir, const char *name, mode_t mode, dev_t dev,
 		     struct vfs_inode **out);

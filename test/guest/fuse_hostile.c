@@ -138,7 +138,7 @@ static void send_notifications(const char *what)
 static bool hold_release;
 
 /* Round trips of a stat of "good" (timeouts 0) between two markers. */
-static bool counting;
+static bool counting, opened_9;
 static int good_lookups, good_getattrs;
 
 static void hold(uint64_t unique)
@@ -275,6 +275,27 @@ static void serve(void)
 			reply(h->unique, 0, &o, sizeof(o));
 			break;
 		}
+		case FUSE_CREATE: {
+			/* One round trip makes and opens it: the open must not ask again. */
+			struct {
+				struct fuse_entry_out e;
+				struct fuse_open_out o;
+			} r = {.e = {.nodeid = 9}, .o = {.fh = 77}};
+
+			fill_attr(&r.e.attr, 9, S_IFREG | 0644, 0);
+			reply(h->unique, 0, &r, sizeof(r));
+			break;
+		}
+		case FUSE_WRITE: {
+			struct fuse_write_in *wi = (struct fuse_write_in *)arg;
+			struct fuse_write_out o = {.size = wi->size};
+
+			if (h->nodeid == 9)
+				printf("create: write on fh %llu, %s OPEN\n", (unsigned long long)wi->fh,
+				       opened_9 ? "after an" : "no");
+			reply(h->unique, 0, &o, sizeof(o));
+			break;
+		}
 		case FUSE_RELEASE:
 			if (hold_release) {
 				hold_release = false;
@@ -284,6 +305,8 @@ static void serve(void)
 			reply(h->unique, 0, NULL, 0);
 			break;
 		case FUSE_OPEN:
+			opened_9 |= h->nodeid == 9;
+			/* fall through */
 		case FUSE_OPENDIR: {
 			struct fuse_open_out o = {.fh = 7};
 
@@ -480,6 +503,11 @@ static void client(void)
 	for (int i = 0; i < 5; i++)
 		EXPECT(stat(MNT "/good", &st) == 0 && st.st_ino == 2);
 	EXPECT(stat(MNT "/count-end", &st) == -1);
+
+	/* open(O_CREAT) of a new file is one CREATE. */
+	fd = open(MNT "/newfile", O_CREAT | O_WRONLY | O_EXCL, 0644);
+	EXPECT(fd >= 0 && write(fd, "x", 1) == 1);
+	close(fd);
 
 	/* Two RELEASEs at once, with max_background 1. */
 	EXPECT(stat(MNT "/hold-release", &st) == -1);
