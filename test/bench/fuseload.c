@@ -1,7 +1,10 @@
 /*
- * fuseload DIR [SIZE_MIB] [FILES]: the workloads of `ksentry bench fuse`,
- * run on a FUSE mount at DIR, in the sandbox and natively (the same
- * binary).  Prints one line per workload: "NAME VALUE UNIT".
+ * fuseload DIR [SIZE_MIB] [FILES] [WORKLOADS]: the workloads of `ksentry
+ * bench fuse`, run on a FUSE mount at DIR, in the sandbox and natively
+ * (the same binary).  WORKLOADS is a comma-separated list of seq_1m,
+ * seq_128k, randread_4k, stat, stat_cached, create, readdir, unlink, or
+ * "all" (the default; stat_cached is only run when named, since it wants
+ * a server with timeouts).  Prints one line per result: "NAME VALUE UNIT".
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -64,20 +67,41 @@ static void seq(const char *dir, size_t mib, size_t block, const char *tag)
 	free(buf);
 }
 
-int main(int argc, char **argv)
+/* @mib MiB written, then 4 KiB reads at random 4 KiB-aligned offsets. */
+static void randread(const char *dir, size_t mib)
 {
-	const char *dir = argc > 1 ? argv[1] : ".";
-	size_t mib = argc > 2 ? (size_t)atol(argv[2]) : 64;
-	int files = argc > 3 ? atoi(argv[3]) : 1000;
+	char path[4096], buf[4096];
+	size_t blocks = (mib << 20) / sizeof(buf), reads = blocks < 4096 ? blocks : 4096;
+	unsigned seed = 12345;
+	double t0, t1;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/random", dir);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0)
+		die("open random");
+	memset(buf, 'r', sizeof(buf));
+	for (size_t i = 0; i < blocks; i++)
+		if (write(fd, buf, sizeof(buf)) != (ssize_t)sizeof(buf))
+			die("write random");
+	t0 = now();
+	for (size_t i = 0; i < reads; i++) {
+		off_t off = (off_t)(rand_r(&seed) % blocks) * (off_t)sizeof(buf);
+
+		if (pread(fd, buf, sizeof(buf), off) != (ssize_t)sizeof(buf))
+			die("pread");
+	}
+	t1 = now();
+	printf("randread_4k %.1f us/op\n", (t1 - t0) * 1e6 / reads);
+	close(fd);
+	unlink(path);
+}
+
+static void stats(const char *dir, int files, const char *tag)
+{
 	char path[4096];
 	struct stat st;
 	double t0, t1;
-	DIR *d;
-	int n;
-
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	seq(dir, mib, 1 << 20, "1m");
-	seq(dir, mib, 128 << 10, "128k");
 
 	snprintf(path, sizeof(path), "%s/stat-me", dir);
 	close(open(path, O_WRONLY | O_CREAT, 0644));
@@ -86,7 +110,66 @@ int main(int argc, char **argv)
 		if (stat(path, &st))
 			die("stat");
 	t1 = now();
-	printf("stat %.1f us/op\n", (t1 - t0) * 1e6 / files);
+	printf("%s %.1f us/op\n", tag, (t1 - t0) * 1e6 / files);
+	unlink(path);
+}
+
+/* Is @name in the comma-separated @list ("all": everything but
+ * stat_cached)? */
+static int wanted(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+
+	if (!strcmp(list, "all"))
+		return strcmp(name, "stat_cached") != 0;
+	for (const char *p = list; (p = strstr(p, name)); p += n)
+		if ((p == list || p[-1] == ',') && (p[n] == ',' || p[n] == '\0'))
+			return 1;
+	return 0;
+}
+
+static void make_files(const char *dir, int files)
+{
+	char path[4096];
+
+	for (int i = 0; i < files; i++) {
+		snprintf(path, sizeof(path), "%s/f%05d", dir, i);
+		int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0644);
+
+		if (fd < 0)
+			die("create");
+		close(fd);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	const char *dir = argc > 1 ? argv[1] : ".";
+	size_t mib = argc > 2 ? (size_t)atol(argv[2]) : 64;
+	int files = argc > 3 ? atoi(argv[3]) : 1000;
+	const char *list = argc > 4 ? argv[4] : "all";
+	char path[4096];
+	double t0, t1;
+	DIR *d;
+	int n;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (wanted(list, "seq_1m"))
+		seq(dir, mib, 1 << 20, "1m");
+	if (wanted(list, "seq_128k"))
+		seq(dir, mib, 128 << 10, "128k");
+	if (wanted(list, "randread_4k"))
+		randread(dir, mib);
+	if (wanted(list, "stat"))
+		stats(dir, files, "stat");
+	if (wanted(list, "stat_cached"))
+		stats(dir, files, "stat_cached");
+	if (!wanted(list, "create") && !wanted(list, "readdir") && !wanted(list, "unlink"))
+		return 0;
+	if (!wanted(list, "create")) {
+		make_files(dir, files);
+		goto made;
+	}
 
 	t0 = now();
 	for (int i = 0; i < files; i++) {
@@ -99,7 +182,7 @@ int main(int argc, char **argv)
 	}
 	t1 = now();
 	printf("create %.0f ops/s\n", files / (t1 - t0));
-
+made:
 	t0 = now();
 	d = opendir(dir);
 	if (!d)
@@ -108,7 +191,8 @@ int main(int argc, char **argv)
 		;
 	closedir(d);
 	t1 = now();
-	printf("readdir %.0f entries/s\n", n / (t1 - t0));
+	if (wanted(list, "readdir"))
+		printf("readdir %.0f entries/s\n", n / (t1 - t0));
 
 	t0 = now();
 	for (int i = 0; i < files; i++) {
@@ -117,6 +201,7 @@ int main(int argc, char **argv)
 			die("unlink");
 	}
 	t1 = now();
-	printf("unlink %.0f ops/s\n", files / (t1 - t0));
+	if (wanted(list, "unlink"))
+		printf("unlink %.0f ops/s\n", files / (t1 - t0));
 	return 0;
 }
