@@ -4,11 +4,15 @@
  * and the server `ksentry bench fuse` runs in the sandbox and natively.
  *
  * Built statically against Debian's libfuse3.a; run it as any libfuse
- * program:   memfs [--direct-io] [--say-destroy] MOUNTPOINT [-f] [-s] [-o ...]
+ * program, its own flags first, in any order:
+ *   memfs [--direct-io] [--say-destroy] [--cache SECONDS] MOUNTPOINT [-f] [-s] [-o ...]
  * --direct-io opens every file with direct I/O, so that the kernel's
  * page cache never answers a read (the benchmark wants round trips).
  * --say-destroy prints "memfs: destroy" on stderr when FUSE_DESTROY
  * comes (the tests look for it).
+ * --cache SECONDS gives entries and attributes that timeout instead of 0,
+ * so that a kernel may answer a repeated stat from its caches (the
+ * benchmark's stat_cached); without it every lookup is a round trip.
  *
  * Nodes live in one flat table (path -> node); directories list their
  * children by prefix.  Plain and small on purpose: the subject is the
@@ -37,6 +41,7 @@ struct node {
 
 static struct node **nodes;
 static int direct_io, say_destroy;
+static double cache_seconds;	/* entry and attr timeouts; 0: none */
 static size_t nnodes;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -409,8 +414,10 @@ static int m_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
 
 static void *m_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 {
-	cfg->entry_timeout = 0;
-	cfg->attr_timeout = 0;
+	/* Negative entries are never cached: a name made after a failed
+	 * lookup must be seen at once, with or without --cache. */
+	cfg->entry_timeout = cache_seconds;
+	cfg->attr_timeout = cache_seconds;
 	cfg->negative_timeout = 0;
 	return NULL;
 }
@@ -442,20 +449,44 @@ static const struct fuse_operations ops = {
 	.chmod = m_chmod,
 };
 
+/*
+ * Take memfs's own flags off the front of argv, leaving argv[0] and
+ * libfuse's arguments for fuse_main.  Returns the new argc, or -1 on a
+ * bad --cache value.
+ */
+static int own_flags(int argc, char *argv[])
+{
+	int i = 1, kept = 1;
+
+	for (; i < argc; i++) {
+		if (!strcmp(argv[i], "--direct-io")) {
+			direct_io = 1;
+		} else if (!strcmp(argv[i], "--say-destroy")) {
+			say_destroy = 1;
+		} else if (!strcmp(argv[i], "--cache") && i + 1 < argc) {
+			char *end;
+
+			cache_seconds = strtod(argv[++i], &end);
+			if (*end || !(cache_seconds >= 0 && cache_seconds <= 86400)) {
+				fprintf(stderr, "memfs: --cache wants seconds, 0 to 86400\n");
+				return -1;
+			}
+		} else {
+			break;
+		}
+	}
+	/* Everything from the first foreign argument on is libfuse's. */
+	for (; i < argc; i++)
+		argv[kept++] = argv[i];
+	argv[kept] = NULL;
+	return kept;
+}
+
 int main(int argc, char *argv[])
 {
-	if (argc > 1 && !strcmp(argv[1], "--direct-io")) {
-		direct_io = 1;
-		argv[1] = argv[0];
-		argv++;
-		argc--;
-	}
-	if (argc > 1 && !strcmp(argv[1], "--say-destroy")) {
-		say_destroy = 1;
-		argv[1] = argv[0];
-		argv++;
-		argc--;
-	}
+	argc = own_flags(argc, argv);
+	if (argc < 0)
+		return 2;
 	if (!add("/", S_IFDIR | 0755))
 		return 1;
 	return fuse_main(argc, argv, &ops, NULL);
