@@ -4,11 +4,18 @@
  * native Linux FUSE and once inside the sandbox, alternating, several
  * rounds; medians, spread and the ratio sandbox / native.
  *
- * Both runs give memfs the same options, "--direct-io -f -s": one
- * thread, and direct I/O on every file, so that no page cache answers a
- * read natively either: each read and write is a FUSE round trip, as it
- * is in the sandbox (which has no FUSE page cache yet).  A host where FUSE cannot be mounted natively
- * gets the sandbox figures alone, with a line saying why.
+ * Both runs give memfs the same options, "--direct-io -f -s" (or "-f"
+ * alone with --threads multi): direct I/O on every file, so that no page
+ * cache answers a read natively either, and entry and attribute timeouts
+ * 0, so that every stat is a round trip on both sides (the sandbox has
+ * no FUSE page cache yet).  stat_cached is the one workload that wants
+ * the kernel's caches: it runs on a second mount of its own, memfs with
+ * --cache, so that the others keep their timeouts of 0.
+ *
+ * A round is: native (the timeouts-0 mount, then the cached one), then
+ * one sandbox run whose shell does the same two mounts.  A host where
+ * FUSE cannot be mounted natively gets the sandbox figures alone, with a
+ * line saying why.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,12 +33,34 @@
 
 #include "vmm/bench.h"
 
-#define MAX_ROUNDS  15
-#define MAX_METRICS 16
+#define MAX_ROUNDS    15
+#define MAX_METRICS   16
+#define CACHE_SECONDS "60" /* memfs --cache for stat_cached: longer than any run */
+
+/*
+ * The workloads fuseload knows, and the result lines each prints.  The
+ * names are what --workload takes and what fuseload's 4th argument
+ * takes; "all" is every one not marked cached.
+ */
+static const struct workload {
+	const char *name;
+	const char *metrics[2]; /* fuseload's result names */
+	bool cached;		/* runs on the memfs --cache mount */
+} workloads[] = {
+	{.name = "seq_1m", .metrics = {"seqwrite_1m", "seqread_1m"}},
+	{.name = "seq_128k", .metrics = {"seqwrite_128k", "seqread_128k"}},
+	{.name = "randread_4k", .metrics = {"randread_4k"}},
+	{.name = "stat", .metrics = {"stat"}},
+	{.name = "stat_cached", .metrics = {"stat_cached"}, .cached = true},
+	{.name = "create", .metrics = {"create"}},
+	{.name = "readdir", .metrics = {"readdir"}},
+	{.name = "unlink", .metrics = {"unlink"}},
+};
+#define NWORKLOADS (sizeof(workloads) / sizeof(workloads[0]))
 
 struct metric {
 	char name[32], unit[16];
-	double native[MAX_ROUNDS], sandbox[MAX_ROUNDS];
+	double native[MAX_ROUNDS], sandbox[MAX_ROUNDS]; /* in round order */
 	int nn, ns;
 };
 
@@ -40,8 +69,16 @@ struct fuse_bench {
 	char memfs[2 * PATH_MAX], load[2 * PATH_MAX], dir[2 * PATH_MAX]; /* dir: scratch */
 	const char *platform;
 	int mib, files, rounds;
+	bool multi;			/* memfs multi-threaded (no -s) */
+	bool want[NWORKLOADS];		/* --workload, "all" expanded */
+	char plain[256], cached[256];	/* fuseload lists per mount; "" if none */
 	struct metric m[MAX_METRICS];
 	int nm;
+};
+
+/* The spread of @n samples. */
+struct spread {
+	double median, min, max;
 };
 
 static int cmp_double(const void *a, const void *b)
@@ -49,6 +86,18 @@ static int cmp_double(const void *a, const void *b)
 	double x = *(const double *)a, y = *(const double *)b;
 
 	return x < y ? -1 : x > y;
+}
+
+/* Sorts a copy, so that the samples stay in round order.
+ * @n is at least 1; an even count's median is the mean of the middle two. */
+static struct spread spread_of(const double *v, int n)
+{
+	double s[MAX_ROUNDS], median;
+
+	memcpy(s, v, (size_t)n * sizeof(*s));
+	qsort(s, (size_t)n, sizeof(*s), cmp_double);
+	median = n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+	return (struct spread){median, s[0], s[n - 1]};
 }
 
 int bench_run_capture(char *const argv[], char *out, size_t size)
@@ -76,6 +125,16 @@ int bench_run_capture(char *const argv[], char *out, size_t size)
 	if (pid < 0 || waitpid(pid, &status, 0) != pid)
 		return -1;
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* Which workload printed the result @metric?  NULL: none we know. */
+static const struct workload *workload_of(const char *metric)
+{
+	for (size_t w = 0; w < NWORKLOADS; w++)
+		for (int k = 0; k < 2; k++)
+			if (workloads[w].metrics[k] && !strcmp(workloads[w].metrics[k], metric))
+				return &workloads[w];
+	return NULL;
 }
 
 /* Take fuseload's "NAME VALUE UNIT" lines into the metrics. */
@@ -112,6 +171,53 @@ static void take(struct fuse_bench *b, const char *out, bool native)
 	}
 }
 
+/*
+ * Parse --workload's comma list into the two fuseload lists: the
+ * workloads for the timeouts-0 mount and those for the cached one.
+ * Returns 0, or -EINVAL having said which name is unknown.
+ */
+static int parse_workloads(struct fuse_bench *b, const char *list)
+{
+	bool *want = b->want;
+	const char *p = list;
+
+	while (*p) {
+		size_t len = strcspn(p, ","), w;
+
+		if (len == 3 && !strncmp(p, "all", 3)) {
+			for (w = 0; w < NWORKLOADS; w++)
+				want[w] |= !workloads[w].cached;
+		} else {
+			for (w = 0; w < NWORKLOADS; w++)
+				if (strlen(workloads[w].name) == len &&
+				    !strncmp(p, workloads[w].name, len))
+					break;
+			if (w == NWORKLOADS) {
+				fprintf(stderr, "ksentry bench fuse: unknown workload \"%.*s\" "
+						"(see --help)\n", (int)len, p);
+				return -EINVAL;
+			}
+			want[w] = true;
+		}
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	b->plain[0] = b->cached[0] = '\0';
+	for (size_t w = 0; w < NWORKLOADS; w++) {
+		char *to = workloads[w].cached ? b->cached : b->plain;
+
+		if (want[w])
+			snprintf(to + strlen(to), sizeof(b->plain) - strlen(to), "%s%s",
+				 *to ? "," : "", workloads[w].name);
+	}
+	if (!b->plain[0] && !b->cached[0]) {
+		fprintf(stderr, "ksentry bench fuse: --workload names no workload\n");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static bool mounted(const char *dir)
 {
 	char line[PATH_MAX + 256], want[PATH_MAX + 4];
@@ -127,18 +233,37 @@ static bool mounted(const char *dir)
 	return found;
 }
 
-/* One native round: memfs on the host's FUSE, fuseload on it. */
-static int native_round(struct fuse_bench *b, char *why, size_t whylen)
+/* memfs's command line for one mount at @mnt, into @argv (8 slots). */
+static void memfs_argv(const struct fuse_bench *b, bool cached, char *mnt, char *argv[8])
 {
-	char mnt[3 * PATH_MAX], mib[16], files[16], out[4096];
-	char *load_argv[] = {b->load, mnt, mib, files, NULL};
+	int n = 0;
+
+	argv[n++] = "memfs";
+	argv[n++] = "--direct-io";
+	if (cached) {
+		argv[n++] = "--cache";
+		argv[n++] = CACHE_SECONDS;
+	}
+	argv[n++] = mnt;
+	argv[n++] = "-f";
+	if (!b->multi)
+		argv[n++] = "-s";
+	argv[n] = NULL;
+}
+
+/* Natively: memfs on the host's FUSE at @mnt, fuseload @list on it. */
+static int native_mount_run(struct fuse_bench *b, const char *mnt, const char *list, bool cached,
+			    char *why, size_t whylen)
+{
+	char mib[16], files[16], out[4096], *server_argv[8];
+	char *load_argv[] = {b->load, (char *)mnt, mib, files, (char *)list, NULL};
 	struct timespec ms = {0, 10000000};
 	int status, err = 0;
 	pid_t server;
 
-	snprintf(mnt, sizeof(mnt), "%s/native", b->dir);
 	snprintf(mib, sizeof(mib), "%d", b->mib);
 	snprintf(files, sizeof(files), "%d", b->files);
+	memfs_argv(b, cached, (char *)mnt, server_argv);
 	mkdir(mnt, 0755);
 	server = fork();
 	if (server == 0) {
@@ -146,7 +271,7 @@ static int native_round(struct fuse_bench *b, char *why, size_t whylen)
 
 		dup2(null, 1);
 		dup2(null, 2);
-		execl(b->memfs, "memfs", "--direct-io", mnt, "-f", "-s", (char *)NULL);
+		execv(b->memfs, server_argv);
 		_exit(127);
 	}
 	for (int i = 0; i < 300 && !mounted(mnt); i++)
@@ -163,10 +288,46 @@ static int native_round(struct fuse_bench *b, char *why, size_t whylen)
 	}
 	umount2(mnt, MNT_DETACH);
 	waitpid(server, &status, 0);
+	rmdir(mnt);
 	return err;
 }
 
-/* One sandbox round: a shell in the sandbox starts memfs and the load. */
+/* One native round: the timeouts-0 mount, then the cached one. */
+static int native_round(struct fuse_bench *b, char *why, size_t whylen)
+{
+	char mnt[3 * PATH_MAX];
+
+	snprintf(mnt, sizeof(mnt), "%s/native", b->dir);
+	if (b->plain[0] && native_mount_run(b, mnt, b->plain, false, why, whylen))
+		return -1;
+	snprintf(mnt, sizeof(mnt), "%s/native-cached", b->dir);
+	if (b->cached[0] && native_mount_run(b, mnt, b->cached, true, why, whylen))
+		return -1;
+	return 0;
+}
+
+/* The sandbox shell's lines for one mount: start memfs, wait for the
+ * mount, run fuseload @list, unmount and reap the server. */
+static void sandbox_stanza(const struct fuse_bench *b, FILE *f, const char *list, bool cached)
+{
+	char *argv[8], mnt[] = "/tmp/m";
+
+	memfs_argv(b, cached, mnt, argv);
+	fprintf(f, "mkdir -p /tmp/m\n%s", b->memfs);
+	for (int i = 1; argv[i]; i++)
+		fprintf(f, " %s", argv[i]);
+	fprintf(f,
+		" >/dev/null 2>&1 &\n"
+		"i=0; while ! grep -q ' /tmp/m ' /proc/mounts; do\n"
+		"  i=$((i+1)); [ $i -lt 500 ] || exit 99; sleep 0.01\n"
+		"done\n"
+		"%s /tmp/m %d %d %s || s=1\n"
+		"umount /tmp/m; wait\n",
+		b->load, b->mib, b->files, list);
+}
+
+/* One sandbox round: a shell in the sandbox starts memfs and the load,
+ * once per mount. */
 static int sandbox_round(struct fuse_bench *b)
 {
 	char script[3 * PATH_MAX], out[4096];
@@ -178,16 +339,12 @@ static int sandbox_round(struct fuse_bench *b)
 	f = fopen(script, "w");
 	if (!f)
 		return -1;
-	fprintf(f,
-		"mkdir -p /tmp/m\n"
-		"%s --direct-io /tmp/m -f -s >/dev/null 2>&1 &\n"
-		"i=0; while ! grep -q ' /tmp/m ' /proc/mounts; do\n"
-		"  i=$((i+1)); [ $i -lt 500 ] || exit 99; sleep 0.01\n"
-		"done\n"
-		"%s /tmp/m %d %d\n"
-		"s=$?\n"
-		"umount /tmp/m; wait; exit $s\n",
-		b->memfs, b->load, b->mib, b->files);
+	fprintf(f, "s=0\n");
+	if (b->plain[0])
+		sandbox_stanza(b, f, b->plain, false);
+	if (b->cached[0])
+		sandbox_stanza(b, f, b->cached, true);
+	fprintf(f, "exit $s\n");
 	fclose(f);
 	if (bench_run_capture(argv, out, sizeof(out)) != 0)
 		return -1;
@@ -195,35 +352,46 @@ static int sandbox_round(struct fuse_bench *b)
 	return 0;
 }
 
-static void report(struct fuse_bench *b, bool have_native)
+/* Above 1 always means the sandbox is faster: sandbox / native for a
+ * throughput, native / sandbox for a latency. */
+static double speed_ratio(const struct metric *m, double s, double n)
+{
+	return !strcmp(m->unit, "us/op") ? n / s : s / n;
+}
+
+static const char *server_mode(const struct fuse_bench *b)
+{
+	return b->multi ? "multi-threaded (memfs --direct-io -f)"
+			: "single-threaded (memfs --direct-io -f -s)";
+}
+
+static void report_row(const struct metric *m, bool have_native)
+{
+	struct spread s = spread_of(m->sandbox, m->ns), n;
+
+	printf("%-16s %9.1f %-5s [%7.1f, %7.1f]", m->name, s.median, m->unit, s.min, s.max);
+	if (have_native && m->nn) {
+		n = spread_of(m->native, m->nn);
+		printf(" %9.1f %-5s [%7.1f, %7.1f]", n.median, m->unit, n.min, n.max);
+		printf(" %7.2fx", speed_ratio(m, s.median, n.median));
+	}
+	putchar('\n');
+}
+
+static void report(const struct fuse_bench *b, bool have_native)
 {
 	printf("\n%-16s %12s %18s %12s %18s %8s\n", "workload", "sandbox", "[min, max]", "native",
 	       "[min, max]", "ratio");
-	for (int i = 0; i < b->nm; i++) {
-		struct metric *m = &b->m[i];
-		bool latency = !strcmp(m->unit, "us/op");
-		double s, n = 0;
-
-		if (!m->ns)
-			continue;
-		qsort(m->sandbox, (size_t)m->ns, sizeof(double), cmp_double);
-		s = m->sandbox[m->ns / 2];
-		printf("%-16s %9.1f %-5s [%7.1f, %7.1f]", m->name, s, m->unit, m->sandbox[0],
-		       m->sandbox[m->ns - 1]);
-		if (have_native && m->nn) {
-			qsort(m->native, (size_t)m->nn, sizeof(double), cmp_double);
-			n = m->native[m->nn / 2];
-			printf(" %9.1f %-5s [%7.1f, %7.1f]", n, m->unit, m->native[0],
-			       m->native[m->nn - 1]);
-			/* Throughput: sandbox / native; latency: native / sandbox,
-			 * so that above 1 always means the sandbox is faster. */
-			printf(" %7.2fx", latency ? n / s : s / n);
-		}
-		putchar('\n');
-	}
+	/* In the workloads' order, whatever order the results came in. */
+	for (size_t w = 0; w < NWORKLOADS; w++)
+		for (int i = 0; i < b->nm; i++)
+			if (b->m[i].ns && workload_of(b->m[i].name) == &workloads[w])
+				report_row(&b->m[i], have_native);
 	printf("\nratio: sandbox speed over native speed (above 1: the sandbox is faster).\n"
-	       "memfs --direct-io -f -s in both; %d MiB sequential, %d files, %d rounds.\n",
-	       b->mib, b->files, b->rounds);
+	       "server: %s in both%s.\n"
+	       "%d MiB sequential, %d files, %d round%s, platform %s.\n",
+	       server_mode(b), b->cached[0] ? "; stat_cached on memfs --cache " CACHE_SECONDS : "",
+	       b->mib, b->files, b->rounds, b->rounds == 1 ? "" : "s", b->platform);
 }
 
 /* Where the helper binaries are: beside ksentry in the build tree. */
@@ -245,35 +413,147 @@ static int find_helpers(struct fuse_bench *b)
 	return access(b->memfs, X_OK) || access(b->load, X_OK) ? -1 : 0;
 }
 
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: ksentry bench fuse [options]\n"
+		"\n"
+		"memfs (libfuse3) and the fuseload workloads, in the sandbox and on native\n"
+		"Linux FUSE (where it can be mounted), alternating, several rounds.\n"
+		"\n"
+		"options:\n"
+		"  --workload LIST   comma list of seq_1m, seq_128k, randread_4k, stat,\n"
+		"                    stat_cached, create, readdir, unlink, or all (every one\n"
+		"                    but stat_cached); default all.  stat_cached runs on a\n"
+		"                    mount of its own with entry/attr timeouts of %s s\n"
+		"  --size MIB        the sequential and random-read file (default 512)\n"
+		"  --files N         files for create, stat, readdir, unlink (default 10000)\n"
+		"  --repeat N        rounds, at most %d (default 3)\n"
+		"  --threads MODE    memfs single-threaded (-s, default) or multi (kvm only)\n"
+		"  --platform NAME   the sandbox's platform: auto (default), kvm, ptrace\n"
+		"  --quick           8 MiB, 200 files, 1 round (a smoke test), unless given\n"
+		"  --help            this text\n",
+		CACHE_SECONDS, MAX_ROUNDS);
+}
+
+/* A whole decimal number in [1, @max], or -1. */
+static int positive(const char *s, long max)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	return errno || end == s || *end || v < 1 || v > max ? -1 : (int)v;
+}
+
+/*
+ * Options into @b.  --quick only lowers what was not given, in any
+ * order.  Returns 0 to run, 1 for --help, or -EINVAL having said why.
+ */
+static int parse_args(struct fuse_bench *b, int argc, char **argv)
+{
+	int mib = 0, files = 0, rounds = 0;
+	const char *list = "all";
+	bool quick = false;
+
+	for (int i = 1; i < argc; i++) {
+		const char *arg = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (!strcmp(arg, "--help")) {
+			usage(stdout);
+			return 1;
+		} else if (!strcmp(arg, "--quick")) {
+			quick = true;
+			continue;
+		} else if (!val) {
+			goto err_usage;
+		} else if (!strcmp(arg, "--size")) {
+			mib = positive(val, 1 << 16); /* 64 GiB */
+		} else if (!strcmp(arg, "--files")) {
+			files = positive(val, 99999); /* fuseload names them f00000.. */
+		} else if (!strcmp(arg, "--repeat")) {
+			rounds = positive(val, MAX_ROUNDS);
+		} else if (!strcmp(arg, "--workload")) {
+			list = val;
+		} else if (!strcmp(arg, "--platform")) {
+			b->platform = val;
+		} else if (!strcmp(arg, "--threads")) {
+			if (strcmp(val, "single") && strcmp(val, "multi")) {
+				fprintf(stderr, "ksentry bench fuse: --threads: single or multi\n");
+				return -EINVAL;
+			}
+			b->multi = !strcmp(val, "multi");
+		} else {
+			goto err_usage;
+		}
+		if (mib < 0 || files < 0 || rounds < 0) {
+			fprintf(stderr, "ksentry bench fuse: %s wants a whole number from 1 "
+					"(--repeat: at most %d)\n", arg, MAX_ROUNDS);
+			return -EINVAL;
+		}
+		i++;
+	}
+	/* libfuse's worker threads are clones sharing one address space,
+	 * which the ptrace platform does not run. */
+	if (b->multi && !strcmp(b->platform, "ptrace")) {
+		fprintf(stderr, "ksentry bench fuse: --threads multi needs the kvm platform\n");
+		return -EINVAL;
+	}
+	b->mib = mib ? mib : quick ? 8 : 512;
+	b->files = files ? files : quick ? 200 : 10000;
+	b->rounds = rounds ? rounds : quick ? 1 : 3;
+	return parse_workloads(b, list);
+
+err_usage:
+	usage(stderr);
+	return -EINVAL;
+}
+
+/* The progress line, on stderr, rewritten in place. */
+static void progress(const struct fuse_bench *b, int round, const char *what)
+{
+	fprintf(stderr, "\rround %d/%d: %-12s", round + 1, b->rounds, what);
+}
+
+static void remove_scratch(const struct fuse_bench *b)
+{
+	char path[3 * PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/round.sh", b->dir);
+	unlink(path);
+	rmdir(b->dir);
+}
+
+/* The rounds, alternating native and sandbox.  Returns 0, or -1 if a
+ * sandbox round failed (the results so far are kept). */
+static int run_rounds(struct fuse_bench *b, bool *have_native, char *why, size_t whylen)
+{
+	for (int r = 0; r < b->rounds; r++) {
+		progress(b, r, "native...");
+		if (*have_native && native_round(b, why, whylen))
+			*have_native = false;
+		progress(b, r, "sandbox...");
+		if (sandbox_round(b)) {
+			fprintf(stderr, "\nksentry bench fuse: the sandbox round failed\n");
+			return -1;
+		}
+	}
+	fprintf(stderr, "\r%40s\r", "");
+	return 0;
+}
+
 int bench_fuse_main(int argc, char **argv)
 {
 	static struct fuse_bench b;
 	char why[256] = "";
 	bool have_native = true;
+	int err;
 
-	b = (struct fuse_bench){.platform = "auto", .mib = 64, .files = 1000, .rounds = 3};
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--size") && i + 1 < argc)
-			b.mib = atoi(argv[++i]);
-		else if (!strcmp(argv[i], "--files") && i + 1 < argc)
-			b.files = atoi(argv[++i]);
-		else if (!strcmp(argv[i], "--repeat") && i + 1 < argc)
-			b.rounds = atoi(argv[++i]);
-		else if (!strcmp(argv[i], "--platform") && i + 1 < argc)
-			b.platform = argv[++i];
-		else if (!strcmp(argv[i], "--quick"))
-			b.mib = 8, b.files = 200, b.rounds = 1;
-		else {
-			fprintf(stderr, "usage: ksentry bench fuse [--size MIB] [--files N] "
-					"[--repeat N] [--platform NAME] [--quick]\n");
-			return 2;
-		}
-	}
-	if (b.mib < 1 || b.files < 1 || b.rounds < 1 || b.rounds > MAX_ROUNDS) {
-		fprintf(stderr, "ksentry bench fuse: sizes and counts must be positive, "
-				"at most %d rounds\n", MAX_ROUNDS);
-		return 2;
-	}
+	b = (struct fuse_bench){.platform = "auto"};
+	err = parse_args(&b, argc, argv);
+	if (err)
+		return err > 0 ? 0 : 2;
 	if (find_helpers(&b)) {
 		fprintf(stderr, "ksentry bench fuse: memfs and fuseload are not built beside ksentry "
 				"(run it from the build tree: build/vmm/ksentry)\n");
@@ -286,30 +566,14 @@ int bench_fuse_main(int argc, char **argv)
 		perror("ksentry bench fuse: mkdtemp");
 		return 1;
 	}
-	printf("ksentry bench fuse: memfs (libfuse3) + fuseload, %d MiB, %d files, %d rounds\n",
-	       b.mib, b.files, b.rounds);
-	for (int r = 0; r < b.rounds; r++) {
-		fprintf(stderr, "\rround %d/%d: native...", r + 1, b.rounds);
-		if (have_native && native_round(&b, why, sizeof(why)))
-			have_native = false;
-		fprintf(stderr, "\rround %d/%d: sandbox...", r + 1, b.rounds);
-		if (sandbox_round(&b)) {
-			fprintf(stderr, "\nksentry bench fuse: the sandbox round failed\n");
-			break;
-		}
-	}
-	fprintf(stderr, "\r%40s\r", "");
+	printf("ksentry bench fuse: memfs (libfuse3, %s) + fuseload, %d MiB, %d files, "
+	       "%d round%s\n", b.multi ? "multi-threaded" : "single-threaded", b.mib, b.files,
+	       b.rounds, b.rounds == 1 ? "" : "s");
+	fflush(stdout);
+	err = run_rounds(&b, &have_native, why, sizeof(why));
+	remove_scratch(&b);
 	if (!have_native)
 		printf("native: %s; the sandbox alone:\n", why);
 	report(&b, have_native);
-	{
-		char path[3 * PATH_MAX];
-
-		snprintf(path, sizeof(path), "%s/round.sh", b.dir);
-		unlink(path);
-		snprintf(path, sizeof(path), "%s/native", b.dir);
-		rmdir(path);
-		rmdir(b.dir);
-	}
-	return 0;
+	return err ? 1 : 0;
 }
