@@ -15,11 +15,12 @@
  * A round is: native (the timeouts-0 mount, then the cached one), then
  * one sandbox run whose shell does the same two mounts.  A host where
  * FUSE cannot be mounted natively gets the sandbox figures alone, with a
- * line saying why.
+ * line saying why; the JSON says so too.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <math.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -67,7 +68,7 @@ struct metric {
 struct fuse_bench {
 	char self[PATH_MAX], base[PATH_MAX];	   /* ksentry, and its directory */
 	char memfs[2 * PATH_MAX], load[2 * PATH_MAX], dir[2 * PATH_MAX]; /* dir: scratch */
-	const char *platform;
+	const char *platform, *json;
 	int mib, files, rounds;
 	bool multi;			/* memfs multi-threaded (no -s) */
 	bool want[NWORKLOADS];		/* --workload, "all" expanded */
@@ -88,7 +89,7 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Sorts a copy, so that the samples stay in round order.
+/* Sorts a copy, so that the samples stay in round order for the JSON.
  * @n is at least 1; an even count's median is the mean of the middle two. */
 static struct spread spread_of(const double *v, int n)
 {
@@ -394,6 +395,131 @@ static void report(const struct fuse_bench *b, bool have_native)
 	       b->mib, b->files, b->rounds, b->rounds == 1 ? "" : "s", b->platform);
 }
 
+/* @s as a JSON string: quotes, backslashes and control bytes escaped. */
+static void json_string(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
+}
+
+/* JSON has no NaN or infinity (a run too short to time gives one). */
+static void json_number(FILE *f, double v)
+{
+	if (isfinite(v))
+		fprintf(f, "%.4f", v);
+	else
+		fputs("null", f);
+}
+
+/* {"median", "min", "max", "samples": [... in round order]}, or null. */
+static void json_side(FILE *f, const double *v, int n)
+{
+	struct spread s;
+
+	if (!n) {
+		fputs("null", f);
+		return;
+	}
+	s = spread_of(v, n);
+	fputs("{\"median\": ", f);
+	json_number(f, s.median);
+	fputs(", \"min\": ", f);
+	json_number(f, s.min);
+	fputs(", \"max\": ", f);
+	json_number(f, s.max);
+	fputs(", \"samples\": [", f);
+	for (int i = 0; i < n; i++) {
+		fputs(i ? ", " : "", f);
+		json_number(f, v[i]);
+	}
+	fputs("]}", f);
+}
+
+static void json_result(FILE *f, const struct metric *m, bool have_native)
+{
+	const struct workload *w = workload_of(m->name);
+	bool both = have_native && m->nn && m->ns;
+
+	fputs("    {\"name\": ", f);
+	json_string(f, m->name);
+	fputs(", \"workload\": ", f);
+	json_string(f, w ? w->name : "");
+	fputs(", \"unit\": ", f);
+	json_string(f, m->unit);
+	fputs(",\n     \"sandbox\": ", f);
+	json_side(f, m->sandbox, m->ns);
+	fputs(",\n     \"native\": ", f);
+	json_side(f, m->native, have_native ? m->nn : 0);
+	fputs(",\n     \"ratio\": ", f);
+	if (both)
+		json_number(f, speed_ratio(m, spread_of(m->sandbox, m->ns).median,
+					   spread_of(m->native, m->nn).median));
+	else
+		fputs("null", f);
+	fputs("}", f);
+}
+
+static void json_config(FILE *f, const struct fuse_bench *b, bool have_native, const char *why)
+{
+	fprintf(f, "  \"config\": {\"size_mib\": %d, \"files\": %d, \"rounds\": %d,\n", b->mib,
+		b->files, b->rounds);
+	fputs("    \"workloads\": [", f);
+	for (size_t w = 0, n = 0; w < NWORKLOADS; w++) {
+		if (b->want[w]) {
+			fputs(n++ ? ", " : "", f);
+			json_string(f, workloads[w].name);
+		}
+	}
+	fprintf(f, "],\n    \"server_mode\": \"%s\", \"server\": ", b->multi ? "multi" : "single");
+	json_string(f, server_mode(b));
+	fputs(", \"cache_seconds\": " CACHE_SECONDS ",\n    \"platform\": ", f);
+	json_string(f, b->platform);
+	fprintf(f, ", \"native_ran\": %s, \"native_why_not\": ", have_native ? "true" : "false");
+	if (have_native)
+		fputs("null", f);
+	else
+		json_string(f, why);
+	fputs("},\n", f);
+}
+
+/* --json FILE: the configuration and every result with its samples. */
+static int write_json(const struct fuse_bench *b, bool have_native, const char *why)
+{
+	FILE *f = fopen(b->json, "w");
+	bool first = true;
+
+	if (!f)
+		return -errno;
+	fputs("{\n  \"benchmark\": \"fuse\",\n", f);
+	json_config(f, b, have_native, why);
+	fputs("  \"ratio_is\": \"sandbox speed / native speed: above 1 the sandbox is faster "
+	      "(throughputs sandbox/native, us/op native/sandbox)\",\n"
+	      "  \"results\": [\n", f);
+	for (size_t w = 0; w < NWORKLOADS; w++) {
+		for (int i = 0; i < b->nm; i++) {
+			/* Native-only rows too: a failed sandbox round keeps them. */
+			if (!(b->m[i].ns || b->m[i].nn) ||
+			    workload_of(b->m[i].name) != &workloads[w])
+				continue;
+			fputs(first ? "" : ",\n", f);
+			json_result(f, &b->m[i], have_native);
+			first = false;
+		}
+	}
+	fputs("\n  ]\n}\n", f);
+	return fclose(f) ? -errno : 0;
+}
+
 /* Where the helper binaries are: beside ksentry in the build tree. */
 static int find_helpers(struct fuse_bench *b)
 {
@@ -431,6 +557,7 @@ static void usage(FILE *out)
 		"  --repeat N        rounds, at most %d (default 3)\n"
 		"  --threads MODE    memfs single-threaded (-s, default) or multi (kvm only)\n"
 		"  --platform NAME   the sandbox's platform: auto (default), kvm, ptrace\n"
+		"  --json FILE       also write the results, every sample and the setup as JSON\n"
 		"  --quick           8 MiB, 200 files, 1 round (a smoke test), unless given\n"
 		"  --help            this text\n",
 		CACHE_SECONDS, MAX_ROUNDS);
@@ -478,6 +605,8 @@ static int parse_args(struct fuse_bench *b, int argc, char **argv)
 			list = val;
 		} else if (!strcmp(arg, "--platform")) {
 			b->platform = val;
+		} else if (!strcmp(arg, "--json")) {
+			b->json = val;
 		} else if (!strcmp(arg, "--threads")) {
 			if (strcmp(val, "single") && strcmp(val, "multi")) {
 				fprintf(stderr, "ksentry bench fuse: --threads: single or multi\n");
@@ -575,5 +704,14 @@ int bench_fuse_main(int argc, char **argv)
 	if (!have_native)
 		printf("native: %s; the sandbox alone:\n", why);
 	report(&b, have_native);
+	if (b.json) {
+		int jerr = write_json(&b, have_native, why);
+
+		if (jerr) {
+			fprintf(stderr, "ksentry bench fuse: cannot write %s: %s\n", b.json,
+				strerror(-jerr));
+			return 1;
+		}
+	}
 	return err ? 1 : 0;
 }
