@@ -314,7 +314,8 @@ static void sandbox_stanza(const struct fuse_bench *b, FILE *f, const char *list
 	char *argv[8], mnt[] = "/tmp/m";
 
 	memfs_argv(b, cached, mnt, argv);
-	fprintf(f, "mkdir -p /tmp/m\n%s", b->memfs);
+	/* Quoted: a build tree may sit under a path with spaces. */
+	fprintf(f, "mkdir -p /tmp/m\n'%s'", b->memfs);
 	for (int i = 1; argv[i]; i++)
 		fprintf(f, " %s", argv[i]);
 	fprintf(f,
@@ -322,7 +323,7 @@ static void sandbox_stanza(const struct fuse_bench *b, FILE *f, const char *list
 		"i=0; while ! grep -q ' /tmp/m ' /proc/mounts; do\n"
 		"  i=$((i+1)); [ $i -lt 500 ] || exit 99; sleep 0.01\n"
 		"done\n"
-		"%s /tmp/m %d %d %s || s=1\n"
+		"'%s' /tmp/m %d %d %s || s=1\n"
 		"umount /tmp/m; wait\n",
 		b->load, b->mib, b->files, list);
 }
