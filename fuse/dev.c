@@ -191,6 +191,10 @@ int fuse_request_background(struct fuse_conn *fc, uint32_t opcode, uint64_t node
 		return -ENOMEM;
 	req->background = true;
 	req->no_reply = no_reply;
+	if (opcode == FUSE_WRITE) { /* writeback at exit: the reply is checked, then dropped */
+		req->out_size = sizeof(struct fuse_write_out);
+		req->out_exact = true;
+	}
 	pthread_mutex_lock(&fc->lock);
 	if (!fc->connected || (fc->destroying && opcode == FUSE_FORGET)) {
 		pthread_mutex_unlock(&fc->lock);

@@ -25,7 +25,9 @@
 #include <time.h>
 
 #include "fuse/fuse_i.h"
+#include "kernel/kernel.h"
 #include "kernel/vfs/lock.h"
+#include "kernel/vfs/pagecache.h"
 #include "kernel/vfs/vfs.h"
 
 #define FUSE_MAGIC	0x65735546
@@ -54,6 +56,7 @@ struct fuse_inode {
 	uint64_t entry_epoch;	    /* fc->inval_epoch when its name was last checked; lock */
 	uint64_t inval_epoch;	    /* of the last INVAL_ENTRY/DELETE of a name in it; lock */
 	struct fuse_inode *hnext;   /* in fc->nodes; fc->nodes_lock */
+	struct pagecache pc;	    /* pages mmap'd (regular files) */
 };
 
 struct fuse_file {
@@ -209,6 +212,7 @@ static int inode_from_entry(struct vfs_fs *fs, struct fuse_conn *fc,
 	fi->nodeid = e->nodeid;
 	fi->nlookup = 1;
 	pthread_mutex_init(&fi->lock, NULL);
+	pagecache_init(&fi->pc, fc->k->mf);
 	set_attr(fi, &e->attr, e->attr_valid, e->attr_valid_nsec);
 	fi->entry_expiry = expiry_after(e->entry_valid, e->entry_valid_nsec);
 	fi->entry_epoch = current_epoch(fc);
@@ -543,6 +547,8 @@ static int fuse_setattr(struct vfs_inode *inode, const struct vfs_setattr *a)
 			in.mtimensec = gran(fi->fc, a->mtime.tv_nsec);
 	err = fuse_request(fi->fc, FUSE_SETATTR, fi->nodeid, &(struct fuse_arg){&in, sizeof(in)}, 1,
 			   &o, sizeof(o), true, NULL);
+	if (!err && (a->valid & VFS_ATTR_SIZE))
+		pagecache_truncate(&fi->pc, a->size);
 	return err ? err : attr_reply(fi, &o);
 }
 
@@ -687,6 +693,7 @@ static void fuse_evict(struct vfs_inode *inode)
 		(void)fuse_request_background(fi->fc, FUSE_FORGET, fi->nodeid,
 					      &(struct fuse_arg){&fo, sizeof(fo)}, 1, true);
 	}
+	pagecache_destroy(&fi->pc);
 	pthread_mutex_destroy(&fi->lock);
 	fuse_conn_put(fi->fc);
 	free(fi);
@@ -694,9 +701,10 @@ static void fuse_evict(struct vfs_inode *inode)
 
 /* --- notifications from the server --- */
 
-/* Expire the attributes of every inode of @nodeid (there is no page cache
- * to drop yet).  -ENOENT if none is live, as Linux answers. */
-static int inval_inode(struct fuse_conn *fc, uint64_t nodeid)
+/* Expire the attributes of every inode of @nodeid, and with @off >= 0
+ * drop its clean, unmapped cached pages from @off (@len <= 0: to the end).
+ * -ENOENT if none is live, as Linux answers. */
+static int inval_inode(struct fuse_conn *fc, uint64_t nodeid, int64_t off, int64_t len)
 {
 	int err = -ENOENT;
 
@@ -708,6 +716,8 @@ static int inval_inode(struct fuse_conn *fc, uint64_t nodeid)
 		fi->expiry = (struct timespec){0};
 		fi->attr_seq = 0;
 		pthread_mutex_unlock(&fi->lock);
+		if (off >= 0)
+			pagecache_invalidate(&fi->pc, (uint64_t)off, len > 0 ? (uint64_t)len : 0);
 		err = 0;
 	}
 	pthread_mutex_unlock(&fc->nodes_lock);
@@ -763,7 +773,7 @@ int fuse_notify(struct fuse_conn *fc, int code, const unsigned char *p, size_t h
 		if (len != sizeof(o))
 			return -EINVAL;
 		memcpy(&o, p, sizeof(o));
-		return inval_inode(fc, o.ino);
+		return inval_inode(fc, o.ino, o.off, o.len);
 	}
 	case FUSE_NOTIFY_INVAL_ENTRY: {
 		struct fuse_notify_inval_entry_out o;
@@ -785,7 +795,7 @@ int fuse_notify(struct fuse_conn *fc, int code, const unsigned char *p, size_t h
 		if (!name_ok(p, have, len, sizeof(o), o.namelen))
 			return o.namelen > 255 ? -ENAMETOOLONG : -EINVAL;
 		err = inval_entry(fc, o.parent);
-		(void)inval_inode(fc, o.child); /* its link count changed */
+		(void)inval_inode(fc, o.child, -1, 0); /* its link count changed */
 		return err;
 	}
 	case FUSE_NOTIFY_STORE: {
@@ -838,6 +848,129 @@ static const struct vfs_inode_ops fuse_inode_ops = {
 	.evict = fuse_evict,
 };
 
+/* --- memory mappings: the page cache --- */
+
+/* Fill pages with READs of the mapped file's handle, straight into the
+ * frames: one copy. */
+static ssize_t pc_read(void *ctx, uint64_t off, void *buf, size_t len)
+{
+	struct vfs_file *f = ctx;
+	struct fuse_file *ff = f->priv;
+	struct fuse_conn *fc = ff->fi->fc;
+	size_t chunk = fc->max_read < IO_CHUNK_MAX ? fc->max_read : IO_CHUNK_MAX, done = 0;
+
+	while (done < len) {
+		size_t want = len - done < chunk ? len - done : chunk, got = 0;
+		struct fuse_read_in in = {.fh = ff->fh, .offset = off + done, .size = (uint32_t)want,
+					  .flags = (uint32_t)f->flags};
+		int err = fuse_request(fc, FUSE_READ, ff->fi->nodeid,
+				       &(struct fuse_arg){&in, sizeof(in)}, 1,
+				       (unsigned char *)buf + done, want, false, &got);
+
+		if (err)
+			return err;
+		done += got;
+		if (got < want)
+			break; /* end of file: the rest stays zero */
+	}
+	return (ssize_t)done;
+}
+
+/* Write back with WRITEs of the mapped file's handle; @bg: queue them. */
+static int pc_write_as(struct vfs_file *f, uint64_t off, const void *buf, size_t len, bool bg)
+{
+	struct fuse_file *ff = f->priv;
+	struct fuse_conn *fc = ff->fi->fc;
+	size_t chunk = fc->max_write < IO_CHUNK_MAX ? fc->max_write : IO_CHUNK_MAX, done = 0;
+
+	while (done < len) {
+		size_t n = len - done < chunk ? len - done : chunk;
+		struct fuse_write_in in = {.fh = ff->fh, .offset = off + done, .size = (uint32_t)n,
+					   .flags = (uint32_t)f->flags};
+		struct fuse_arg a[2] = {{&in, sizeof(in)}, {(const unsigned char *)buf + done, n}};
+		struct fuse_write_out o = {0};
+		int err;
+
+		if (bg)
+			err = fuse_request_background(fc, FUSE_WRITE, ff->fi->nodeid, a, 2, false);
+		else
+			err = fuse_request(fc, FUSE_WRITE, ff->fi->nodeid, a, 2, &o, sizeof(o), true,
+					   NULL);
+		if (!err && !bg && o.size != n)
+			err = -EIO; /* a short write loses mapped data: say so */
+		if (err)
+			return err;
+		done += n;
+	}
+	return 0;
+}
+
+static int pc_write(void *ctx, uint64_t off, const void *buf, size_t len)
+{
+	return pc_write_as(ctx, off, buf, len, false);
+}
+
+static int pc_write_bg(void *ctx, uint64_t off, const void *buf, size_t len)
+{
+	return pc_write_as(ctx, off, buf, len, true);
+}
+
+static struct fuse_inode *mapped_inode(void *obj)
+{
+	return ((struct fuse_file *)((struct vfs_file *)obj)->priv)->fi;
+}
+
+static void fmap_get(void *obj)
+{
+	vfs_file_get(obj);
+}
+
+static void fmap_put(void *obj)
+{
+	vfs_file_put(obj);
+}
+
+static int fmap_pin(void *obj, uint64_t off, uint64_t len, bool dirty, struct file_range *out)
+{
+	return pagecache_pin(&mapped_inode(obj)->pc, off, len, dirty, out);
+}
+
+static int fmap_repin(void *obj, struct file_range fr)
+{
+	return pagecache_repin(&mapped_inode(obj)->pc, fr);
+}
+
+static void fmap_unpin(void *obj, struct file_range fr)
+{
+	pagecache_unpin(&mapped_inode(obj)->pc, fr);
+}
+
+static int fmap_fill(void *obj, uint64_t off, uint64_t len)
+{
+	return pagecache_fill(&mapped_inode(obj)->pc, off, len, pc_read, obj);
+}
+
+static int fmap_writeback(void *obj, uint64_t off, uint64_t len, bool wait)
+{
+	struct fuse_inode *fi = mapped_inode(obj);
+	uint64_t size;
+
+	pthread_mutex_lock(&fi->lock);
+	size = fi->attr.size;
+	pthread_mutex_unlock(&fi->lock);
+	return pagecache_writeback(&fi->pc, off, len, size, wait ? pc_write : pc_write_bg, obj);
+}
+
+static const struct mm_mappable_ops fuse_mappable = {
+	.get = fmap_get,
+	.put = fmap_put,
+	.pin = fmap_pin,
+	.repin = fmap_repin,
+	.unpin = fmap_unpin,
+	.fill = fmap_fill,
+	.writeback = fmap_writeback,
+};
+
 /* --- open files --- */
 
 static ssize_t ffile_read(struct vfs_file *f, struct vfs_io *io, uint64_t off)
@@ -845,9 +978,16 @@ static ssize_t ffile_read(struct vfs_file *f, struct vfs_io *io, uint64_t off)
 	struct fuse_file *ff = f->priv;
 	struct fuse_conn *fc = ff->fi->fc;
 	size_t chunk = fc->max_read < IO_CHUNK_MAX ? fc->max_read : IO_CHUNK_MAX, done = 0;
-	unsigned char *buf = malloc(chunk);
+	unsigned char *buf;
 	int err = 0;
 
+	/* What mappings wrote reaches the server before a read asks it. */
+	if (pagecache_dirty(&ff->fi->pc, off, io->len)) {
+		err = fmap_writeback(f, off, io->len, true);
+		if (err)
+			return err;
+	}
+	buf = malloc(chunk);
 	if (!buf)
 		return -ENOMEM;
 	while (done < io->len) {
@@ -896,14 +1036,18 @@ static ssize_t ffile_write(struct vfs_file *f, struct vfs_io *io, uint64_t off)
 			err = -EIO; /* wrote more than it was given */
 		if (err)
 			break;
+		pagecache_update(&ff->fi->pc, off + done, buf, o.size); /* mappings see it */
 		done += o.size;
 		if (o.size < n)
 			break;
 	}
 	free(buf);
-	/* Size and times changed: ask again next time. */
+	/* Size and times changed: ask again next time; the size is at least
+	 * this meanwhile (writeback of mapped pages stops at it). */
 	pthread_mutex_lock(&ff->fi->lock);
 	ff->fi->expiry = (struct timespec){0, 0};
+	if (done && off + done > ff->fi->attr.size)
+		ff->fi->attr.size = off + done;
 	pthread_mutex_unlock(&ff->fi->lock);
 	return done ? (ssize_t)done : err;
 }
@@ -914,6 +1058,11 @@ static int ffile_fsync(struct vfs_file *f)
 	struct fuse_fsync_in in = {.fh = ff->fh};
 	int err;
 
+	if (!ff->is_dir) {
+		err = fmap_writeback(f, 0, UINT64_MAX, true);
+		if (err)
+			return err;
+	}
 	if (ff->fi->fc->no_fsync)
 		return 0;
 	err = fuse_request(ff->fi->fc, ff->is_dir ? FUSE_FSYNCDIR : FUSE_FSYNC, ff->fi->nodeid,
@@ -1065,6 +1214,7 @@ static const struct vfs_file_ops fuse_file_ops = {
 	.flush = ffile_flush,
 	.lock = ffile_lock,
 	.release = ffile_release,
+	.mappable = &fuse_mappable,
 	.seekable = true,
 };
 
@@ -1216,6 +1366,7 @@ int fuse_fs_mount(struct task *t, const char *type, const char *data, struct vfs
 	root->fc = fc;
 	root->nodeid = FUSE_ROOT_ID;
 	pthread_mutex_init(&root->lock, NULL);
+	pagecache_init(&root->pc, fc->k->mf);
 	err = vfs_fs_set_root(&ffs->base, &root->base);
 	if (err) {
 		fuse_conn_put(fc);

@@ -15,14 +15,39 @@
 
 #define PG ABI_PAGE_SIZE
 
+/* Equal VMAs merge; file ones when the object's offsets continue, and the
+ * merged segment keeps one of the two references. */
 static bool vma_merge(struct file_range lr, void *lv, struct file_range rr, const void *rv)
 {
-	return memcmp(lv, rv, sizeof(struct mm_vma)) == 0;
+	struct mm_vma *l = lv;
+	const struct mm_vma *r = rv;
+
+	if (l->prot != r->prot || l->kind != r->kind || l->shared != r->shared ||
+	    l->mops != r->mops || l->mobj != r->mobj)
+		return false;
+	if (l->mobj) {
+		if (l->moff + file_range_len(lr) != r->moff)
+			return false;
+		l->mops->put(l->mobj); /* never the last: *l holds one */
+	}
+	return true;
+}
+
+static void vma_split(struct file_range r, void *v, uint64_t at, void *right)
+{
+	struct mm_vma *rv = right;
+
+	*rv = *(struct mm_vma *)v;
+	if (rv->mobj) {
+		rv->moff += at - r.start;
+		rv->mops->get(rv->mobj);
+	}
 }
 
 static const struct segset_ops vma_ops = {
 	.value_size = sizeof(struct mm_vma),
 	.merge = vma_merge,
+	.split = vma_split,
 };
 
 /* PMAs merge when the frames continue in the memory file. */
@@ -30,14 +55,15 @@ static bool pma_merge(struct file_range lr, void *lv, struct file_range rr, cons
 {
 	const struct mm_pma *l = lv, *r = rv;
 
-	return l->off + file_range_len(lr) == r->off && l->cow == r->cow;
+	return l->off + file_range_len(lr) == r->off && l->cow == r->cow && l->file == r->file;
 }
 
 static void pma_split(struct file_range r, void *v, uint64_t at, void *right)
 {
 	const struct mm_pma *l = v;
 
-	*(struct mm_pma *)right = (struct mm_pma){.off = l->off + (at - r.start), .cow = l->cow};
+	*(struct mm_pma *)right =
+		(struct mm_pma){.off = l->off + (at - r.start), .cow = l->cow, .file = l->file};
 }
 
 static const struct segset_ops pma_ops = {
@@ -155,6 +181,86 @@ static void release_frames(struct mm *mm, struct file_range fr)
 	pthread_mutex_unlock(&mm->frames->lock);
 }
 
+/* Unpin the frames behind [va) of a file PMA at memory-file @off, VMA by
+ * VMA (a PMA may have merged across two).  Caller holds the lock. */
+static void unpin_frames(struct mm *mm, struct file_range va, uint64_t off)
+{
+	struct segset_seg *v;
+
+	for (v = segset_lower_bound_seg(&mm->vmas, va.start);
+	     v && segset_seg_range(v).start < va.end; v = segset_next(v)) {
+		struct file_range r = file_range_intersect(segset_seg_range(v), va);
+		uint64_t at = off + (r.start - va.start);
+
+		if (!file_range_empty(r) && vma_of(v)->mobj)
+			vma_of(v)->mops->unpin(vma_of(v)->mobj,
+					       file_range_make(at, at + file_range_len(r)));
+	}
+}
+
+/* Let go of the frames behind [va) of PMA @p: unpin a file's, release
+ * the mm's own. */
+static void release_pma(struct mm *mm, struct file_range va, const struct mm_pma *p,
+			uint64_t off)
+{
+	if (p->file)
+		unpin_frames(mm, va, off);
+	else
+		release_frames(mm, file_range_make(off, off + file_range_len(va)));
+}
+
+/* --- deferred reference drops --- */
+
+/* Owe the drop of the reference of VMA @v (@len bytes), after writing it
+ * back if it is shared.  Without room, drop it now and skip the writeback (the
+ * pages stay dirty in the cache).  Caller holds the lock. */
+static void defer_put(struct mm *mm, const struct mm_vma *v, uint64_t len)
+{
+	struct mm_deferred *d;
+
+	if (mm->ndefer == mm->capdefer) {
+		size_t cap = mm->capdefer ? 2 * mm->capdefer : 8;
+
+		d = realloc(mm->defer, cap * sizeof(*d));
+		if (!d) {
+			v->mops->put(v->mobj);
+			return;
+		}
+		mm->defer = d;
+		mm->capdefer = cap;
+	}
+	mm->defer[mm->ndefer++] = (struct mm_deferred){
+		.ops = v->mops,
+		.obj = v->mobj,
+		.off = v->moff,
+		.len = len,
+		.writeback = v->shared,
+	};
+}
+
+static void run_deferred(struct mm_deferred *d, size_t n, bool wait)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (d[i].writeback)
+			(void)d[i].ops->writeback(d[i].obj, d[i].off, d[i].len, wait);
+		d[i].ops->put(d[i].obj);
+	}
+	free(d);
+}
+
+/* Drop the lock, then pay what unmapping owed: writebacks wait for the
+ * server here, with no lock held. */
+static void mm_unlock(struct mm *mm)
+{
+	struct mm_deferred *d = mm->defer;
+	size_t n = mm->ndefer;
+
+	mm->defer = NULL;
+	mm->ndefer = mm->capdefer = 0;
+	pthread_mutex_unlock(&mm->lock);
+	run_deferred(d, n, true);
+}
+
 /* --- ranges --- */
 
 /* [addr, addr + page_up(len)) as a user range into *@out.  @addr must be
@@ -237,8 +343,22 @@ static void drop_pmas(struct mm *mm, struct file_range r)
 
 		seg = segset_isolate(&mm->pmas, seg, r);
 		sr = segset_seg_range(seg);
-		release_frames(mm, pma_frames(seg, sr.start, file_range_len(sr)));
+		release_pma(mm, sr, pma_of(seg), pma_of(seg)->off);
 		seg = segset_gap_next_seg(segset_remove(&mm->pmas, seg));
+	}
+}
+
+/* Remove the VMAs in @r, owing their object references.  Needs two
+ * reserved VMA nodes. */
+static void remove_vmas(struct mm *mm, struct file_range r)
+{
+	struct segset_seg *seg = segset_lower_bound_seg(&mm->vmas, r.start);
+
+	while (seg && segset_seg_range(seg).start < r.end) {
+		seg = segset_isolate(&mm->vmas, seg, r);
+		if (vma_of(seg)->mobj)
+			defer_put(mm, vma_of(seg), file_range_len(segset_seg_range(seg)));
+		seg = segset_gap_next_seg(segset_remove(&mm->vmas, seg));
 	}
 }
 
@@ -246,11 +366,8 @@ static void drop_pmas(struct mm *mm, struct file_range r)
  * nodes in each set. */
 static void unmap_range(struct mm *mm, struct file_range r)
 {
-	int err;
-
 	drop_pmas(mm, r);
-	err = segset_remove_range(&mm->vmas, r, NULL);
-	(void)err; /* reserved: cannot fail */
+	remove_vmas(mm, r);
 }
 
 /* Allocate frames for [start, start + len), falling back to smaller pieces
@@ -366,9 +483,12 @@ static int break_cow(struct mm *mm, struct file_range r)
 		seg = segset_isolate(&mm->pmas, seg, r);
 		sr = segset_seg_range(seg);
 		old = pma_frames(seg, sr.start, file_range_len(sr));
-		pthread_mutex_lock(&mm->frames->lock);
-		shared = frames_shared(mm, old);
-		pthread_mutex_unlock(&mm->frames->lock);
+		shared = pma_of(seg)->file; /* a file's frames are never ours */
+		if (!shared) {
+			pthread_mutex_lock(&mm->frames->lock);
+			shared = frames_shared(mm, old);
+			pthread_mutex_unlock(&mm->frames->lock);
+		}
 		if (shared) {
 			err = memfile_alloc(mm->mf, file_range_len(old), PG, MEMACCT_ANONYMOUS,
 					    &fresh);
@@ -377,10 +497,11 @@ static int break_cow(struct mm *mm, struct file_range r)
 			memcpy(memfile_map(mm->mf, fresh), memfile_map(mm->mf, old),
 			       file_range_len(old));
 			mm->as->ops->unmap(mm->as, sr.start, file_range_len(sr));
-			release_frames(mm, old);
+			release_pma(mm, sr, pma_of(seg), old.start);
 			pma_of(seg)->off = fresh.start;
 		}
 		pma_of(seg)->cow = false;
+		pma_of(seg)->file = false;
 		seg = segset_next(seg);
 	}
 	segset_merge_range(&mm->pmas, r);
@@ -398,8 +519,79 @@ static struct file_range fault_window(struct segset_seg *v, uint64_t addr)
 	return file_range_intersect(w, segset_seg_range(v));
 }
 
-/* Back and map the fault-around window of @addr.  Caller holds the lock. */
-static int fault_locked(struct mm *mm, uint64_t addr, enum mm_access access)
+/* A file's pages to bring into memory before a fault can go on. */
+struct mm_fill {
+	const struct mm_mappable_ops *ops;
+	void *obj; /* a reference, or NULL: nothing to fill */
+	uint64_t off, len;
+};
+
+#define MM_FILL_MAX (256 * 1024) /* bytes a fault asks a file for at once */
+
+/*
+ * Back the window @w of file VMA @v with the object's pinned frames.
+ * -EAGAIN when a page is not in memory: *@fill says which to bring in
+ * (without the lock), and the fault is tried again.  Needs a reserved PMA
+ * node per page of @w.
+ */
+static int back_file(struct mm *mm, struct segset_seg *v, struct file_range w,
+		     struct mm_fill *fill)
+{
+	const struct mm_vma *vma = vma_of(v);
+	struct file_range vr = segset_seg_range(v);
+	/* A shared writable mapping writes without telling: its pages are
+	 * dirty from the start. */
+	bool dirty = vma->shared && (vma->prot & PROT_WRITE);
+	uint64_t at = w.start;
+
+	while (at < w.end) {
+		struct segset_gap g;
+		struct segset_seg *seg = segset_find(&mm->pmas, at, &g);
+		struct mm_pma pma = {.cow = !vma->shared, .file = true};
+		uint64_t end, off = vma->moff + (at - vr.start);
+		struct file_range fr;
+		int err;
+
+		if (seg) {
+			at = segset_seg_range(seg).end;
+			continue;
+		}
+		end = segset_gap_range(g).end < w.end ? segset_gap_range(g).end : w.end;
+		err = vma->mops->pin(vma->mobj, off, end - at, dirty, &fr);
+		if (err == -EAGAIN) {
+			*fill = (struct mm_fill){.ops = vma->mops, .obj = vma->mobj, .off = off,
+						 .len = vr.end - at < MM_FILL_MAX ? vr.end - at
+										: MM_FILL_MAX};
+			vma->mops->get(vma->mobj);
+		}
+		if (err)
+			return err;
+		pma.off = fr.start;
+		seg = segset_insert(&mm->pmas, g, file_range_make(at, at + file_range_len(fr)), &pma);
+		if (abi_is_err(seg)) {
+			vma->mops->unpin(vma->mobj, fr);
+			return (int)abi_ptr_err(seg);
+		}
+		at += file_range_len(fr);
+	}
+	return 0;
+}
+
+/* Bring in what a fault asked for and drop the reference.  Caller holds
+ * no lock. */
+static int run_fill(struct mm_fill *fill)
+{
+	int err = fill->ops->fill(fill->obj, fill->off, fill->len);
+
+	fill->ops->put(fill->obj);
+	fill->obj = NULL;
+	return err;
+}
+
+/* Back and map the fault-around window of @addr.  Caller holds the lock.
+ * -EAGAIN: run *@fill without the lock and try again. */
+static int fault_locked(struct mm *mm, uint64_t addr, enum mm_access access,
+			struct mm_fill *fill)
 {
 	struct segset_seg *v = segset_find(&mm->vmas, addr, NULL);
 	struct file_range w;
@@ -412,7 +604,7 @@ static int fault_locked(struct mm *mm, uint64_t addr, enum mm_access access)
 	w = fault_window(v, addr);
 	err = segset_reserve(&mm->pmas, MM_FAULT_AROUND + 2);
 	if (!err)
-		err = back_range(mm, w);
+		err = vma_of(v)->mobj ? back_file(mm, v, w, fill) : back_range(mm, w);
 	if (!err && (access & MM_ACCESS_WRITE))
 		err = break_cow(mm, w);
 	if (!err)
@@ -420,23 +612,38 @@ static int fault_locked(struct mm *mm, uint64_t addr, enum mm_access access)
 	return err;
 }
 
+/* Times a fault may find its file pages gone again after filling them. */
+#define MM_FILL_TRIES 8
+
 int mm_handle_fault(struct mm *mm, uint64_t addr, enum mm_access access)
 {
-	int err;
+	struct mm_fill fill = {0};
+	int err, tries = 0;
 
-	pthread_mutex_lock(&mm->lock);
-	err = fault_locked(mm, addr, access);
-	pthread_mutex_unlock(&mm->lock);
-	return err;
+	do {
+		pthread_mutex_lock(&mm->lock);
+		err = fault_locked(mm, addr, access, &fill);
+		pthread_mutex_unlock(&mm->lock);
+		/* A file that cannot give its data is SIGBUS, as on Linux. */
+		if (err == -EAGAIN && run_fill(&fill))
+			return -ENOMEM;
+	} while (err == -EAGAIN && ++tries < MM_FILL_TRIES);
+	return err == -EAGAIN ? -ENOMEM : err;
 }
 
+/* Back and map @r now; file VMAs in it are left to their faults, which
+ * must not wait for a server under the lock. */
 static int populate_locked(struct mm *mm, struct file_range r)
 {
-	int err;
+	struct segset_seg *v;
+	int err = 0;
 
 	if (!range_mapped(mm, r))
 		return -EFAULT;
-	err = back_range(mm, r);
+	for (v = segset_lower_bound_seg(&mm->vmas, r.start);
+	     !err && v && segset_seg_range(v).start < r.end; v = segset_next(v))
+		if (!vma_of(v)->mobj)
+			err = back_range(mm, file_range_intersect(segset_seg_range(v), r));
 	if (!err)
 		err = map_pmas(mm, r);
 	return err;
@@ -466,22 +673,20 @@ static int insert_vma(struct mm *mm, struct file_range r, const struct mm_vma *v
 	return abi_is_err(seg) ? (int)abi_ptr_err(seg) : 0;
 }
 
-int64_t mm_mmap(struct mm *mm, uint64_t addr, uint64_t len, unsigned prot, unsigned flags)
+/* mmap of VMA @v (whose object reference, if any, the mapping takes
+ * over on success). */
+static int64_t mmap_vma(struct mm *mm, uint64_t addr, uint64_t len, unsigned flags,
+			const struct mm_vma *v)
 {
 	unsigned type = flags & MAP_TYPE;
-	struct mm_vma v = {.prot = prot,
-			   .kind = flags & MAP_GROWSDOWN ? MM_VMA_STACK : MM_VMA_ANON,
-			   .shared = type != MAP_PRIVATE};
 	bool fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE);
 	struct file_range r;
 	uint64_t rlen, start;
 	int err;
 
-	if ((prot & ~ABI_PROT_MASK) || (type != MAP_PRIVATE && type != MAP_SHARED &&
-					type != MAP_SHARED_VALIDATE))
+	if ((v->prot & ~ABI_PROT_MASK) || (type != MAP_PRIVATE && type != MAP_SHARED &&
+					   type != MAP_SHARED_VALIDATE))
 		return -EINVAL;
-	if (!(flags & MAP_ANONYMOUS))
-		return -ENODEV; /* file mappings come with the VFS */
 	if (len == 0)
 		return -EINVAL;
 	if (!abi_page_round_up(len, &rlen) || rlen > PLATFORM_USER_END)
@@ -514,23 +719,55 @@ int64_t mm_mmap(struct mm *mm, uint64_t addr, uint64_t len, unsigned prot, unsig
 			r = file_range_make(start, start + rlen);
 		}
 	}
-	err = insert_vma(mm, r, &v);
+	err = insert_vma(mm, r, v);
 	if (err)
 		goto out_unlock;
 	if (flags & MAP_POPULATE) {
 		err = populate_locked(mm, r);
 		if (err) {
+			if (v->mobj)
+				v->mops->get(v->mobj); /* the caller's stays theirs */
 			unmap_range(mm, r);
 			err = -ENOMEM;
 			goto out_unlock;
 		}
 	}
-	pthread_mutex_unlock(&mm->lock);
+	mm_unlock(mm);
 	return (int64_t)r.start;
 
 out_unlock:
-	pthread_mutex_unlock(&mm->lock);
+	mm_unlock(mm);
 	return err;
+}
+
+int64_t mm_mmap(struct mm *mm, uint64_t addr, uint64_t len, unsigned prot, unsigned flags)
+{
+	struct mm_vma v = {.prot = prot,
+			   .kind = flags & MAP_GROWSDOWN ? MM_VMA_STACK : MM_VMA_ANON,
+			   .shared = (flags & MAP_TYPE) != MAP_PRIVATE};
+
+	if (!(flags & MAP_ANONYMOUS))
+		return -ENODEV; /* files come through mm_mmap_file */
+	return mmap_vma(mm, addr, len, flags, &v);
+}
+
+int64_t mm_mmap_file(struct mm *mm, uint64_t addr, uint64_t len, unsigned prot, unsigned flags,
+		     const struct mm_mappable_ops *ops, void *obj, uint64_t off)
+{
+	struct mm_vma v = {.prot = prot, .kind = MM_VMA_ANON,
+			   .shared = (flags & MAP_TYPE) != MAP_PRIVATE,
+			   .mops = ops, .mobj = obj, .moff = off};
+	int64_t r;
+
+	if (!abi_page_aligned(off) || (flags & (MAP_ANONYMOUS | MAP_GROWSDOWN)))
+		return -EINVAL;
+	if (off + len < off)
+		return -EOVERFLOW;
+	ops->get(obj);
+	r = mmap_vma(mm, addr, len, flags, &v);
+	if (r < 0)
+		ops->put(obj);
+	return r;
 }
 
 int mm_munmap(struct mm *mm, uint64_t addr, uint64_t len)
@@ -545,7 +782,7 @@ int mm_munmap(struct mm *mm, uint64_t addr, uint64_t len)
 	err = reserve(mm, 2, 2);
 	if (!err)
 		unmap_range(mm, r);
-	pthread_mutex_unlock(&mm->lock);
+	mm_unlock(mm);
 	return err;
 }
 
@@ -553,7 +790,7 @@ int mm_mprotect(struct mm *mm, uint64_t addr, uint64_t len, unsigned prot)
 {
 	struct segset_seg *seg;
 	struct file_range r;
-	int err;
+	int err, merr;
 
 	if ((prot & ~ABI_PROT_MASK) || !abi_page_aligned(addr))
 		return -EINVAL;
@@ -572,15 +809,75 @@ int mm_mprotect(struct mm *mm, uint64_t addr, uint64_t len, unsigned prot)
 		goto out_unlock;
 	for (seg = segset_find(&mm->vmas, r.start, NULL); seg && segset_seg_range(seg).start < r.end;
 	     seg = segset_next(seg)) {
+		struct mm_vma *v;
+
 		seg = segset_isolate(&mm->vmas, seg, r);
-		vma_of(seg)->prot = prot;
+		v = vma_of(seg);
+		/* A shared file mapping made writable: its pages were pinned
+		 * clean; let faults pin them again, dirty. */
+		if (v->mobj && v->shared && (prot & PROT_WRITE) && !(v->prot & PROT_WRITE)) {
+			err = segset_reserve(&mm->pmas, 2);
+			if (err)
+				break; /* this VMA and the rest keep their rights */
+			drop_pmas(mm, segset_seg_range(seg));
+		}
+		v->prot = prot;
 	}
 	segset_merge_range(&mm->vmas, r);
 	segset_merge_adjacent(&mm->vmas, r);
 	mm->as->ops->unmap(mm->as, r.start, file_range_len(r));
-	err = map_pmas(mm, r);
+	merr = map_pmas(mm, r);
+	if (!err)
+		err = merr;
 out_unlock:
 	pthread_mutex_unlock(&mm->lock);
+	return err;
+}
+
+int mm_msync(struct mm *mm, uint64_t addr, uint64_t len, int flags)
+{
+	struct mm_deferred *d = NULL;
+	struct segset_seg *v;
+	struct file_range r;
+	size_t n = 0;
+	int err;
+
+	if ((flags & ~(MS_ASYNC | MS_SYNC | MS_INVALIDATE)) ||
+	    ((flags & MS_ASYNC) && (flags & MS_SYNC)) || !abi_page_aligned(addr))
+		return -EINVAL;
+	if (len == 0)
+		return 0;
+	if (user_range(addr, len, &r))
+		return -ENOMEM;
+	pthread_mutex_lock(&mm->lock);
+	err = range_mapped(mm, r) ? 0 : -ENOMEM;
+	for (v = segset_lower_bound_seg(&mm->vmas, r.start);
+	     !err && v && segset_seg_range(v).start < r.end; v = segset_next(v)) {
+		struct file_range vr = segset_seg_range(v), w = file_range_intersect(vr, r);
+		struct mm_deferred *grown;
+
+		if (!vma_of(v)->mobj || !vma_of(v)->shared)
+			continue;
+		grown = realloc(d, (n + 1) * sizeof(*d));
+		if (!grown) {
+			err = -ENOMEM;
+			break;
+		}
+		d = grown;
+		d[n++] = (struct mm_deferred){.ops = vma_of(v)->mops, .obj = vma_of(v)->mobj,
+					      .off = vma_of(v)->moff + (w.start - vr.start),
+					      .len = file_range_len(w)};
+		vma_of(v)->mops->get(vma_of(v)->mobj);
+	}
+	pthread_mutex_unlock(&mm->lock);
+	for (size_t i = 0; i < n; i++) {
+		int werr = d[i].ops->writeback(d[i].obj, d[i].off, d[i].len, true);
+
+		if (!err)
+			err = werr;
+		d[i].ops->put(d[i].obj);
+	}
+	free(d);
 	return err;
 }
 
@@ -627,7 +924,8 @@ int mm_madvise(struct mm *mm, uint64_t addr, uint64_t len, int advice)
  * data is never copied. */
 static int move_locked(struct mm *mm, struct file_range old, uint64_t to, uint64_t new_len)
 {
-	struct mm_vma v = *vma_of(segset_find(&mm->vmas, old.start, NULL));
+	struct segset_seg *vseg = segset_find(&mm->vmas, old.start, NULL);
+	struct mm_vma v = *vma_of(vseg);
 	struct file_range keep, dst = file_range_make(to, to + new_len);
 	struct segset_seg *seg;
 	size_t n = 0;
@@ -658,9 +956,12 @@ static int move_locked(struct mm *mm, struct file_range old, uint64_t to, uint64
 		sr = file_range_make(sr.start - old.start + to, sr.end - old.start + to);
 		(void)segset_insert_range(&mm->pmas, sr, &pma); /* reserved */
 	}
-	err = segset_remove_range(&mm->vmas, old, NULL); /* reserved: cannot fail */
-	if (!err)
-		err = insert_vma(mm, dst, &v);
+	if (v.mobj) { /* the moved VMA holds its own reference */
+		v.moff += old.start - segset_seg_range(vseg).start;
+		v.mops->get(v.mobj);
+	}
+	remove_vmas(mm, old);
+	err = insert_vma(mm, dst, &v); /* reserved: cannot fail */
 	if (!err)
 		err = map_pmas(mm, dst);
 	return err;
@@ -715,6 +1016,10 @@ int64_t mm_mremap(struct mm *mm, uint64_t old_addr, uint64_t old_len, uint64_t n
 			struct mm_vma value = *vma_of(v);
 
 			err = reserve(mm, 2, 0);
+			if (!err && value.mobj) {
+				value.moff += grow.start - segset_seg_range(v).start;
+				value.mops->get(value.mobj);
+			}
 			if (!err)
 				err = insert_vma(mm, grow, &value);
 			goto out_done;
@@ -725,10 +1030,10 @@ int64_t mm_mremap(struct mm *mm, uint64_t old_addr, uint64_t old_len, uint64_t n
 		goto out_unlock;
 	err = move_locked(mm, old, to, new_len);
 out_done:
-	pthread_mutex_unlock(&mm->lock);
+	mm_unlock(mm);
 	return err ? err : (int64_t)(flags & MREMAP_FIXED ? dst.start : to);
 out_unlock:
-	pthread_mutex_unlock(&mm->lock);
+	mm_unlock(mm);
 	return err;
 }
 
@@ -764,7 +1069,7 @@ uint64_t mm_brk(struct mm *mm, uint64_t addr)
 	}
 	mm->brk = ret = addr;
 out_unlock:
-	pthread_mutex_unlock(&mm->lock);
+	mm_unlock(mm);
 	return ret;
 }
 
@@ -773,20 +1078,33 @@ out_unlock:
 /*
  * The sentry's pointer to guest address @va, usable for up to *@avail
  * bytes (to the end of its PMA and VMA), backing the page first if it has
- * never been touched.  Caller holds the lock.
+ * never been touched.  Caller holds the lock, which is dropped and taken
+ * again while a file mapping's pages are read in: the caller must not
+ * keep segment pointers across the call.
  */
 static int guest_ptr(struct mm *mm, uint64_t va, enum mm_access access, unsigned char **p,
 		     uint64_t *avail)
 {
-	struct segset_seg *v = segset_find(&mm->vmas, va, NULL), *pm;
+	struct segset_seg *v, *pm;
+	struct mm_fill fill = {0};
+	int err, tries = 0;
 	uint64_t end;
-	int err;
 
+again:
+	v = segset_find(&mm->vmas, va, NULL);
 	if (!v || !access_ok(vma_of(v)->prot, access))
 		return -EFAULT;
 	pm = segset_find(&mm->pmas, va, NULL);
 	if (!pm || ((access & MM_ACCESS_WRITE) && pma_of(pm)->cow)) {
-		err = fault_locked(mm, va, access);
+		err = fault_locked(mm, va, access, &fill);
+		if (err == -EAGAIN) {
+			pthread_mutex_unlock(&mm->lock);
+			err = run_fill(&fill);
+			pthread_mutex_lock(&mm->lock);
+			if (err || ++tries == MM_FILL_TRIES)
+				return -EFAULT;
+			goto again;
+		}
 		if (err)
 			return err;
 		pm = segset_find(&mm->pmas, va, NULL);
@@ -837,6 +1155,8 @@ int mm_futex_key(struct mm *mm, uint64_t va, uint64_t *off)
 	pthread_mutex_lock(&mm->lock);
 	v = segset_find(&mm->vmas, va, NULL);
 	err = !v ? -EFAULT : !vma_of(v)->shared ? 0 : guest_ptr(mm, va, MM_ACCESS_READ, &p, &avail);
+	if (!err && v)
+		v = segset_find(&mm->vmas, va, NULL); /* guest_ptr may drop the lock */
 	if (!err && v && vma_of(v)->shared) {
 		pm = segset_find(&mm->pmas, va, NULL);
 		*off = pma_frames(pm, va, 4).start;
@@ -936,19 +1256,23 @@ long mm_copy_in_string(struct mm *mm, char *dst, uint64_t src, size_t size)
 /* Give @child the piece @r of parent PMA @p (inside one VMA, @shared or
  * not) as a new owner of its frames.  Caller holds both locks. */
 static int fork_piece(struct mm *child, struct mm *parent, struct segset_seg *p,
-		      struct file_range r, bool shared)
+		      struct file_range r, const struct mm_vma *v)
 {
-	struct mm_pma pma = {.off = pma_frames(p, r.start, file_range_len(r)).start, .cow = !shared};
+	struct file_range fr = pma_frames(p, r.start, file_range_len(r));
+	struct mm_pma pma = {.off = fr.start, .cow = !v->shared, .file = pma_of(p)->file};
 	struct segset_seg *seg;
 	int err;
 
 	err = segset_reserve(&child->pmas, 1);
 	if (err)
 		return err;
-	pthread_mutex_lock(&parent->frames->lock);
-	err = frame_ref_set_inc_ref_and_account(
-		&parent->frames->extra, file_range_make(pma.off, pma.off + file_range_len(r)), NULL);
-	pthread_mutex_unlock(&parent->frames->lock);
+	if (pma.file) { /* one more pin on the file's frames */
+		err = v->mops->repin(v->mobj, fr);
+	} else {
+		pthread_mutex_lock(&parent->frames->lock);
+		err = frame_ref_set_inc_ref_and_account(&parent->frames->extra, fr, NULL);
+		pthread_mutex_unlock(&parent->frames->lock);
+	}
 	if (err)
 		return err;
 	seg = segset_insert_range(&child->pmas, r, &pma); /* reserved */
@@ -965,8 +1289,10 @@ static int fork_vma(struct mm *child, struct mm *parent, struct segset_seg *v)
 	int err;
 
 	err = segset_reserve(&child->vmas, 1);
+	if (!err && vma_of(v)->mobj)
+		vma_of(v)->mops->get(vma_of(v)->mobj); /* the child's VMA holds its own */
 	if (!err)
-		err = insert_vma(child, vr, vma_of(v));
+		err = insert_vma(child, vr, vma_of(v)); /* reserved: cannot fail */
 	while (!err && p && segset_seg_range(p).start < vr.end) {
 		struct file_range r = file_range_intersect(segset_seg_range(p), vr);
 
@@ -977,7 +1303,7 @@ static int fork_vma(struct mm *child, struct mm *parent, struct segset_seg *v)
 			p = segset_isolate(&parent->pmas, p, vr);
 			pma_of(p)->cow = true;
 		}
-		err = fork_piece(child, parent, p, r, shared);
+		err = fork_piece(child, parent, p, r, vma_of(v));
 		p = segset_next(p);
 	}
 	return err;
@@ -1020,13 +1346,24 @@ int mm_fork(struct mm *child, struct mm *parent)
 
 void mm_destroy(struct mm *mm)
 {
+	struct mm_deferred *defer;
+	size_t n;
+
 	pthread_mutex_lock(&mm->lock);
 	/* Without reserved nodes drop_pmas may not split; the full range never
 	 * straddles a PMA, so isolate needs no node here. */
 	drop_pmas(mm, file_range_make(0, PLATFORM_USER_END));
+	remove_vmas(mm, file_range_make(0, PLATFORM_USER_END));
 	segset_clear(&mm->vmas);
 	segset_clear(&mm->pmas);
+	defer = mm->defer;
+	n = mm->ndefer;
+	mm->defer = NULL;
+	mm->ndefer = mm->capdefer = 0;
 	pthread_mutex_unlock(&mm->lock);
+	/* The process is going (exit, exec): queue the writebacks, since no
+	 * one should wait at exit for a server that may never answer. */
+	run_deferred(defer, n, false);
 	mm->as->ops->destroy(mm->as);
 	pthread_mutex_destroy(&mm->lock);
 }

@@ -46,6 +46,7 @@
 
 #include <stdbool.h>
 
+#include "kernel/mappable.h"
 #include "platform/frame_ref.h"
 #include "platform/memfile.h"
 #include "platform/platform.h"
@@ -62,15 +63,41 @@ enum mm_vma_kind {
 	MM_VMA_STACK,
 };
 
+/*
+ * A VMA of a file mapping names its object (@mobj, with @mops: see
+ * kernel/mappable.h) and the object's offset at the VMA's start.  Every
+ * VMA segment holds its own reference on the object: splitting takes
+ * one, merging and removing drop one (removal through the deferred list,
+ * since a shared mapping is written back first, without the lock).
+ */
 struct mm_vma {
 	unsigned prot;         /* PROT_READ | PROT_WRITE | PROT_EXEC */
 	enum mm_vma_kind kind;
-	int shared;            /* MAP_SHARED (matters once fork lands) */
+	int shared;            /* MAP_SHARED */
+	const struct mm_mappable_ops *mops; /* NULL: anonymous */
+	void *mobj;
+	uint64_t moff;
 };
 
+/*
+ * PMAs of file mappings (@file) name frames the object lends, pinned:
+ * they are unpinned, never freed, when the PMA goes.  In a private
+ * mapping they are copy-on-write, and the first write copies them into
+ * anonymous frames of the mm's own.
+ */
 struct mm_pma {
 	uint64_t off; /* memory-file offset of the frame behind the range's start */
-	bool cow;     /* shared by fork: copy before the first write */
+	bool cow;     /* shared by fork, or a file's: copy before the first write */
+	bool file;    /* lent by the VMA's object */
+};
+
+/* An object reference (and maybe a writeback) owed once the lock is
+ * dropped. */
+struct mm_deferred {
+	const struct mm_mappable_ops *ops;
+	void *obj;
+	uint64_t off, len; /* the object's range to write back */
+	bool writeback;
 };
 
 /*
@@ -102,6 +129,8 @@ struct mm {
 	int users;               /* tasks using it (CLONE_VM); atomic */
 	uint64_t brk_start;      /* heap: [brk_start, page_up(brk)) */
 	uint64_t brk;
+	struct mm_deferred *defer; /* run by whoever drops the lock next */
+	size_t ndefer, capdefer;
 };
 
 /* Set up an empty mm drawing frames from @mf and mapping into @as, which
@@ -135,6 +164,20 @@ void mm_destroy(struct mm *mm);
  * -ENOMEM (no room, or MAP_POPULATE could not allocate).
  */
 int64_t mm_mmap(struct mm *mm, uint64_t addr, uint64_t len, unsigned prot, unsigned flags);
+
+/*
+ * mmap(2) of a file: as mm_mmap, the pages coming from @obj at @off (page
+ * aligned) on demand.  MAP_SHARED mappings write to the object's frames;
+ * MAP_PRIVATE ones copy a page at its first write.  The mapping takes its
+ * own reference on @obj.
+ */
+int64_t mm_mmap_file(struct mm *mm, uint64_t addr, uint64_t len, unsigned prot, unsigned flags,
+		     const struct mm_mappable_ops *ops, void *obj, uint64_t off);
+
+/* msync(2): write back the shared file mappings of the range (MS_SYNC and
+ * MS_ASYNC both wait).  0, -EINVAL (flags, alignment), -ENOMEM (part of
+ * the range unmapped) or the writeback's error. */
+int mm_msync(struct mm *mm, uint64_t addr, uint64_t len, int flags);
 
 /* munmap(2): 0 or -EINVAL.  Unmapping nothing is not an error. */
 int mm_munmap(struct mm *mm, uint64_t addr, uint64_t len);

@@ -15,12 +15,14 @@ int64_t sys_brk(struct task *t, const uint64_t a[6])
 }
 
 /*
- * A file mapping, as a private copy: anonymous memory filled from the
- * file at mmap time.  That is exactly what MAP_PRIVATE gives a program
- * that does not expect later writes to the file to show through, and what
- * a read-only MAP_SHARED mapping gives one that does not change the file
- * meanwhile.  Writable MAP_SHARED file mappings need the page cache and
- * are ENODEV for now (docs/syscalls.md).
+ * A file mapping.  Files that lend their pages (FUSE, through its page
+ * cache: vfs_file_ops.mappable) are mapped for real, shared or private.
+ * Others get a private copy: anonymous memory filled from the file at
+ * mmap time.  That is exactly what MAP_PRIVATE gives a program that does
+ * not expect later writes to the file to show through, and what a
+ * read-only MAP_SHARED mapping gives one that does not change the file
+ * meanwhile; writable MAP_SHARED mappings of such files are ENODEV
+ * (docs/syscalls.md).
  */
 static int64_t mmap_file(struct task *t, uint64_t addr, uint64_t len, unsigned prot,
 			 unsigned flags, int fd, uint64_t off)
@@ -40,8 +42,15 @@ static int64_t mmap_file(struct task *t, uint64_t addr, uint64_t len, unsigned p
 		err = -ENODEV;
 	if (!err && (f->flags & O_ACCMODE) == O_WRONLY)
 		err = -EACCES;
+	if (!err && type != MAP_PRIVATE && (prot & PROT_WRITE) && (f->flags & O_ACCMODE) == O_RDONLY)
+		err = -EACCES;
+	if (!err && f->ops->mappable) {
+		r = mm_mmap_file(t->mm, addr, len, prot, flags, f->ops->mappable, f, off);
+		vfs_file_put(f);
+		return r;
+	}
 	if (!err && type != MAP_PRIVATE && (prot & PROT_WRITE))
-		err = (f->flags & O_ACCMODE) == O_RDONLY ? -EACCES : -ENODEV;
+		err = -ENODEV;
 	if (err)
 		goto out_put;
 	r = mm_mmap(t->mm, addr, len, PROT_READ | PROT_WRITE,
@@ -104,6 +113,11 @@ int64_t sys_mprotect(struct task *t, const uint64_t a[6])
 int64_t sys_mremap(struct task *t, const uint64_t a[6])
 {
 	return mm_mremap(t->mm, a[0], a[1], a[2], (unsigned)a[3], a[4]);
+}
+
+int64_t sys_msync(struct task *t, const uint64_t a[6])
+{
+	return mm_msync(t->mm, a[0], a[1], (int)a[2]);
 }
 
 int64_t sys_madvise(struct task *t, const uint64_t a[6])

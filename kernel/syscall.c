@@ -119,6 +119,7 @@ const struct syscall_entry syscall_table[ABI_NR_SYSCALLS] = {
 	SC(mprotect, "pux"),
 	SC(mremap, "puuxp"),
 	SC(madvise, "pud"),
+	SC(msync, "pux"),
 	SC(exit, "d"),
 	SC(exit_group, "d"),
 	SC(getpid, ""),

@@ -148,6 +148,7 @@ int64_t sys_munmap(struct task *t, const uint64_t a[6]);
 int64_t sys_mprotect(struct task *t, const uint64_t a[6]);
 int64_t sys_mremap(struct task *t, const uint64_t a[6]);
 int64_t sys_madvise(struct task *t, const uint64_t a[6]);
+int64_t sys_msync(struct task *t, const uint64_t a[6]);
 
 /* sys_file2.c */
 int64_t sys_pipe(struct task *t, const uint64_t a[6]);

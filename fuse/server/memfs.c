@@ -335,6 +335,12 @@ static int m_open(const char *path, struct fuse_file_info *fi)
 	pthread_mutex_lock(&lock);
 	n = find(path);
 	err = !n ? -ENOENT : S_ISDIR(n->mode) ? -EISDIR : 0;
+	/* libfuse takes atomic O_TRUNC by default: the open truncates. */
+	if (!err && (fi->flags & O_TRUNC) && (fi->flags & O_ACCMODE) != O_RDONLY) {
+		memset(n->data, 0, n->size);
+		n->size = 0;
+		clock_gettime(CLOCK_REALTIME, &n->mtime);
+	}
 	pthread_mutex_unlock(&lock);
 	fi->direct_io = direct_io;
 	return err;

@@ -41,6 +41,7 @@
 #include <sys/types.h>
 
 #include "abi/errno.h"
+#include "kernel/mappable.h"
 
 #define VFS_NAME_MAX    255
 #define VFS_PATH_MAX    4096
@@ -182,6 +183,9 @@ struct vfs_file_ops {
 	 * (kernel/vfs/lock.h).  Optional. */
 	int (*lock)(struct vfs_file *f, const void *owner, struct vfs_lock_range *r, bool get,
 		    bool wait);
+	/* mmap(2) maps the file's own pages (the object is the struct
+	 * vfs_file); NULL: a mapping is a private copy made at mmap time. */
+	const struct mm_mappable_ops *mappable;
 	bool seekable; /* lseek allowed (pipes and ttys say no: -ESPIPE) */
 };
 

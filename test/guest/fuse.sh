@@ -77,6 +77,7 @@ else
 fi
 # Locks on a memfs mount: libfuse's high level without a lock op does not
 # take FUSE_POSIX_LOCKS, so the sentry's own locks serve (as Linux's).
+# Then mmap of files on it.
 if [[ $platform == kvm ]]; then
 	cp "$procs_bin" "$t/procs"
 	procs=$t/procs
@@ -85,6 +86,7 @@ mkdir -p /tmp/m
 $t/memfs /tmp/m -f &
 i=0; while [ \$i -lt 200 ] && ! grep -q ' /tmp/m ' /proc/mounts; do sleep 0.05; i=\$((i+1)); done
 $procs locks /tmp/m
+$procs fusemap /tmp/m
 umount /tmp/m; wait
 LOCKS
 	timeout 60 "$ks" run --platform "$platform" --cwd / "$busybox" sh "$t/locks.sh" >"$t/got4" 2>&1 </dev/null
@@ -92,6 +94,15 @@ LOCKS
 		echo "ok locks on a FUSE mount"
 	else
 		echo "FAIL locks on a FUSE mount:"
+		cat "$t/got4"
+		fail=1
+	fi
+	# mmap of FUSE files: shared writes reach the server, Mapped counts
+	# a file mapped by two processes once (procs.c test_fusemap).
+	if grep -q '^fusemap ok$' "$t/got4"; then
+		echo "ok mmap of FUSE files, shared and private; $(grep '^mapped:' "$t/got4")"
+	else
+		echo "FAIL mmap of FUSE files:"
 		cat "$t/got4"
 		fail=1
 	fi

@@ -576,6 +576,8 @@ static void test_avxframe(void)
 	EXPECT(wait(&status) > 0 && WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV);
 }
 
+static const char *test_dir = "/tmp"; /* procs locks|fusemap [DIR] */
+
 /* --- advisory locks: fcntl byte ranges, OFD locks, flock --- */
 
 static int lk(int fd, int cmd, short type, off_t start, off_t len)
@@ -601,7 +603,6 @@ static void on_alarm_quiet(int sig)
 {
 }
 
-static const char *lock_dir = "/tmp"; /* procs locks [DIR] */
 
 static void test_locks(void)
 {
@@ -611,7 +612,7 @@ static void test_locks(void)
 	pid_t parent = getpid(), pid;
 	double t0;
 
-	snprintf(path, sizeof(path), "%s/locks.XXXXXX", lock_dir);
+	snprintf(path, sizeof(path), "%s/locks.XXXXXX", test_dir);
 	fd = mkstemp(path);
 
 	EXPECT(fd >= 0 && write(fd, "0123456789abcdefghij", 20) == 20);
@@ -856,6 +857,137 @@ static void test_mmapfile(void)
 	unlink(path);
 }
 
+/* Mapped, in bytes, from /proc/meminfo. */
+static long long meminfo_mapped(void)
+{
+	char line[128];
+	long long kb = -1;
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "Mapped: %lld kB", &kb) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kb < 0 ? -1 : kb * 1024;
+}
+
+/* Read every page of [p, p + len), so that each is mapped. */
+static unsigned touch_pages(const volatile char *p, size_t len)
+{
+	unsigned sum = 0;
+
+	for (size_t i = 0; i < len; i += 4096)
+		sum += (unsigned char)p[i];
+	return sum;
+}
+
+/*
+ * mmap of a file on a FUSE mount (procs fusemap DIR): MAP_SHARED writes
+ * reach the server (msync, munmap), write(2) shows through a mapping,
+ * MAP_PRIVATE copies on write, a forked child's writes to a shared
+ * mapping are the parent's, and two processes mapping 64 MiB raise
+ * Mapped by 64 MiB once and give it back when both unmap.
+ */
+static void test_fusemap(void)
+{
+	const size_t len = 1 << 20, big = 64 << 20;
+	char path[256], buf[64];
+	long long base, one, two, after;
+	int fd, status;
+	char *m, *q;
+	pid_t pid;
+
+	snprintf(path, sizeof(path), "%s/mapped", test_dir);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	EXPECT(fd >= 0);
+	EXPECT(ftruncate(fd, (off_t)len) == 0);
+	m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	EXPECT(m != MAP_FAILED);
+	if (m == MAP_FAILED)
+		return;
+	for (size_t i = 0; i < len; i += 4096)
+		snprintf(m + i, 32, "page %zu", i / 4096);
+	EXPECT(msync(m, len, MS_SYNC) == 0);
+	EXPECT(pread(fd, buf, 16, 4096 * 77) == 16 && strcmp(buf, "page 77") == 0);
+	/* A read sees what the mapping wrote even without msync. */
+	strcpy(m + 4096 * 3, "unsynced");
+	EXPECT(pread(fd, buf, 16, 4096 * 3) == 16 && strcmp(buf, "unsynced") == 0);
+	/* write(2) shows through the mapping. */
+	EXPECT(pwrite(fd, "XYZ", 3, 4096 * 5) == 3);
+	EXPECT(memcmp(m + 4096 * 5, "XYZ", 3) == 0);
+	/* A child's writes to the shared mapping are ours. */
+	pid = fork();
+	if (pid == 0) {
+		strcpy(m + 4096 * 9, "from the child");
+		_exit(0);
+	}
+	EXPECT(waitpid(pid, &status, 0) == pid && WIFEXITED(status));
+	EXPECT(strcmp(m + 4096 * 9, "from the child") == 0);
+	/* MAP_PRIVATE: the file's data, and writes stay ours. */
+	q = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+	EXPECT(q != MAP_FAILED && strcmp(q + 4096 * 77, "page 77") == 0);
+	if (q != MAP_FAILED) {
+		strcpy(q + 4096 * 77, "private");
+		EXPECT(strcmp(m + 4096 * 77, "page 77") == 0);
+		EXPECT(munmap(q, len) == 0);
+	}
+	/* munmap writes back: a fresh open reads what was written last. */
+	strcpy(m + 4096 * 200, "before munmap");
+	EXPECT(munmap(m, len) == 0);
+	close(fd);
+	fd = open(path, O_RDONLY);
+	EXPECT(fd >= 0 && pread(fd, buf, 16, 4096 * 200) == 16 && strcmp(buf, "before munmap") == 0);
+	EXPECT(mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0) == MAP_FAILED &&
+	       errno == EACCES);
+	close(fd);
+
+	/* Mapped: 64 MiB in two processes counts once. */
+	fd = open(path, O_RDWR | O_TRUNC);
+	EXPECT(fd >= 0 && ftruncate(fd, (off_t)big) == 0);
+	base = meminfo_mapped();
+	m = mmap(NULL, big, PROT_READ, MAP_SHARED, fd, 0);
+	EXPECT(m != MAP_FAILED);
+	if (m == MAP_FAILED)
+		return;
+	EXPECT(touch_pages(m, big) == 0);
+	one = meminfo_mapped();
+	int p[2], back[2];
+
+	EXPECT(pipe(p) == 0 && pipe(back) == 0);
+	pid = fork();
+	if (pid == 0) {
+		int cfd = open(path, O_RDONLY);
+		char *c = cfd >= 0 ? mmap(NULL, big, PROT_READ, MAP_SHARED, cfd, 0) : MAP_FAILED;
+		long long v = -1;
+
+		if (c != MAP_FAILED) {
+			touch_pages(c, big);
+			v = meminfo_mapped();
+		}
+		if (write(p[1], &v, sizeof(v)) != sizeof(v))
+			_exit(1);
+		if (read(back[0], &v, 1) != 1) /* wait for the parent's look */
+			_exit(1);
+		_exit(c != MAP_FAILED && munmap(c, big) == 0 ? 0 : 1);
+	}
+	EXPECT(read(p[0], &two, sizeof(two)) == sizeof(two));
+	EXPECT(write(back[1], "", 1) == 1);
+	EXPECT(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	EXPECT(munmap(m, big) == 0);
+	after = meminfo_mapped();
+	printf("mapped: base %lld, one %lld, two %lld, after %lld\n", base, one, two, after);
+	EXPECT(base >= 0 && one - base >= (long long)big && one - base < (long long)big + (1 << 20));
+	EXPECT(two - one > -(1 << 20) && two - one < (1 << 20));
+	EXPECT(after - base > -(1 << 20) && after - base < (1 << 20));
+	close(fd);
+	close(p[0]);
+	close(p[1]);
+	close(back[0]);
+	close(back[1]);
+	EXPECT(unlink(path) == 0);
+}
+
 /* A thread spinning in guest code dies by SIGKILL within milliseconds. */
 static void test_kill_spinner(void)
 {
@@ -1070,12 +1202,12 @@ int main(int argc, char **argv)
 		{"robust", test_robust}, {"shared-futex", test_shared_futex}, {"jobs", test_jobs},
 		{"exit-release", test_exit_release}, {"rtqueue", test_rtqueue},
 		{"avxframe", test_avxframe},
-		{"locks", test_locks},
+		{"locks", test_locks}, {"fusemap", test_fusemap},
 	};
 	const char *what = argc > 1 ? argv[1] : "";
 
 	if (argc > 2)
-		lock_dir = argv[2];
+		test_dir = argv[2];
 
 	setvbuf(stdout, NULL, _IONBF, 0);
 	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
