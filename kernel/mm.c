@@ -10,8 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "abi/errno.h"
 #include "abi/mman.h"
 #include "kernel/mm.h"
+#include "kernel/task.h" /* ERESTARTSYS */
 
 #define PG ABI_PAGE_SIZE
 
@@ -621,13 +623,22 @@ int mm_handle_fault(struct mm *mm, uint64_t addr, enum mm_access access)
 	int err, tries = 0;
 
 	do {
+		int ferr;
+
 		pthread_mutex_lock(&mm->lock);
 		err = fault_locked(mm, addr, access, &fill);
 		pthread_mutex_unlock(&mm->lock);
+		if (err != -EAGAIN)
+			break;
+		ferr = run_fill(&fill);
+		/* A signal came while the server was asked: deliver it, and
+		 * the access faults again after the handler. */
+		if (ferr == -EINTR || ferr == -ERESTARTSYS)
+			return 0;
 		/* A file that cannot give its data is SIGBUS, as on Linux. */
-		if (err == -EAGAIN && run_fill(&fill))
+		if (ferr)
 			return -ENOMEM;
-	} while (err == -EAGAIN && ++tries < MM_FILL_TRIES);
+	} while (++tries < MM_FILL_TRIES);
 	return err == -EAGAIN ? -ENOMEM : err;
 }
 
