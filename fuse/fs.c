@@ -33,10 +33,19 @@
 #define FUSE_MAGIC	0x65735546
 #define DIR_BUF		8192
 #define IO_CHUNK_MAX	(128 * 1024)
+#define NEG_MAX		32 /* names a directory remembers as missing */
 
 struct fuse_fs {
 	struct vfs_fs base;
 	struct fuse_conn *fc;
+};
+
+/* A name LOOKUP said is not there, with a timeout: ENOENT until then. */
+struct fuse_negative {
+	struct fuse_negative *next;
+	struct timespec expiry;
+	uint64_t epoch; /* fc->inval_epoch before the LOOKUP was sent */
+	char name[];
 };
 
 struct fuse_inode {
@@ -57,6 +66,8 @@ struct fuse_inode {
 	uint64_t inval_epoch;	    /* of the last INVAL_ENTRY/DELETE of a name in it; lock */
 	struct fuse_inode *hnext;   /* in fc->nodes; fc->nodes_lock */
 	struct pagecache pc;	    /* pages mmap'd (regular files) */
+	struct fuse_negative *neg;  /* missing names (directories), newest first; lock */
+	unsigned nneg;		    /* lock */
 };
 
 struct fuse_file {
@@ -231,6 +242,75 @@ err_forget: {
 }
 }
 
+/* --- negative entries --- */
+
+/* Forget every missing name of @dir: a name in it was made or moved in.
+ * Coarse, as inval_entry is: another LOOKUP, never a stale ENOENT. */
+static void neg_clear(struct fuse_inode *dir)
+{
+	struct fuse_negative *n;
+
+	pthread_mutex_lock(&dir->lock);
+	n = dir->neg;
+	dir->neg = NULL;
+	dir->nneg = 0;
+	pthread_mutex_unlock(&dir->lock);
+	while (n) {
+		struct fuse_negative *next = n->next;
+
+		free(n);
+		n = next;
+	}
+}
+
+/* Is @name known missing from @dir?  Stale entries (timed out, or older
+ * than an INVAL_ENTRY or DELETE in @dir) go on the way. */
+static bool neg_hit(struct fuse_inode *dir, const char *name)
+{
+	struct fuse_negative **pp, *n;
+	bool hit = false;
+
+	pthread_mutex_lock(&dir->lock);
+	for (pp = &dir->neg; (n = *pp) && !hit;) {
+		if (expired(n->expiry) || n->epoch < dir->inval_epoch) {
+			*pp = n->next;
+			dir->nneg--;
+			free(n);
+			continue;
+		}
+		hit = !strcmp(n->name, name);
+		pp = &n->next;
+	}
+	pthread_mutex_unlock(&dir->lock);
+	return hit;
+}
+
+/* Remember @name as missing until the reply's entry timeout; the oldest
+ * goes when the directory has NEG_MAX. */
+static void neg_add(struct fuse_inode *dir, const char *name, const struct fuse_entry_out *e,
+		    uint64_t epoch)
+{
+	size_t len = strlen(name) + 1;
+	struct fuse_negative *n = malloc(sizeof(*n) + len), **pp;
+
+	if (!n)
+		return; /* not remembered: the next lookup asks */
+	n->expiry = expiry_after(e->entry_valid, e->entry_valid_nsec);
+	n->epoch = epoch;
+	memcpy(n->name, name, len);
+	pthread_mutex_lock(&dir->lock);
+	n->next = dir->neg;
+	dir->neg = n;
+	if (++dir->nneg > NEG_MAX) {
+		for (pp = &dir->neg; (*pp)->next; pp = &(*pp)->next)
+			;
+		free(*pp);
+		*pp = NULL;
+		dir->nneg--;
+	}
+	pthread_mutex_unlock(&dir->lock);
+}
+
 /* An op that answers with an entry: LOOKUP, MKNOD, MKDIR, SYMLINK, LINK. */
 static int entry_request(struct vfs_inode *dir, uint32_t opcode, const struct fuse_arg *args,
 			 int nargs, struct vfs_inode **out)
@@ -245,6 +325,8 @@ static int entry_request(struct vfs_inode *dir, uint32_t opcode, const struct fu
 		return err;
 	if (opcode != FUSE_LOOKUP && e.nodeid == 0)
 		return -EIO; /* a new object must have a node */
+	if (opcode != FUSE_LOOKUP)
+		neg_clear(fino(dir));
 	return inode_from_entry(dir->fs, conn_of(dir), &e, out);
 }
 
@@ -253,11 +335,29 @@ static struct fuse_arg name_arg(const char *name)
 	return (struct fuse_arg){name, strlen(name) + 1};
 }
 
+/* LOOKUP, answered from the negative entries where it can be: a reply of
+ * node ID 0 with an entry timeout is an absence to remember, as Linux's
+ * negative dentries. */
 static int fuse_lookup(struct vfs_inode *dir, const char *name, struct vfs_inode **out)
 {
+	struct fuse_conn *fc = conn_of(dir);
 	struct fuse_arg a = name_arg(name);
+	uint64_t epoch = current_epoch(fc);
+	struct fuse_entry_out e;
+	int err;
 
-	return entry_request(dir, FUSE_LOOKUP, &a, 1, out);
+	if (neg_hit(fino(dir), name))
+		return -ENOENT;
+	memset(&e, 0, sizeof(e));
+	err = fuse_request(fc, FUSE_LOOKUP, fino(dir)->nodeid, &a, 1, &e, sizeof(e), true, NULL);
+	if (err)
+		return err;
+	if (e.nodeid == 0) {
+		if (e.entry_valid || e.entry_valid_nsec)
+			neg_add(fino(dir), name, &e, epoch);
+		return -ENOENT;
+	}
+	return inode_from_entry(dir->fs, fc, &e, out);
 }
 
 static int fuse_revalidate(struct vfs_inode *dir, const char *name, struct vfs_inode *child)
@@ -355,6 +455,7 @@ static int fuse_create_open(struct vfs_inode *dir, const char *name, mode_t mode
 
 	if (fc->no_create || (fc->no_open && (fc->flags & FUSE_NO_OPEN_SUPPORT)))
 		return fuse_create(dir, name, mode, out);
+	neg_clear(fino(dir));
 	memset(&r, 0, sizeof(r));
 	err = fuse_request(fc, FUSE_CREATE, fino(dir)->nodeid, a, 2, &r, sizeof(r), true, NULL);
 	if (err == -ENOSYS) {
@@ -450,6 +551,9 @@ static int fuse_rename(struct vfs_inode *odir, const char *oname, struct vfs_ino
 
 	if (odir->fs != ndir->fs)
 		return -EXDEV;
+	neg_clear(fino(ndir));
+	if (flags & RENAME_EXCHANGE)
+		neg_clear(fino(odir));
 	return fuse_request(conn_of(odir), flags ? FUSE_RENAME2 : FUSE_RENAME, fino(odir)->nodeid,
 			    a, 3, NULL, 0, true, NULL);
 }
@@ -694,6 +798,7 @@ static void fuse_evict(struct vfs_inode *inode)
 					      &(struct fuse_arg){&fo, sizeof(fo)}, 1, true);
 	}
 	pagecache_destroy(&fi->pc);
+	neg_clear(fi);
 	pthread_mutex_destroy(&fi->lock);
 	fuse_conn_put(fi->fc);
 	free(fi);

@@ -140,6 +140,7 @@ static bool hold_release;
 /* Round trips of a stat of "good" (timeouts 0) between two markers. */
 static bool counting, opened_9;
 static int good_lookups, good_getattrs;
+static int negative_lookups; /* of "negative", which is missing for an hour */
 
 static void hold(uint64_t unique)
 {
@@ -233,6 +234,18 @@ static void serve(void)
 				break;
 			}
 			good_lookups += counting && !strcmp(arg, "good");
+			if (!strcmp(arg, "negative")) {
+				struct fuse_entry_out e = {.nodeid = 0, .entry_valid = 3600};
+
+				negative_lookups++;
+				reply(h->unique, 0, &e, sizeof(e));
+				break;
+			}
+			if (!strcmp(arg, "negative-count")) {
+				printf("negative: %d LOOKUP\n", negative_lookups);
+				reply(h->unique, -ENOENT, NULL, 0);
+				break;
+			}
 			if (!strcmp(arg, "good") || !strcmp(arg, "big"))
 				entry(h->unique, !strcmp(arg, "good") ? 2 : 3, S_IFREG | 0644);
 			else if (!strcmp(arg, "badtype"))
@@ -504,10 +517,17 @@ static void client(void)
 		EXPECT(stat(MNT "/good", &st) == 0 && st.st_ino == 2);
 	EXPECT(stat(MNT "/count-end", &st) == -1);
 
+	/* A missing name with an entry timeout is remembered: three stats,
+	 * one LOOKUP; making a name in the directory forgets it (below). */
+	for (int i = 0; i < 3; i++)
+		EXPECT(stat(MNT "/negative", &st) == -1 && errno == ENOENT);
+
 	/* open(O_CREAT) of a new file is one CREATE. */
 	fd = open(MNT "/newfile", O_CREAT | O_WRONLY | O_EXCL, 0644);
 	EXPECT(fd >= 0 && write(fd, "x", 1) == 1);
 	close(fd);
+	EXPECT(stat(MNT "/negative", &st) == -1 && errno == ENOENT);
+	EXPECT(stat(MNT "/negative-count", &st) == -1);
 
 	/* Two RELEASEs at once, with max_background 1. */
 	EXPECT(stat(MNT "/hold-release", &st) == -1);
