@@ -18,7 +18,8 @@
 #define FUSE_ABI_INIT_FLAGS                                                             \
 	(FUSE_ASYNC_READ | FUSE_ATOMIC_O_TRUNC | FUSE_BIG_WRITES | FUSE_MAX_PAGES |     \
 	 FUSE_PARALLEL_DIROPS | FUSE_HANDLE_KILLPRIV | FUSE_NO_OPEN_SUPPORT |           \
-	 FUSE_NO_OPENDIR_SUPPORT | FUSE_POSIX_LOCKS)
+	 FUSE_NO_OPENDIR_SUPPORT | FUSE_POSIX_LOCKS | FUSE_DO_READDIRPLUS |                \
+	 FUSE_READDIRPLUS_AUTO)
 
 #define FUSE_MIN_READ_BUFFER 8192 /* a server's read buffer must hold this */
 #define FUSE_MAX_ERRNO	     4095

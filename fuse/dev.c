@@ -9,6 +9,7 @@
  * flight; the server can still answer it properly.
  */
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -134,6 +135,11 @@ static struct fuse_req *req_new(struct fuse_conn *fc, uint32_t opcode, uint64_t 
 
 	if (!req)
 		return NULL;
+	if (fc->k->fuse_counts)
+		atomic_fetch_add_explicit(&fc->k->fuse_counts[opcode < KERNEL_FUSE_OPS - 1
+								    ? opcode
+								    : KERNEL_FUSE_OPS - 1],
+					  1, memory_order_relaxed);
 	for (int i = 0; i < nargs; i++)
 		len += args[i].len;
 	req->in = malloc(len);
@@ -737,4 +743,28 @@ void fuse_install(struct kernel *k, const struct fuse_config *cfg)
 {
 	k->fs_hooks = &fuse_hooks;
 	k->fs_hooks_priv = cfg;
+}
+
+static const char *const opcode_names[] = {
+	[FUSE_LOOKUP] = "LOOKUP", [FUSE_FORGET] = "FORGET", [FUSE_GETATTR] = "GETATTR",
+	[FUSE_SETATTR] = "SETATTR", [FUSE_READLINK] = "READLINK", [FUSE_SYMLINK] = "SYMLINK",
+	[FUSE_MKNOD] = "MKNOD", [FUSE_MKDIR] = "MKDIR", [FUSE_UNLINK] = "UNLINK",
+	[FUSE_RMDIR] = "RMDIR", [FUSE_RENAME] = "RENAME", [FUSE_LINK] = "LINK",
+	[FUSE_OPEN] = "OPEN", [FUSE_READ] = "READ", [FUSE_WRITE] = "WRITE",
+	[FUSE_STATFS] = "STATFS", [FUSE_RELEASE] = "RELEASE", [FUSE_FSYNC] = "FSYNC",
+	[FUSE_SETXATTR] = "SETXATTR", [FUSE_GETXATTR] = "GETXATTR", [FUSE_LISTXATTR] = "LISTXATTR",
+	[FUSE_REMOVEXATTR] = "REMOVEXATTR", [FUSE_FLUSH] = "FLUSH", [FUSE_INIT] = "INIT",
+	[FUSE_OPENDIR] = "OPENDIR", [FUSE_READDIR] = "READDIR", [FUSE_RELEASEDIR] = "RELEASEDIR",
+	[FUSE_FSYNCDIR] = "FSYNCDIR", [FUSE_GETLK] = "GETLK", [FUSE_SETLK] = "SETLK",
+	[FUSE_SETLKW] = "SETLKW", [FUSE_ACCESS] = "ACCESS", [FUSE_CREATE] = "CREATE",
+	[FUSE_INTERRUPT] = "INTERRUPT", [FUSE_BMAP] = "BMAP", [FUSE_DESTROY] = "DESTROY",
+	[FUSE_IOCTL] = "IOCTL", [FUSE_POLL] = "POLL", [FUSE_NOTIFY_REPLY] = "NOTIFY_REPLY",
+	[FUSE_BATCH_FORGET] = "BATCH_FORGET", [FUSE_FALLOCATE] = "FALLOCATE", [FUSE_READDIRPLUS] = "READDIRPLUS",
+	[FUSE_RENAME2] = "RENAME2", [FUSE_LSEEK] = "LSEEK", [FUSE_COPY_FILE_RANGE] = "COPY_FILE_RANGE",
+	[FUSE_SETUPMAPPING] = "SETUPMAPPING", [FUSE_REMOVEMAPPING] = "REMOVEMAPPING",
+};
+
+const char *fuse_opcode_name(uint32_t opcode)
+{
+	return opcode < sizeof(opcode_names) / sizeof(opcode_names[0]) ? opcode_names[opcode] : NULL;
 }

@@ -29,6 +29,7 @@
 #include "kernel/vfs/lock.h"
 #include "kernel/vfs/pagecache.h"
 #include "kernel/vfs/vfs.h"
+#include "kernel/vfs/vfs_impl.h"
 
 #define FUSE_MAGIC	0x65735546
 #define DIR_BUF		8192
@@ -1258,56 +1259,117 @@ static void ffile_release(struct vfs_file *f)
 	free(ff);
 }
 
+/* The record of directory entry at @p (@have bytes left): its dirent
+ * and the entry before it in a READDIRPLUS reply (@plus).  Returns its
+ * length, or 0 if it is malformed: too short, a name of 0 or more than
+ * 255 bytes, or one with '/' or NUL in it. */
+static size_t dirent_record(const unsigned char *p, size_t have, bool plus, struct fuse_dirent *d,
+			    struct fuse_entry_out *e)
+{
+	size_t name_off = plus ? FUSE_NAME_OFFSET_DIRENTPLUS : FUSE_NAME_OFFSET;
+	size_t reclen;
+
+	if (have < name_off)
+		return 0;
+	if (plus)
+		memcpy(e, p, sizeof(*e));
+	memcpy(d, p + name_off - FUSE_NAME_OFFSET, sizeof(*d));
+	reclen = FUSE_DIRENT_ALIGN(name_off + (size_t)d->namelen);
+	if (d->namelen == 0 || d->namelen > VFS_NAME_MAX || reclen > have ||
+	    memchr(p + name_off, '/', d->namelen) || memchr(p + name_off, 0, d->namelen))
+		return 0;
+	return reclen;
+}
+
 /*
- * READDIR: parse the reply's fuse_dirents, trusting nothing, and emit
- * them; *@pos is the server's offset cookie of the next entry.
+ * A READDIRPLUS entry names a node the server counted a lookup for: cache
+ * it as a child of the directory (or forget it if the name is cached
+ * already), as Linux's fuse_direntplus_link.  Node 0, "." and ".." carry
+ * nothing to keep.  -EIO for an entry inode_from_entry refuses.
+ */
+static int dirent_link(struct vfs_file *f, const struct fuse_entry_out *e, const char *name,
+		       size_t len)
+{
+	struct fuse_conn *fc = ((struct fuse_file *)f->priv)->fi->fc;
+	char cname[VFS_NAME_MAX + 1];
+	struct vfs_inode *inode;
+	struct vfs_dentry *d;
+	int err;
+
+	if (e->nodeid == 0 || (name[0] == '.' && (len == 1 || (len == 2 && name[1] == '.'))))
+		return 0;
+	err = inode_from_entry(f->inode->fs, fc, e, &inode);
+	if (err)
+		return err == -ENOMEM ? 0 : err; /* no memory: simply not cached */
+	memcpy(cname, name, len);
+	cname[len] = '\0';
+	if (!f->path.dentry) {
+		vfs_inode_put(inode);
+		return 0;
+	}
+	if (vfs_dentry_add(f->path.dentry, cname, inode, &d) == 0)
+		vfs_dentry_put(d);
+	return 0;
+}
+
+/*
+ * READDIR, or READDIRPLUS where the server took FUSE_DO_READDIRPLUS:
+ * parse the reply's entries, trusting nothing, and emit them; *@pos is
+ * the server's offset cookie of the next entry.  Every entry of a
+ * READDIRPLUS reply is linked, even past what the caller's buffer takes,
+ * since the server counted a lookup for each.
  */
 static int fdir_iterate(struct vfs_file *f, uint64_t *pos, vfs_emit_fn emit, void *ctx)
 {
 	struct fuse_file *ff = f->priv;
 	struct fuse_conn *fc = ff->fi->fc;
+	bool plus = fc->flags & FUSE_DO_READDIRPLUS;
 	unsigned char *buf = malloc(DIR_BUF);
+	bool full = false;
 	int err = 0;
 
 	if (!buf)
 		return -ENOMEM;
-	for (;;) {
+	while (!full && !err) {
 		struct fuse_read_in in = {.fh = ff->fh, .offset = *pos, .size = DIR_BUF};
 		size_t got = 0, at = 0;
 
-		err = fuse_request(fc, FUSE_READDIR, ff->fi->nodeid,
+		err = fuse_request(fc, plus ? FUSE_READDIRPLUS : FUSE_READDIR, ff->fi->nodeid,
 				   &(struct fuse_arg){&in, sizeof(in)}, 1, buf, DIR_BUF, false, &got);
 		if (err || got == 0)
 			break;
 		while (at < got) {
+			struct fuse_entry_out e;
 			struct fuse_dirent d;
-			size_t reclen;
-			struct vfs_dirent e;
+			size_t reclen = dirent_record(buf + at, got - at, plus, &d, &e);
+			const char *name = (const char *)buf + at +
+					   (plus ? FUSE_NAME_OFFSET_DIRENTPLUS : FUSE_NAME_OFFSET);
+			struct vfs_dirent de;
+			int lerr;
 
-			if (got - at < FUSE_NAME_OFFSET) {
-				err = -EIO;
+			/* Past a full buffer a bad entry is the next call's error:
+			 * it asks again from *pos. */
+			if (reclen == 0) {
+				err = full ? 0 : -EIO;
 				break;
 			}
-			memcpy(&d, buf + at, sizeof(d));
-			reclen = FUSE_DIRENT_ALIGN(FUSE_NAME_OFFSET + (size_t)d.namelen);
-			if (d.namelen == 0 || d.namelen > VFS_NAME_MAX || reclen > got - at ||
-			    memchr(buf + at + FUSE_NAME_OFFSET, '/', d.namelen) ||
-			    memchr(buf + at + FUSE_NAME_OFFSET, 0, d.namelen)) {
-				err = -EIO;
+			lerr = plus ? dirent_link(f, &e, name, d.namelen) : 0;
+			if (lerr && !full) {
+				err = lerr;
 				break;
 			}
-			e = (struct vfs_dirent){.ino = d.ino, .type = (unsigned char)d.type,
-						.name = (const char *)buf + at + FUSE_NAME_OFFSET,
-						.len = d.namelen};
-			if (emit(ctx, &e))
-				goto out; /* the caller's buffer is full: resume at *pos */
-			*pos = d.off;
+			if (!full) {
+				de = (struct vfs_dirent){.ino = d.ino, .type = (unsigned char)d.type,
+							 .name = name, .len = d.namelen};
+				full = emit(ctx, &de) != 0; /* full: resume at *pos */
+				if (!full)
+					*pos = d.off;
+			}
+			if (full && !plus)
+				break;
 			at += reclen;
 		}
-		if (err)
-			break;
 	}
-out:
 	free(buf);
 	return err;
 }

@@ -29,4 +29,7 @@ struct fuse_config {
  * for the defaults; it must outlive the sandbox).  Before its first task. */
 void fuse_install(struct kernel *k, const struct fuse_config *cfg);
 
+/* "LOOKUP" for FUSE_LOOKUP, ...; NULL for a number that is no opcode. */
+const char *fuse_opcode_name(uint32_t opcode);
+
 #endif

@@ -71,12 +71,16 @@ struct kernel {
 	bool timer_thread_running, timer_stop;
 
 	_Atomic uint64_t *syscall_counts; /* per syscall number, for --stats; or NULL */
+	/* FUSE requests sent, by opcode (KERNEL_FUSE_OPS: the last counts
+	 * every larger one), for --stats; or NULL. */
+	_Atomic uint64_t *fuse_counts;
 	_Atomic uint64_t syscall_seq;	  /* syscalls so far: each gets a number (task.syscall_seq) */
 
 	pthread_mutex_t futex_lock;	  /* protects futex_waiters */
 	struct futex_waiter *futex_waiters;
 };
 
+#define KERNEL_FUSE_OPS 64
 #define KERNEL_MAX_PIDS 32768 /* pids are 1 .. KERNEL_MAX_PIDS - 1, as Linux's default */
 
 /*

@@ -62,8 +62,9 @@ static void run_usage(FILE *out)
 		"  --tmpfs GUEST        a fresh tmpfs at GUEST (repeatable)\n"
 		"  --fuse-timeout MS    a FUSE request unanswered for MS ms aborts its\n"
 		"                       connection (its callers get ENOTCONN); default none\n"
-		"  --stats[=json]       at exit, memory by kind (now and peak) and syscall\n"
-		"                       counts on stderr, as text or JSON\n"
+		"  --stats[=json]       at exit, memory by kind (now and peak), syscall\n"
+		"                       counts and FUSE requests by opcode on stderr,\n"
+		"                       as text or JSON\n"
 		"  --max-tasks N        most tasks (threads) alive at once; past it clone\n"
 		"                       and fork fail with EAGAIN (default 4096)\n"
 		"  --platform NAME      auto (default: kvm where it works, else ptrace), kvm, ptrace\n"
@@ -253,7 +254,32 @@ static void set_cwd(struct task *t, const struct run_options *o)
 	t->cwd = p;
 }
 
-/* --stats: memory by kind (now and peak), then syscall counts. */
+/* FUSE requests by opcode, those sent at least once. */
+static void print_fuse_counts(struct kernel *k, bool json)
+{
+	const char *sep = "";
+
+	for (uint32_t op = 0; op < KERNEL_FUSE_OPS; op++) {
+		uint64_t n = atomic_load(&k->fuse_counts[op]);
+		const char *name = op < KERNEL_FUSE_OPS - 1 ? fuse_opcode_name(op) : "other";
+		char unknown[32];
+
+		if (!n)
+			continue;
+		if (!name) {
+			snprintf(unknown, sizeof(unknown), "opcode_%u", op);
+			name = unknown;
+		}
+		if (json)
+			fprintf(stderr, "%s\"%s\": %lu", sep, name, (unsigned long)n);
+		else
+			fprintf(stderr, "  %-22s %10lu\n", name, (unsigned long)n);
+		sep = ", ";
+	}
+}
+
+/* --stats: memory by kind (now and peak), then syscall counts and FUSE
+ * requests by opcode. */
 static void print_stats(const struct run_options *o, struct kernel *k, struct memacct *acct)
 {
 	bool json = !strcmp(o->stats, "json");
@@ -294,9 +320,11 @@ static void print_stats(const struct run_options *o, struct kernel *k, struct me
 		sep = ", ";
 	}
 	if (json)
-		fprintf(stderr, "}, \"syscalls_total\": %lu}\n", (unsigned long)total);
+		fprintf(stderr, "}, \"syscalls_total\": %lu, \"fuse_requests\": {", (unsigned long)total);
 	else
-		fprintf(stderr, "  %-22s %10lu\n", "total", (unsigned long)total);
+		fprintf(stderr, "  %-22s %10lu\nfuse requests\n", "total", (unsigned long)total);
+	print_fuse_counts(k, json);
+	fprintf(stderr, json ? "}}\n" : "");
 }
 
 /* The --mount and --tmpfs requests, in order.  0 or -1 (said why). */
@@ -407,7 +435,8 @@ static int run_sandbox(struct run_options *op, int argc, char **argv, int first)
 		k.max_tasks = o.max_tasks;
 	if (o.stats) {
 		k.syscall_counts = calloc(ABI_NR_SYSCALLS, sizeof(*k.syscall_counts));
-		if (!k.syscall_counts)
+		k.fuse_counts = calloc(KERNEL_FUSE_OPS, sizeof(*k.fuse_counts));
+		if (!k.syscall_counts || !k.fuse_counts)
 			o.stats = NULL;
 	}
 	if (o.debug)
@@ -432,6 +461,7 @@ static int run_sandbox(struct run_options *op, int argc, char **argv, int first)
 	if (o.stats)
 		print_stats(&o, &k, &acct);
 	free(k.syscall_counts);
+	free(k.fuse_counts);
 	kernel_destroy(&k);
 	platform->ops->destroy(platform);
 	memfile_destroy(&mf);

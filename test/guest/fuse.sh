@@ -107,6 +107,33 @@ LOCKS
 		fail=1
 	fi
 fi
+# --stats counts FUSE requests by opcode, and shows the caches work: with
+# memfs's timeouts of an hour, four stats of a file send what one sends;
+# with timeouts 0, each sends its own.
+if [[ $platform == kvm ]]; then
+	cat >"$t/stat.sh" <<'STAT'
+mkdir -p /tmp/m
+$1 $2 /tmp/m -f -s &
+i=0; while [ $i -lt 200 ] && ! grep -q ' /tmp/m ' /proc/mounts; do sleep 0.05; i=$((i+1)); done
+echo x > /tmp/m/f
+i=0; while [ $i -lt $3 ]; do stat /tmp/m/f >/dev/null; i=$((i+1)); done
+umount /tmp/m; wait
+STAT
+	# asks MEMFS_FLAGS STATS: LOOKUPs + GETATTRs sent
+	asks() {
+		"$ks" run --stats --platform "$platform" --cwd / "$busybox" sh "$t/stat.sh" \
+			"$t/memfs" "$1" "$2" 2>&1 </dev/null |
+			awk '/^fuse requests/ { on = 1 } on && ($1 == "LOOKUP" || $1 == "GETATTR") { n += $2 } END { print n + 0 }'
+	}
+	c1=$(asks "--cache 3600" 1) c4=$(asks "--cache 3600" 4)
+	u1=$(asks "--direct-io" 1) u4=$(asks "--direct-io" 4)
+	if [[ $c1 -gt 0 && $c4 -eq $c1 && $u4 -ge $((u1 + 3)) ]]; then
+		echo "ok --stats: cached stats send nothing ($c1 = $c4 asks), uncached send one each ($u1 -> $u4)"
+	else
+		echo "FAIL --stats and the caches: cached $c1 -> $c4, uncached $u1 -> $u4 (LOOKUP + GETATTR)"
+		fail=1
+	fi
+fi
 # Multi-threaded libfuse (its default loop, a thread per busy request),
 # eight writers at once, with one device fd and with one per thread
 # (-o clone_fd: FUSE_DEV_IOC_CLONE).  Threads need the KVM platform.

@@ -141,6 +141,9 @@ static bool hold_release;
 static bool counting, opened_9;
 static int good_lookups, good_getattrs;
 static int negative_lookups; /* of "negative", which is missing for an hour */
+/* The "plus" run: INIT takes READDIRPLUS; the names its entries bring. */
+static bool plus_mode;
+static int plus_asks, plus_bad_forgets;
 
 static void hold(uint64_t unique)
 {
@@ -210,6 +213,9 @@ static void serve(void)
 			struct fuse_init_out o = {.major = 7, .minor = 31, .max_write = 65536,
 						  .max_readahead = 65536, .flags = FUSE_POSIX_LOCKS,
 						  .max_background = 1};
+
+			if (plus_mode)
+				o.flags |= FUSE_DO_READDIRPLUS;
 			/* Refused first: a length that is not what was written. */
 			if (reply_raw(h->unique, 0, &o, sizeof(o), 999) != -1 || errno != EINVAL)
 				printf("FAIL the sandbox took a reply with a false length\n");
@@ -239,6 +245,25 @@ static void serve(void)
 
 				negative_lookups++;
 				reply(h->unique, 0, &e, sizeof(e));
+				break;
+			}
+			if (!strcmp(arg, "plusdir") || !strcmp(arg, "plusbad")) {
+				struct fuse_entry_out e = {.nodeid = arg[4] == 'd' ? 10 : 13,
+							   .entry_valid = 3600, .attr_valid = 3600};
+
+				fill_attr(&e.attr, e.nodeid, S_IFDIR | 0755, 4096);
+				reply(h->unique, 0, &e, sizeof(e));
+				break;
+			}
+			if (!strcmp(arg, "plus-count")) {
+				printf("readdirplus: %d LOOKUP or GETATTR of its names, %d FORGET of the bad one\n",
+				       plus_asks, plus_bad_forgets);
+				reply(h->unique, -ENOENT, NULL, 0);
+				break;
+			}
+			if (h->nodeid == 10) { /* the names READDIRPLUS brought */
+				plus_asks++;
+				reply(h->unique, -ENOENT, NULL, 0);
 				break;
 			}
 			if (!strcmp(arg, "negative-count")) {
@@ -278,6 +303,7 @@ static void serve(void)
 			break;
 		case FUSE_GETATTR: {
 			good_getattrs += counting && h->nodeid == 2;
+			plus_asks += h->nodeid == 11 || h->nodeid == 12;
 			struct fuse_attr_out o = {.attr_valid = 0};
 
 			bool dir = h->nodeid == 1 || h->nodeid == 5 || h->nodeid == 6;
@@ -364,6 +390,41 @@ static void serve(void)
 			}
 			break;
 		}
+		case FUSE_READDIRPLUS: {
+			/* "plusdir": ".", then two files with hour-long timeouts;
+			 * "plusbad": an entry whose attributes have no type. */
+			struct fuse_read_in *ri = (struct fuse_read_in *)arg;
+			static char d[8192];
+			size_t len = 0;
+			const char *names[] = {".", "p1", "p2"}, *bad = "bad";
+
+			if (ri->offset != 0) {
+				reply(h->unique, 0, NULL, 0);
+				break;
+			}
+			for (int i = 0; i < (h->nodeid == 10 ? 3 : 1); i++) {
+				struct fuse_direntplus *p = (struct fuse_direntplus *)(d + len);
+				uint64_t node = h->nodeid == 10 ? (i ? 10 + (uint64_t)i : 0) : 14;
+
+				memset(p, 0, sizeof(*p));
+				p->entry_out = (struct fuse_entry_out){.nodeid = node, .entry_valid = 3600,
+								       .attr_valid = 3600};
+				fill_attr(&p->entry_out.attr, node, h->nodeid == 10 ? S_IFREG | 0644 : 0777,
+					  4096);
+				const char *name = h->nodeid == 10 ? names[i] : bad;
+
+				p->dirent = (struct fuse_dirent){.ino = node, .off = (uint64_t)i + 1,
+								 .namelen = (uint32_t)strlen(name),
+								 .type = DT_REG};
+				memcpy(p->dirent.name, name, strlen(name));
+				len += FUSE_DIRENTPLUS_SIZE(p);
+			}
+			reply(h->unique, 0, d, len);
+			break;
+		}
+		case FUSE_FORGET: /* no reply */
+			plus_bad_forgets += h->nodeid == 14;
+			break;
 		case FUSE_BATCH_FORGET: {
 			struct fuse_batch_forget_in *b = (struct fuse_batch_forget_in *)arg;
 			struct fuse_forget_one *one = (struct fuse_forget_one *)(b + 1);
@@ -418,7 +479,6 @@ static void serve(void)
 			       ri->size);
 			break;
 		}
-		case FUSE_FORGET:
 		case FUSE_INTERRUPT:
 			break; /* no reply */
 		default:
@@ -542,9 +602,32 @@ static void client(void)
 	}
 }
 
+/* The "plus" run: READDIRPLUS fills the dentry cache, so stats of the
+ * names it brought ask nothing; a bad entry fails the listing and its
+ * lookup is forgotten. */
+static void client_plus(void)
+{
+	struct stat st;
+	DIR *d = opendir(MNT "/plusdir");
+	int names = 0;
+
+	while (d && readdir(d))
+		names++;
+	EXPECT(d && names == 2); /* p1, p2: "." is not the server's to give */
+	if (d)
+		closedir(d);
+	EXPECT(stat(MNT "/plusdir/p1", &st) == 0 && st.st_ino == 11 && S_ISREG(st.st_mode));
+	EXPECT(stat(MNT "/plusdir/p2", &st) == 0 && st.st_ino == 12);
+	EXPECT(list_error(MNT "/plusbad") == EIO);
+	usleep(100000);
+	EXPECT(stat(MNT "/plus-count", &st) == -1);
+}
+
 int main(int argc, char **argv)
 {
 	bool timeout_test = argc > 1 && !strcmp(argv[1], "timeout");
+
+	plus_mode = argc > 1 && !strcmp(argv[1], "plus");
 	char opts[128];
 	int status;
 	pid_t server, cl;
@@ -566,7 +649,10 @@ int main(int argc, char **argv)
 	}
 	cl = fork();
 	if (cl == 0) {
-		client();
+		if (plus_mode)
+			client_plus();
+		else
+			client();
 		_exit(failures ? 1 : 0);
 	}
 	EXPECT(waitpid(cl, &status, 0) == cl && WIFEXITED(status) && WEXITSTATUS(status) == 0);
