@@ -272,6 +272,36 @@ static void group_die(struct thread_group *tg)
 	}
 }
 
+/* Like Linux's exit_mm, before the exit is told to anyone: a parent
+ * that reaps a child finds its mappings (and their charges) gone. */
+void process_release_mm(struct task *t)
+{
+	struct platform_context *ctx;
+	struct mm *mm = t->mm;
+
+	if (!mm)
+		return;
+	if (t->tg) {
+		futex_exit_robust(t);
+		if (t->clear_child_tid) {
+			const uint32_t zero = 0;
+
+			if (!mm_copy_out(mm, t->clear_child_tid, &zero, sizeof(zero)))
+				futex_wake_address(t, t->clear_child_tid, 1);
+		}
+	}
+	/* Kicks find t->ctx under tasks_lock; the ptrace context lives in
+	 * the address space, so both go together. */
+	pthread_mutex_lock(&t->k->tasks_lock);
+	ctx = t->ctx;
+	t->ctx = NULL;
+	t->mm = NULL;
+	pthread_mutex_unlock(&t->k->tasks_lock);
+	if (ctx)
+		ctx->ops->destroy(ctx);
+	mm_put(mm);
+}
+
 void process_detach(struct task *t)
 {
 	struct kernel *k = t->k;
@@ -280,13 +310,6 @@ void process_detach(struct task *t)
 
 	if (!tg)
 		return;
-	futex_exit_robust(t);
-	if (t->clear_child_tid && t->mm) {
-		const uint32_t zero = 0;
-
-		if (!mm_copy_out(t->mm, t->clear_child_tid, &zero, sizeof(zero)))
-			futex_wake_address(t, t->clear_child_tid, 1);
-	}
 	pthread_mutex_lock(&k->tasks_lock);
 	for (pp = &tg->threads; *pp; pp = &(*pp)->group_next) {
 		if (*pp == t) {
@@ -838,6 +861,16 @@ static int copy_strings(struct task *t, uint64_t uv, char ***out, uint64_t *byte
 }
 
 /* Other threads of the group end before the exec goes on. */
+/* A kick reads t->ctx under tasks_lock (interrupt_locked), even while
+ * the task is in exec, so change it only there. */
+static void swap_mm(struct task *t, struct mm *mm, struct platform_context *ctx)
+{
+	pthread_mutex_lock(&t->k->tasks_lock);
+	t->mm = mm;
+	t->ctx = ctx;
+	pthread_mutex_unlock(&t->k->tasks_lock);
+}
+
 static int exec_single_thread(struct task *t)
 {
 	struct kernel *k = t->k;
@@ -888,12 +921,10 @@ static int64_t do_execve(struct task *t, int dirfd, uint64_t upath, uint64_t uar
 		goto out_free;
 	old_mm = t->mm;
 	old_ctx = t->ctx;
-	t->mm = mm;
-	t->ctx = ctx;
+	swap_mm(t, mm, ctx);
 	err = exec_load(t, path, argv, envp, msg, sizeof(msg));
 	if (err) {
-		t->mm = old_mm;
-		t->ctx = old_ctx;
+		swap_mm(t, old_mm, old_ctx);
 		ctx->ops->destroy(ctx);
 		mm_put(mm);
 		goto out_free;

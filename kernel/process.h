@@ -28,8 +28,11 @@ int task_new_mm(struct task *t, struct mm **mm, struct platform_context **ctx);
  * pid and default signal actions.  0, -EAGAIN (no pid) or -ENOMEM. */
 int process_attach_first(struct task *t);
 
-/* @t is done: leave its group (the last one out makes it a zombie) and
- * the pid table.  Called by task_destroy(); harmless if never attached. */
+/* @t is done: first let go of its address space (robust futexes and
+ * clear_child_tid are answered), then leave its group (the last one out
+ * makes it a zombie) and the pid table.  Both are called by task_destroy()
+ * in that order; harmless if never attached. */
+void process_release_mm(struct task *t);
 void process_detach(struct task *t);
 
 /* exit(2) of one task, with wait status @status if it is the last. */

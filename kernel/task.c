@@ -163,11 +163,8 @@ void task_destroy(struct task *t)
 	if (!t->exited && t->tg)
 		task_exit_group(t, SIGKILL);
 	task_release_files(t);
+	process_release_mm(t);
 	process_detach(t); /* the task is no longer in its group */
-	if (t->ctx)
-		t->ctx->ops->destroy(t->ctx);
-	if (t->mm)
-		mm_put(t->mm);
 	free(t->cmdline);
 	free(t->environ);
 	pthread_mutex_destroy(&t->wake_lock);
