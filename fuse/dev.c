@@ -87,9 +87,30 @@ static void req_finish(struct fuse_conn *fc, struct fuse_req *req, int error)
 		background_done(fc);
 	if (req->done)
 		req->done(fc, req);
-	if (req->background || req->abandoned)
+	if (req->then) {
+		req->next = fc->ended; /* background: freed by unlock_ended */
+		fc->ended = req;
+	} else if (req->background || req->abandoned) {
 		req_free(req);
+	}
 	pthread_cond_broadcast(&fc->changed);
+}
+
+/* Drop fc->lock, then run what ended requests left to do: it may put a
+ * file or an inode, which sends more requests. */
+static void unlock_ended(struct fuse_conn *fc)
+{
+	struct fuse_req *req = fc->ended;
+
+	fc->ended = NULL;
+	pthread_mutex_unlock(&fc->lock);
+	while (req) {
+		struct fuse_req *next = req->next;
+
+		req->then(req->then_arg);
+		req_free(req);
+		req = next;
+	}
 }
 
 /* fc->lock held. */
@@ -121,7 +142,7 @@ void fuse_conn_abort(struct fuse_conn *fc)
 {
 	pthread_mutex_lock(&fc->lock);
 	abort_locked(fc);
-	pthread_mutex_unlock(&fc->lock);
+	unlock_ended(fc);
 }
 
 /* A request for @opcode on @nodeid, header filled in. */
@@ -188,15 +209,21 @@ static void unlink_pending(struct fuse_conn *fc, struct fuse_req *req)
 	}
 }
 
-int fuse_request_background(struct fuse_conn *fc, uint32_t opcode, uint64_t nodeid,
-			    const struct fuse_arg *args, int nargs, bool no_reply)
+static int background(struct fuse_conn *fc, uint32_t opcode, uint64_t nodeid,
+		      const struct fuse_arg *args, int nargs, bool no_reply, void (*then)(void *),
+		      void *arg)
 {
 	struct fuse_req *req = req_new(fc, opcode, nodeid, args, nargs);
 
-	if (!req)
+	if (!req) {
+		if (then)
+			then(arg);
 		return -ENOMEM;
+	}
 	req->background = true;
 	req->no_reply = no_reply;
+	req->then = then;
+	req->then_arg = arg;
 	if (opcode == FUSE_WRITE) { /* writeback at exit: the reply is checked, then dropped */
 		req->out_size = sizeof(struct fuse_write_out);
 		req->out_exact = true;
@@ -204,6 +231,8 @@ int fuse_request_background(struct fuse_conn *fc, uint32_t opcode, uint64_t node
 	pthread_mutex_lock(&fc->lock);
 	if (!fc->connected || (fc->destroying && opcode == FUSE_FORGET)) {
 		pthread_mutex_unlock(&fc->lock);
+		if (then)
+			then(arg);
 		req_free(req);
 		return -ENOTCONN;
 	}
@@ -221,6 +250,19 @@ int fuse_request_background(struct fuse_conn *fc, uint32_t opcode, uint64_t node
 	}
 	pthread_mutex_unlock(&fc->lock);
 	return 0;
+}
+
+int fuse_request_background(struct fuse_conn *fc, uint32_t opcode, uint64_t nodeid,
+			    const struct fuse_arg *args, int nargs, bool no_reply)
+{
+	return background(fc, opcode, nodeid, args, nargs, no_reply, NULL, NULL);
+}
+
+int fuse_request_background_then(struct fuse_conn *fc, uint32_t opcode, uint64_t nodeid,
+				 const struct fuse_arg *args, int nargs, void (*then)(void *),
+				 void *arg)
+{
+	return background(fc, opcode, nodeid, args, nargs, false, then, arg);
 }
 
 /* After FUSE_INTERRUPT: wait for the reply, without signals, unless the
@@ -399,7 +441,7 @@ int fuse_send_destroy(struct fuse_conn *fc)
 	fc->destroying = true; /* FORGETs from now on would reach a server that let go */
 	if (!fc->initialized) {
 		abort_locked(fc);
-		pthread_mutex_unlock(&fc->lock);
+		unlock_ended(fc);
 		return 0;
 	}
 	pthread_mutex_unlock(&fc->lock);
@@ -606,7 +648,7 @@ static ssize_t dev_write(struct vfs_file *f, struct vfs_io *io, uint64_t off)
 	*pp = req->next;
 	req->out_len = payload;
 	req_finish(fc, req, oh.error);
-	pthread_mutex_unlock(&fc->lock);
+	unlock_ended(fc);
 	return (ssize_t)io->len;
 }
 

@@ -417,21 +417,76 @@ static int fuse_create(struct vfs_inode *dir, const char *name, mode_t mode,
 	return fuse_mknod(dir, name, (mode & 07777) | S_IFREG, 0, out);
 }
 
-/* A handle CREATE opened that no open took: give it back. */
+static void put_inode(void *inode)
+{
+	vfs_inode_put(inode);
+}
+
+/* A FORGET that waits for a request on its node to be over. */
+struct late_forget {
+	struct fuse_conn *fc;
+	uint64_t nodeid, nlookup;
+};
+
+static void send_late_forget(void *arg)
+{
+	struct late_forget *lf = arg;
+	struct fuse_forget_in fo = {.nlookup = lf->nlookup};
+
+	if (lf->nlookup)
+		(void)fuse_request_background(lf->fc, FUSE_FORGET, lf->nodeid,
+					      &(struct fuse_arg){&fo, sizeof(fo)}, 1, true);
+	fuse_conn_put(lf->fc);
+	free(lf);
+}
+
+/* Take the handle CREATE opened that no open took, if there is one. */
+static bool take_created(struct fuse_inode *fi, struct fuse_release_in *in)
+{
+	bool had;
+
+	pthread_mutex_lock(&fi->lock);
+	*in = (struct fuse_release_in){.fh = fi->created_fh, .flags = fi->created_open_flags};
+	had = fi->created;
+	fi->created = false;
+	pthread_mutex_unlock(&fi->lock);
+	return had;
+}
+
+/* Give back such a handle of a live inode, which stays until the
+ * RELEASE is over. */
 static void release_created(struct fuse_inode *fi)
 {
 	struct fuse_release_in in;
 
-	pthread_mutex_lock(&fi->lock);
-	in = (struct fuse_release_in){.fh = fi->created_fh, .flags = fi->created_open_flags};
-	if (!fi->created) {
-		pthread_mutex_unlock(&fi->lock);
-		return;
+	if (take_created(fi, &in))
+		(void)fuse_request_background_then(fi->fc, FUSE_RELEASE, fi->nodeid,
+						   &(struct fuse_arg){&in, sizeof(in)}, 1, put_inode,
+						   vfs_inode_get(&fi->base));
+}
+
+/*
+ * At eviction: give back such a handle, and send the inode's FORGET
+ * (@nlookup) only once the RELEASE is over.  Returns false if there was
+ * no handle, or no memory to wait with: then the FORGET is the caller's
+ * (out of order, only when out of memory).
+ */
+static bool release_created_then_forget(struct fuse_inode *fi, uint64_t nlookup)
+{
+	struct fuse_release_in in;
+	struct late_forget *lf;
+
+	if (!take_created(fi, &in))
+		return false;
+	lf = malloc(sizeof(*lf));
+	if (lf) {
+		*lf = (struct late_forget){.fc = fi->fc, .nodeid = fi->nodeid, .nlookup = nlookup};
+		fuse_conn_get(fi->fc);
 	}
-	fi->created = false;
-	pthread_mutex_unlock(&fi->lock);
-	(void)fuse_request_background(fi->fc, FUSE_RELEASE, fi->nodeid,
-				      &(struct fuse_arg){&in, sizeof(in)}, 1, false);
+	(void)fuse_request_background_then(fi->fc, FUSE_RELEASE, fi->nodeid,
+					   &(struct fuse_arg){&in, sizeof(in)}, 1,
+					   lf ? send_late_forget : NULL, lf);
+	return lf != NULL;
 }
 
 /*
@@ -789,11 +844,13 @@ static int fuse_removexattr(struct vfs_inode *inode, const char *name)
 static void fuse_evict(struct vfs_inode *inode)
 {
 	struct fuse_inode *fi = fino(inode);
+	uint64_t nlookup = fi->nodeid == FUSE_ROOT_ID ? 0 : fi->nlookup;
 
 	node_remove(fi);
-	release_created(fi);
-	if (fi->nlookup && fi->nodeid != FUSE_ROOT_ID) {
-		struct fuse_forget_in fo = {.nlookup = fi->nlookup};
+	if (release_created_then_forget(fi, nlookup))
+		nlookup = 0; /* it goes after the RELEASE */
+	if (nlookup) {
+		struct fuse_forget_in fo = {.nlookup = nlookup};
 
 		(void)fuse_request_background(fi->fc, FUSE_FORGET, fi->nodeid,
 					      &(struct fuse_arg){&fo, sizeof(fo)}, 1, true);
@@ -982,6 +1039,11 @@ static ssize_t pc_read(void *ctx, uint64_t off, void *buf, size_t len)
 	return (ssize_t)done;
 }
 
+static void put_file(void *f)
+{
+	vfs_file_put(f);
+}
+
 /* Write back with WRITEs of the mapped file's handle; @bg: queue them. */
 static int pc_write_as(struct vfs_file *f, uint64_t off, const void *buf, size_t len, bool bg)
 {
@@ -997,8 +1059,11 @@ static int pc_write_as(struct vfs_file *f, uint64_t off, const void *buf, size_t
 		struct fuse_write_out o = {0};
 		int err;
 
+		/* The file stays until the WRITE is over, and with it its
+		 * handle: RELEASE comes after (as Linux's writepage's ref). */
 		if (bg)
-			err = fuse_request_background(fc, FUSE_WRITE, ff->fi->nodeid, a, 2, false);
+			err = fuse_request_background_then(fc, FUSE_WRITE, ff->fi->nodeid, a, 2,
+							   put_file, vfs_file_get(f));
 		else
 			err = fuse_request(fc, FUSE_WRITE, ff->fi->nodeid, a, 2, &o, sizeof(o), true,
 					   NULL);
@@ -1251,11 +1316,15 @@ static void ffile_release(struct vfs_file *f)
 	struct fuse_release_in in = {.fh = ff->fh, .flags = (uint32_t)f->flags};
 	bool skip = ff->is_dir ? fc->no_opendir : fc->no_open;
 
+	/* The inode stays until the server has the RELEASE: its FORGET
+	 * must not overtake it (Linux's fuse_release_common holds it too). */
 	if (!skip)
-		(void)fuse_request_background(fc, ff->is_dir ? FUSE_RELEASEDIR : FUSE_RELEASE,
-					      ff->fi->nodeid, &(struct fuse_arg){&in, sizeof(in)}, 1,
-					      false);
-	vfs_inode_put(&ff->fi->base);
+		(void)fuse_request_background_then(fc, ff->is_dir ? FUSE_RELEASEDIR : FUSE_RELEASE,
+						   ff->fi->nodeid,
+						   &(struct fuse_arg){&in, sizeof(in)}, 1, put_inode,
+						   &ff->fi->base);
+	else
+		vfs_inode_put(&ff->fi->base);
 	free(ff);
 }
 

@@ -60,6 +60,12 @@ struct fuse_req {
 	bool out_exact;		 /* the reply must be out_size long (fixed-size replies) */
 	int error;		 /* 0 or a negative errno */
 	void (*done)(struct fuse_conn *fc, struct fuse_req *req); /* background completion */
+	/* Run once the request is over (answered or failed), with no lock
+	 * held: what must outlive it, so that nothing after it (a RELEASE
+	 * after a WRITE, a FORGET after a RELEASE) can overtake it in a
+	 * multi-threaded server. */
+	void (*then)(void *arg);
+	void *then_arg;
 };
 
 struct fuse_conn {
@@ -81,6 +87,7 @@ struct fuse_conn {
 	 * queued or in flight; the rest wait on bg_queue, in order. */
 	unsigned active_background;
 	struct fuse_req *bg_queue, **bg_tail;
+	struct fuse_req *ended;	 /* over, with a ->then to run once unlocked */
 
 	/* Negotiated at FUSE_INIT. */
 	uint32_t minor;
@@ -144,6 +151,12 @@ int fuse_request(struct fuse_conn *fc, uint32_t opcode, uint64_t nodeid,
 /* As fuse_request, but nobody waits and no reply payload is kept. */
 int fuse_request_background(struct fuse_conn *fc, uint32_t opcode, uint64_t nodeid,
 			    const struct fuse_arg *args, int nargs, bool no_reply);
+
+/* As fuse_request_background (with a reply), and @then(@arg) runs once
+ * the request is over, or at once if it cannot be queued. */
+int fuse_request_background_then(struct fuse_conn *fc, uint32_t opcode, uint64_t nodeid,
+				 const struct fuse_arg *args, int nargs, void (*then)(void *),
+				 void *arg);
 
 /*
  * A notification from the server (a write with unique 0; @code is in the

@@ -164,6 +164,30 @@ static void hold(uint64_t unique)
 	reply(unique, 0, NULL, 0);
 }
 
+/* "brief" is unlinked while open: its last close sends RELEASE, and its
+ * FORGET must wait for the answer, or a multi-threaded server may take
+ * the FORGET first and find no node for the RELEASE.  Hold the answer a
+ * while and see what comes. */
+#define BRIEF_NODE 15
+
+static void hold_brief(uint64_t unique)
+{
+	static char buf[1 << 16];
+
+	for (int i = 0; i < 6; i++) {
+		struct pollfd p = {.fd = dev, .events = POLLIN};
+		struct fuse_in_header *h = (struct fuse_in_header *)buf;
+
+		if (poll(&p, 1, 50) != 1 || read(dev, buf, sizeof(buf)) <= 0)
+			continue;
+		if (h->opcode == FUSE_FORGET && h->nodeid == BRIEF_NODE)
+			printf("brief: FORGET before its RELEASE was answered\n");
+		else if (h->opcode != FUSE_FORGET)
+			reply(h->unique, 0, NULL, 0);
+	}
+	reply(unique, 0, NULL, 0);
+}
+
 static void fill_attr(struct fuse_attr *a, uint64_t ino, uint32_t mode, uint64_t size)
 {
 	memset(a, 0, sizeof(*a));
@@ -283,6 +307,8 @@ static void serve(void)
 
 				fill_attr(&e.attr, cached_node, S_IFREG | 0644, cached_size);
 				reply(h->unique, 0, &e, sizeof(e));
+			} else if (!strcmp(arg, "brief")) {
+				entry(h->unique, BRIEF_NODE, S_IFREG | 0644);
 			} else if (!strcmp(arg, "hold-release")) {
 				hold_release = true;
 				reply(h->unique, -ENOENT, NULL, 0);
@@ -335,7 +361,14 @@ static void serve(void)
 			reply(h->unique, 0, &o, sizeof(o));
 			break;
 		}
+		case FUSE_UNLINK:
+			reply(h->unique, strcmp(arg, "brief") ? -EPERM : 0, NULL, 0);
+			break;
 		case FUSE_RELEASE:
+			if (h->nodeid == BRIEF_NODE) {
+				hold_brief(h->unique);
+				break;
+			}
 			if (hold_release) {
 				hold_release = false;
 				hold(h->unique);
@@ -423,6 +456,8 @@ static void serve(void)
 			break;
 		}
 		case FUSE_FORGET: /* no reply */
+			if (h->nodeid == BRIEF_NODE)
+				printf("brief: FORGET after its RELEASE was answered\n");
 			plus_bad_forgets += h->nodeid == 14;
 			break;
 		case FUSE_BATCH_FORGET: {
@@ -588,6 +623,12 @@ static void client(void)
 	close(fd);
 	EXPECT(stat(MNT "/negative", &st) == -1 && errno == ENOENT);
 	EXPECT(stat(MNT "/negative-count", &st) == -1);
+
+	/* The last close of an unlinked file: RELEASE, then FORGET. */
+	fd = open(MNT "/brief", O_RDONLY);
+	EXPECT(fd >= 0 && unlink(MNT "/brief") == 0);
+	close(fd);
+	usleep(400000);
 
 	/* Two RELEASEs at once, with max_background 1. */
 	EXPECT(stat(MNT "/hold-release", &st) == -1);
