@@ -23,6 +23,7 @@
 #include "kernel/elf.h"
 #include "kernel/exec.h"
 #include "kernel/exec_stack.h"
+#include "kernel/vdso.h"
 
 #define MAX_PROGRAM_SIZE (UINT64_C(1) << 30)
 
@@ -148,8 +149,8 @@ static int load_segments(struct task *t, const unsigned char *file, const struct
 
 /* Map the stack and write argv, envp and auxv into it. */
 static int setup_stack(struct task *t, const struct elf_image *img, uint64_t bias,
-		       uint64_t interp_base, const char *path, char *const argv[],
-		       char *const envp[], uint64_t *sp)
+		       uint64_t interp_base, uint64_t vdso_base, const char *path,
+		       char *const argv[], char *const envp[], uint64_t *sp)
 {
 	uint64_t size = t->rlimits[RLIMIT_STACK].rlim_cur, image_size;
 	const uint64_t auxv[][2] = {
@@ -168,13 +169,14 @@ static int setup_stack(struct task *t, const struct elf_image *img, uint64_t bia
 		{AT_HWCAP, getauxval(AT_HWCAP)},
 		{AT_HWCAP2, 0},
 		{AT_CLKTCK, 100},
+		{AT_SYSINFO_EHDR, vdso_base}, /* last: left out when there is none */
 	};
 	struct exec_stack_args args = {
 		.argv = (const char *const *)argv,
 		.envp = (const char *const *)envp,
 		.execfn = path,
 		.auxv = auxv,
-		.nauxv = sizeof(auxv) / sizeof(auxv[0]),
+		.nauxv = sizeof(auxv) / sizeof(auxv[0]) - (vdso_base ? 0 : 1),
 	};
 	unsigned char *image;
 	int64_t r;
@@ -349,7 +351,7 @@ static int load_program(struct task *t, const char *path, char *const argv[], ch
 {
 	struct elf_image *img;
 	unsigned char *file = NULL;
-	uint64_t bias = 0, brk_start, sp, interp_base = 0, entry = 0;
+	uint64_t bias = 0, brk_start, sp, interp_base = 0, entry = 0, vdso_base = 0;
 	size_t len = 0;
 	int err;
 
@@ -387,7 +389,9 @@ static int load_program(struct task *t, const char *path, char *const argv[], ch
 	if (!err && img->has_interp)
 		err = load_interp(t, img->interp, &interp_base, &entry, msg, msglen);
 	if (!err)
-		err = setup_stack(t, img, bias, interp_base, path, argv, envp, &sp);
+		err = vdso_map(t, &vdso_base);
+	if (!err)
+		err = setup_stack(t, img, bias, interp_base, vdso_base, path, argv, envp, &sp);
 	if (err) {
 		if (!msg[0])
 			snprintf(msg, msglen, "cannot load: %s", strerror(-err));

@@ -11,6 +11,7 @@
 #include "kernel/kernel.h"
 #include "kernel/process.h"
 #include "kernel/timer.h"
+#include "kernel/vdso.h"
 #include "kernel/procfs.h"
 #include "kernel/vfs/ops.h"
 #include "kernel/vfs/overlay.h"
@@ -202,6 +203,8 @@ int kernel_init(struct kernel *k, struct memfile *mf, struct memacct *acct,
 		err = make_empty_root(k);
 	if (!err)
 		err = mount_standard(k, host_root != NULL);
+	if (!err)
+		err = vdso_init(k);
 	if (err)
 		vfs_destroy(&k->vfs);
 	if (err)
@@ -211,6 +214,7 @@ int kernel_init(struct kernel *k, struct memfile *mf, struct memacct *acct,
 
 void kernel_destroy(struct kernel *k)
 {
+	vdso_destroy(k);
 	vfs_destroy(&k->vfs);
 	kernel_free_tables(k);
 }

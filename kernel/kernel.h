@@ -24,6 +24,7 @@
 
 struct task;
 struct kernel;
+struct vdso;
 
 /*
  * File systems the kernel does not know itself (FUSE, from fuse/): the
@@ -75,6 +76,8 @@ struct kernel {
 	 * every larger one), for --stats; or NULL. */
 	_Atomic uint64_t *fuse_counts;
 	_Atomic uint64_t syscall_seq;	  /* syscalls so far: each gets a number (task.syscall_seq) */
+
+	struct vdso *vdso;		  /* kernel/vdso.h; NULL: none */
 
 	pthread_mutex_t futex_lock;	  /* protects futex_waiters */
 	struct futex_waiter *futex_waiters;

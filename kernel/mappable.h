@@ -39,6 +39,7 @@ struct mm_mappable_ops {
 	/* Write back what mappings dirtied in [off, off + len); @wait: wait
 	 * for the server (else queue it and go on).  May block.  0 or -errno. */
 	int (*writeback)(void *obj, uint64_t off, uint64_t len, bool wait);
+	const char *name; /* what /proc/PID/maps calls the mapping, or NULL */
 };
 
 #endif

@@ -309,6 +309,7 @@ static int gen_maps(void *priv, char **buf, size_t *len)
 		const struct mm_vma *v = segset_seg_value(seg);
 		const char *name = v->kind == MM_VMA_HEAP    ? "[heap]"
 				   : v->kind == MM_VMA_STACK ? "[stack]"
+				   : v->mops && v->mops->name ? v->mops->name
 							     : "";
 
 		put(&out, "%08lx-%08lx %c%c%c%c 00000000 00:00 0%s%s\n", (unsigned long)r.start,

@@ -128,6 +128,7 @@ struct platform {
 	const struct platform_ops *ops;
 	const char *name;        /* "kvm", "ptrace" */
 	bool shared_as;          /* several contexts may run in one address space (threads) */
+	bool tsc_host;           /* guest rdtsc reads the host's TSC (the vDSO clocks need it) */
 	const char *description; /* one line for --debug and bench output */
 };
 

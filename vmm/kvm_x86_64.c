@@ -133,7 +133,7 @@ struct kvm_platform {
 	uint64_t zap_gpa;
 	int kick_signal;
 	struct kvm_sregs sregs; /* ring-3 template; cr3 and tr.base per context */
-	char desc[300];		/* platform.description */
+	char desc[400];		/* platform.description */
 
 	struct pagetable upper;	  /* the trampoline; never unmapped */
 	struct file_range tramp;  /* GDT, IDT, ring-0 code */
@@ -1211,6 +1211,14 @@ static int open_vm(struct kvm_platform *p, char *why, size_t n)
 	return 0;
 }
 
+static uint64_t host_rdtsc(void)
+{
+	uint32_t lo, hi;
+
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return (uint64_t)hi << 32 | lo;
+}
+
 /*
  * Which kind of KVM is this?  Run `syscall` in ring 3 on vCPU 0, with
  * LSTAR at the PVM stub, SMEP and SMAP off: hardware KVM executes the stub
@@ -1218,7 +1226,7 @@ static int open_vm(struct kvm_platform *p, char *why, size_t n)
  */
 static int probe_mode(struct kvm_platform *p, char *why, size_t n)
 {
-	static const unsigned char code[] = {0x0f, 0x05, 0x0f, 0x0b}; /* syscall; ud2 */
+	static const unsigned char code[] = {0x0f, 0x31, 0x0f, 0x05, 0x0f, 0x0b}; /* rdtsc; syscall; ud2 */
 	const uint64_t code_va = 0x400000;
 	struct platform_context *pc;
 	struct platform_as *as;
@@ -1226,6 +1234,7 @@ static int probe_mode(struct kvm_platform *p, char *why, size_t n)
 	struct abi_regs r = {.rip = code_va, .eflags = RFLAGS_FIXED};
 	struct platform_trap trap;
 	struct kvm_context *ctx;
+	uint64_t before, after, guest_tsc;
 	int err;
 
 	p->mode = KVM_MODE_PVM; /* maps the stub and doorbell, sets LSTAR there */
@@ -1243,8 +1252,14 @@ static int probe_mode(struct kvm_platform *p, char *why, size_t n)
 		goto out_as;
 	ctx = (struct kvm_context *)pc;
 	p->sregs.cr4 &= ~(uint64_t)(CR4_SMEP | CR4_SMAP);
+	before = host_rdtsc();
 	err = kvm_ctx_run(pc, &r, &trap);
+	after = host_rdtsc();
 	p->sregs.cr4 = p->cr4;
+	/* The guest's TSC is the host's (PVM; hardware KVM offsets it):
+	 * then the vDSO may turn it into the host's clocks. */
+	guest_tsc = (r.rdx & 0xffffffff) << 32 | (r.rax & 0xffffffff);
+	p->base.tsc_host = !err && before <= guest_tsc && guest_tsc <= after;
 	if (!err && trap.kind != PLATFORM_TRAP_SYSCALL)
 		err = -EIO;
 	if (err) {
@@ -1298,14 +1313,16 @@ int kvm_platform_create(struct memfile *mf, struct platform **out, char *why, si
 		kvm_platform_destroy(&p->base);
 		return err;
 	}
-	snprintf(p->desc, sizeof(p->desc), "kvm (%s; smep %s, smap %s, xsave %s; signal frames carry xfeatures 0x%lx, %zu bytes)",
+	snprintf(p->desc, sizeof(p->desc), "kvm (%s; smep %s, smap %s, xsave %s; signal frames carry xfeatures 0x%lx, %zu bytes; %s)",
 		 p->mode == KVM_MODE_PVM
 			 ? "PVM: syscall stays in ring 3, user stub + MMIO doorbell, sync regs"
 			 : "hardware: syscall enters ring 0, supervisor stub + out, sync regs",
 		 p->cr4 & CR4_SMEP ? "on" : "off (KVM does not offer it)",
 		 p->cr4 & CR4_SMAP ? "on" : "off (KVM does not offer it)",
 		 p->xcr0 ? "on" : "off (KVM does not offer it)", (unsigned long)p->fpu_xfeatures,
-		 p->fpu_size);
+		 p->fpu_size,
+		 p->base.tsc_host ? "guest TSC is the host's: vDSO clocks"
+				  : "guest TSC offset: vDSO clocks make syscalls");
 	p->base.description = p->desc;
 	*out = &p->base;
 	return 0;

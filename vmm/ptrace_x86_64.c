@@ -502,6 +502,7 @@ int ptrace_platform_create(struct memfile *mf, struct platform **out)
 		return -ENOMEM;
 	p->base.ops = &ptrace_platform_ops;
 	p->base.name = "ptrace";
+	p->base.tsc_host = true; /* guest code is a host process */
 	p->base.description = "ptrace (PTRACE_SYSEMU stub processes)";
 	p->mf = mf;
 	probe_xsave(p);

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/file.h>
@@ -1188,6 +1189,71 @@ static void test_forkbomb(void)
 	EXPECT(errno == ECHILD);
 }
 
+/* --- the vDSO --- */
+
+static long long ts_ns(const struct timespec *ts)
+{
+	return ts->tv_sec * 1000000000LL + ts->tv_nsec;
+}
+
+/* The clock of the vDSO (through libc) between two syscalls of it:
+ * VDSO_ROUNDS of each clock, then gettimeofday and time.  The explicit
+ * syscalls are VDSO_SYSCALLS clock_gettimes, which --stats must show
+ * alone (vdso.sh in meson.build): the libc calls made none. */
+#define VDSO_ROUNDS   5000
+#define VDSO_SYSCALLS (3 * 2 * VDSO_ROUNDS + 2 * 2 * 1000)
+
+static void test_vdso(void)
+{
+	static const clockid_t clocks[] = {CLOCK_MONOTONIC, CLOCK_REALTIME, CLOCK_BOOTTIME};
+	const unsigned char *ehdr = (const unsigned char *)getauxval(AT_SYSINFO_EHDR);
+	struct timespec a, b, c;
+	int bad = 0;
+
+	EXPECT(ehdr && memcmp(ehdr, "\177ELF", 4) == 0);
+	usleep(100000); /* the sentry has measured the TSC by now */
+	for (size_t k = 0; k < sizeof(clocks) / sizeof(clocks[0]); k++) {
+		for (int i = 0; i < VDSO_ROUNDS; i++) {
+			syscall(SYS_clock_gettime, clocks[k], &a);
+			clock_gettime(clocks[k], &b);
+			syscall(SYS_clock_gettime, clocks[k], &c);
+			bad += ts_ns(&a) > ts_ns(&b) || ts_ns(&b) > ts_ns(&c);
+		}
+	}
+	EXPECT(bad == 0);
+	for (int i = 0; i < 1000; i++) {
+		struct timeval tv;
+
+		syscall(SYS_clock_gettime, CLOCK_REALTIME, &a);
+		gettimeofday(&tv, NULL);
+		syscall(SYS_clock_gettime, CLOCK_REALTIME, &c);
+		bad += ts_ns(&a) / 1000 > tv.tv_sec * 1000000LL + tv.tv_usec ||
+		       tv.tv_sec * 1000000LL + tv.tv_usec > ts_ns(&c) / 1000;
+	}
+	for (int i = 0; i < 1000; i++) {
+		time_t t;
+
+		syscall(SYS_clock_gettime, CLOCK_REALTIME, &a);
+		t = time(NULL);
+		syscall(SYS_clock_gettime, CLOCK_REALTIME, &c);
+		bad += a.tv_sec > t || t > c.tv_sec;
+	}
+	EXPECT(bad == 0);
+	/* It keeps time: 50 ms of sleep are 50 ms (and a bit) of clock. */
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	usleep(50000);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	EXPECT(ts_ns(&b) - ts_ns(&a) >= 50000000LL && ts_ns(&b) - ts_ns(&a) < 500000000LL);
+	{
+		double t0 = now_ms();
+
+		for (int i = 0; i < 100000; i++)
+			clock_gettime(CLOCK_MONOTONIC, &b);
+		printf("vdso: %d syscalls; clock_gettime %.0f ns a call\n", VDSO_SYSCALLS,
+		       (now_ms() - t0) * 1e6 / 100000);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	static const struct {
@@ -1202,7 +1268,7 @@ int main(int argc, char **argv)
 		{"robust", test_robust}, {"shared-futex", test_shared_futex}, {"jobs", test_jobs},
 		{"exit-release", test_exit_release}, {"rtqueue", test_rtqueue},
 		{"avxframe", test_avxframe},
-		{"locks", test_locks}, {"fusemap", test_fusemap},
+		{"locks", test_locks}, {"fusemap", test_fusemap}, {"vdso", test_vdso},
 	};
 	const char *what = argc > 1 ? argv[1] : "";
 
