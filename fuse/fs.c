@@ -1554,8 +1554,6 @@ static void fuse_fs_destroy(struct vfs_fs *fs)
 int fuse_fs_mount(struct task *t, const char *type, const char *data, struct vfs_fs **out)
 {
 	struct mount_opts o = {0};
-	struct fuse_fs *ffs;
-	struct fuse_inode *root;
 	struct fuse_conn *fc;
 	struct vfs_file *dev;
 	int err;
@@ -1567,20 +1565,28 @@ int fuse_fs_mount(struct task *t, const char *type, const char *data, struct vfs
 		return err;
 	dev = fd_get(t->fds, o.fd);
 	fc = fuse_dev_conn(dev);
-	if (!fc) {
-		err = -EINVAL;
-		goto out_put;
-	}
+	err = fc ? fuse_fs_create(fc, o.rootmode, o.max_read, out) : -EINVAL;
+	if (dev)
+		vfs_file_put(dev);
+	return err;
+}
+
+int fuse_fs_create(struct fuse_conn *fc, mode_t rootmode, uint32_t max_read, struct vfs_fs **out)
+{
+	struct fuse_fs *ffs;
+	struct fuse_inode *root;
+	int err;
+
 	pthread_mutex_lock(&fc->lock);
 	err = fc->mounted || !fc->connected ? -EINVAL : 0;
 	if (!err) {
 		fc->mounted = true;
-		fc->max_read = o.max_read;
+		fc->max_read = max_read;
 		fc->refs += 2; /* the fs, and its root inode */
 	}
 	pthread_mutex_unlock(&fc->lock);
 	if (err)
-		goto out_put;
+		return err;
 	err = -ENOMEM;
 	ffs = calloc(1, sizeof(*ffs));
 	root = calloc(1, sizeof(*root));
@@ -1589,7 +1595,7 @@ int fuse_fs_mount(struct task *t, const char *type, const char *data, struct vfs
 		free(root);
 		fuse_conn_put(fc);
 		fuse_conn_put(fc);
-		goto out_put;
+		return err;
 	}
 	ffs->fc = fc;
 	ffs->base.type = "fuse";
@@ -1597,7 +1603,7 @@ int fuse_fs_mount(struct task *t, const char *type, const char *data, struct vfs
 	ffs->base.priv = ffs;
 	ffs->base.destroy = fuse_fs_destroy;
 	ffs->base.statfs = fuse_fs_statfs;
-	vfs_inode_init(&root->base, &ffs->base, &fuse_inode_ops, o.rootmode & S_IFMT);
+	vfs_inode_init(&root->base, &ffs->base, &fuse_inode_ops, rootmode & S_IFMT);
 	root->base.ino = FUSE_ROOT_ID;
 	root->fc = fc;
 	root->nodeid = FUSE_ROOT_ID;
@@ -1607,17 +1613,14 @@ int fuse_fs_mount(struct task *t, const char *type, const char *data, struct vfs
 	if (err) {
 		fuse_conn_put(fc);
 		free(ffs);
-		goto out_put;
+		return err;
 	}
 	node_add(root);
 	err = fuse_send_init(fc);
 	if (err) {
 		fuse_fs_destroy(&ffs->base);
-		goto out_put;
+		return err;
 	}
 	*out = &ffs->base;
-out_put:
-	if (dev)
-		vfs_file_put(dev);
-	return err;
+	return 0;
 }

@@ -174,4 +174,10 @@ int fuse_send_notify_reply(struct fuse_conn *fc, uint64_t notify_unique, uint64_
 /* The FUSE file system (fs.c): mount(2) of "fuse" / "fuse.SUBTYPE". */
 int fuse_fs_mount(struct task *t, const char *type, const char *data, struct vfs_fs **out);
 
+/* The FUSE file system over connection @fc, whose server is told INIT:
+ * what mount(2) makes once it has parsed its options (and the fuzzer,
+ * test/fuzz, without a task).  0, -EINVAL (mounted or aborted already)
+ * or -ENOMEM. */
+int fuse_fs_create(struct fuse_conn *fc, mode_t rootmode, uint32_t max_read, struct vfs_fs **out);
+
 #endif
