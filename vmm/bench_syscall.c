@@ -234,7 +234,7 @@ static double value_of(const char *out, const char *name)
 static void process_rows(const char *platform, bool quick)
 {
 	char self[PATH_MAX], load[PATH_MAX + 32], out[1024], rounds[16], forks[16], *slash;
-	double sp[ROUNDS], np[ROUNDS], sf[ROUNDS], nf[ROUNDS];
+	double sp[ROUNDS], np[ROUNDS], sf[ROUNDS], nf[ROUNDS], sc[ROUNDS], nc[ROUNDS];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	int r;
 
@@ -261,13 +261,16 @@ static void process_rows(const char *platform, bool quick)
 			return;
 		np[r] = value_of(out, "pipe_pingpong");
 		nf[r] = value_of(out, "fork_exit_wait");
+		nc[r] = value_of(out, "libc_clock_gettime");
 		if (bench_run_capture(sandbox, out, sizeof(out)))
 			return;
 		sp[r] = value_of(out, "pipe_pingpong");
 		sf[r] = value_of(out, "fork_exit_wait");
+		sc[r] = value_of(out, "libc_clock_gettime");
 	}
 	row("pipe ping-pong, two processes", median(sp, ROUNDS), median(np, ROUNDS), "native");
 	row("fork + exit + wait", median(sf, ROUNDS), median(nf, ROUNDS), "native");
+	row("clock_gettime via libc (vDSO)", median(sc, ROUNDS), median(nc, ROUNDS), "native");
 }
 
 int bench_syscall_main(int argc, char **argv)
