@@ -749,8 +749,6 @@ static int dev_open(struct kernel *k, struct vfs_file *f, int flags)
 
 	if (!fc)
 		return -ENOMEM;
-	pthread_condattr_t ca;
-
 	pthread_mutex_init(&fc->lock, NULL);
 	pthread_mutex_init(&fc->nodes_lock, NULL);
 	fc->bg_tail = &fc->bg_queue;
@@ -760,10 +758,7 @@ static int dev_open(struct kernel *k, struct vfs_file *f, int flags)
 	if (getrandom(&fc->owner_key, sizeof(fc->owner_key), 0) != sizeof(fc->owner_key))
 		fc->owner_key = (uint64_t)(uintptr_t)fc * UINT64_C(0x9e3779b97f4a7c15) ^
 				(uint64_t)time(NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* task_wait's deadlines */
-	pthread_cond_init(&fc->changed, &ca);
-	pthread_condattr_destroy(&ca);
+	task_cond_init(&fc->changed);
 	fc->k = k;
 	if (k->fs_hooks_priv)
 		fc->timeout_ms = ((const struct fuse_config *)k->fs_hooks_priv)->timeout_ms;

@@ -179,14 +179,10 @@ static int64_t futex_wait(struct task *t, struct futex_key key, uint64_t addr, u
 {
 	struct kernel *k = t->k;
 	struct futex_waiter w = {.mm = key.mm, .addr = key.addr, .bitset = bitset};
-	pthread_condattr_t ca;
 	uint32_t cur;
 	int err;
 
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&w.cond, &ca);
-	pthread_condattr_destroy(&ca);
+	task_cond_init(&w.cond);
 	pthread_mutex_lock(&k->futex_lock);
 	err = mm_copy_in(t->mm, &cur, addr, sizeof(cur));
 	if (!err && cur != val)

@@ -171,15 +171,7 @@ int kernel_init(struct kernel *k, struct memfile *mf, struct memacct *acct,
 		return -ENOMEM;
 	}
 	pthread_mutex_init(&k->tasks_lock, NULL);
-	{
-		/* Deadlines are CLOCK_MONOTONIC (task_wait). */
-		pthread_condattr_t ca;
-
-		pthread_condattr_init(&ca);
-		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-		pthread_cond_init(&k->tasks_changed, &ca);
-		pthread_condattr_destroy(&ca);
-	}
+	task_cond_init(&k->tasks_changed);
 	pthread_mutex_init(&k->futex_lock, NULL);
 	timer_kernel_init(k);
 	k->next_pid = 1;

@@ -279,9 +279,7 @@ void process_release_mm(struct task *t)
 	struct platform_context *ctx;
 	struct mm *mm = t->mm;
 
-	if (!mm)
-		return;
-	if (t->tg) {
+	if (mm && t->tg) {
 		futex_exit_robust(t);
 		if (t->clear_child_tid) {
 			const uint32_t zero = 0;
@@ -299,7 +297,8 @@ void process_release_mm(struct task *t)
 	pthread_mutex_unlock(&t->k->tasks_lock);
 	if (ctx)
 		ctx->ops->destroy(ctx);
-	mm_put(mm);
+	if (mm)
+		mm_put(mm);
 }
 
 void process_detach(struct task *t)
@@ -860,7 +859,6 @@ static int copy_strings(struct task *t, uint64_t uv, char ***out, uint64_t *byte
 	return 0;
 }
 
-/* Other threads of the group end before the exec goes on. */
 /* A kick reads t->ctx under tasks_lock (interrupt_locked), even while
  * the task is in exec, so change it only there. */
 static void swap_mm(struct task *t, struct mm *mm, struct platform_context *ctx)
@@ -871,6 +869,7 @@ static void swap_mm(struct task *t, struct mm *mm, struct platform_context *ctx)
 	pthread_mutex_unlock(&t->k->tasks_lock);
 }
 
+/* Other threads of the group end before the exec goes on. */
 static int exec_single_thread(struct task *t)
 {
 	struct kernel *k = t->k;

@@ -210,6 +210,16 @@ bool task_signal_pending(struct task *t)
 	return __atomic_load_n(&t->interrupt, __ATOMIC_ACQUIRE) != 0;
 }
 
+void task_cond_init(pthread_cond_t *c)
+{
+	pthread_condattr_t ca;
+
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(c, &ca);
+	pthread_condattr_destroy(&ca);
+}
+
 int task_wait(struct task *t, pthread_cond_t *c, pthread_mutex_t *m,
 	      const struct timespec *deadline)
 {

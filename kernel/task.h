@@ -186,6 +186,9 @@ void task_exit_group(struct task *t, int status);
 /* End @t's group as if killed by @signo, saying why on stderr. */
 void task_kill(struct task *t, int signo, const char *why, uint64_t addr);
 
+/* Initialise @c for task_wait: its deadlines are CLOCK_MONOTONIC. */
+void task_cond_init(pthread_cond_t *c);
+
 /*
  * Wait on @c with @m (held by the caller, as for pthread_cond_wait) until
  * woken, until the optional absolute CLOCK_MONOTONIC @deadline, or until a

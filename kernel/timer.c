@@ -188,13 +188,8 @@ static int start_thread_locked(struct kernel *k)
 
 void timer_kernel_init(struct kernel *k)
 {
-	pthread_condattr_t ca;
-
 	pthread_mutex_init(&k->timer_lock, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&k->timer_cond, &ca);
-	pthread_condattr_destroy(&ca);
+	task_cond_init(&k->timer_cond);
 }
 
 void timer_kernel_destroy(struct kernel *k)

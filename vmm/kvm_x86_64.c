@@ -45,6 +45,7 @@
 #include <unistd.h>
 
 #include "platform/pagetable.h"
+#include "platform/tsc.h"
 #include "vmm/kvm.h"
 #include "vmm/kvm_layout.h"
 
@@ -1211,14 +1212,6 @@ static int open_vm(struct kvm_platform *p, char *why, size_t n)
 	return 0;
 }
 
-static uint64_t host_rdtsc(void)
-{
-	uint32_t lo, hi;
-
-	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-	return (uint64_t)hi << 32 | lo;
-}
-
 /*
  * Which kind of KVM is this?  Run `syscall` in ring 3 on vCPU 0, with
  * LSTAR at the PVM stub, SMEP and SMAP off: hardware KVM executes the stub
@@ -1252,9 +1245,9 @@ static int probe_mode(struct kvm_platform *p, char *why, size_t n)
 		goto out_as;
 	ctx = (struct kvm_context *)pc;
 	p->sregs.cr4 &= ~(uint64_t)(CR4_SMEP | CR4_SMAP);
-	before = host_rdtsc();
+	before = platform_rdtsc();
 	err = kvm_ctx_run(pc, &r, &trap);
-	after = host_rdtsc();
+	after = platform_rdtsc();
 	p->sregs.cr4 = p->cr4;
 	/* The guest's TSC is the host's (PVM; hardware KVM offsets it):
 	 * then the vDSO may turn it into the host's clocks. */

@@ -19,6 +19,8 @@
 
 #include <stdint.h>
 
+#include "platform/tsc.h"
+
 #define VDSO_CLOCK_OK	   1u /* the TSC fields may be used */
 #define VDSO_GETCPU_RDTSCP 2u /* rdtscp's TSC_AUX holds the cpu (and node << 12) */
 
@@ -34,14 +36,6 @@ struct vdso_data {
 	int64_t boot_offset;	/* CLOCK_BOOTTIME - CLOCK_MONOTONIC, ns */
 };
 
-static inline uint64_t vdso_rdtsc(void)
-{
-	uint32_t lo, hi;
-
-	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-	return (uint64_t)hi << 32 | lo;
-}
-
 /* @clock now, in ns, into *@ns; 0 if the page cannot say yet. */
 static inline int vdso_clock_ns(const volatile struct vdso_data *d, enum vdso_clock clock,
 				uint64_t *ns)
@@ -55,7 +49,7 @@ static inline int vdso_clock_ns(const volatile struct vdso_data *d, enum vdso_cl
 		__asm__ volatile("" ::: "memory");
 		if (!(d->flags & VDSO_CLOCK_OK))
 			return 0;
-		delta = vdso_rdtsc() - d->tsc_base;
+		delta = platform_rdtsc() - d->tsc_base;
 		/* A TSC a hair behind the base (another CPU): no time went back. */
 		if ((int64_t)delta < 0)
 			delta = 0;
