@@ -12,6 +12,7 @@ packages=(
 	busybox-static                                # the guest userland
 	libfuse3-dev fuse3                            # guest-side libfuse servers, native FUSE
 	strace                                        # the one-exit-per-syscall test
+	clang libclang-rt-14-dev                      # the FUSE fuzz target (libFuzzer)
 )
 
 missing=()

@@ -17,12 +17,15 @@
  * A chunk: flags (1 byte), error or notification code (1 byte), payload
  * length (2 bytes, little endian), payload.  flags bit 0: a notification;
  * bit 1: the header's length is off by one; bit 2: the header's unique
- * is not the request's; bit 3: the error is positive.
+ * is not the request's; bit 3: the error is positive.  The seeds
+ * (test/fuzz/seeds.py) follow the round in order; FUZZ_FUSE_TRACE=1 in
+ * the environment prints each request's opcode, to write new ones.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/statfs.h>
@@ -160,6 +163,8 @@ static ssize_t dev_write_chunk(struct vfs_file *dev, uint64_t unique, const stru
 
 /* The next request that wants a reply: its unique, or 0 when the client
  * has gone quiet. */
+static bool trace;
+
 static uint64_t next_request(struct vfs_file *dev, volatile bool *client_done)
 {
 	static unsigned char buf[FUSE_MIN_READ_BUFFER + 1048576];
@@ -172,8 +177,11 @@ static uint64_t next_request(struct vfs_file *dev, volatile bool *client_done)
 		vfs_mem_io_init(&io, buf, sizeof(buf));
 		n = dev->ops->read(dev, &io.io, 0);
 		if (n >= (ssize_t)sizeof(*h)) {
+			if (trace)
+				fprintf(stderr, "request opcode %u unique %llu\n", h->opcode,
+					(unsigned long long)h->unique);
 			if (h->opcode == FUSE_FORGET || h->opcode == FUSE_BATCH_FORGET ||
-			    h->opcode == FUSE_INTERRUPT)
+			    h->opcode == FUSE_INTERRUPT || h->opcode == FUSE_NOTIFY_REPLY)
 				continue; /* no reply wanted */
 			return h->unique;
 		}
@@ -195,6 +203,7 @@ static void *client_main(void *fs)
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
+	trace = getenv("FUZZ_FUSE_TRACE") != NULL;
 	memacct_init(&macct);
 	if (memfile_init(&mf, UINT64_C(256) << 20, &macct))
 		abort();
