@@ -9,6 +9,7 @@
  * see of a private file mapping anyway.  Pages shared by two segments get
  * both segments' rights, as they would under Linux's file mappings.
  */
+#include <cpuid.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -147,6 +148,16 @@ static int load_segments(struct task *t, const unsigned char *file, const struct
 	return protect_segments(t, img, bias);
 }
 
+/* What Linux gives x86 programs as AT_HWCAP: cpuid leaf 1's edx.  Not
+ * getauxval(AT_HWCAP), which glibc answers from its own CPU probe. */
+static uint64_t hwcap(void)
+{
+	unsigned int a, b, c, d;
+
+	__cpuid(1, a, b, c, d);
+	return d;
+}
+
 /* Map the stack and write argv, envp and auxv into it. */
 static int setup_stack(struct task *t, const struct elf_image *img, uint64_t bias,
 		       uint64_t interp_base, uint64_t vdso_base, const char *path,
@@ -166,7 +177,7 @@ static int setup_stack(struct task *t, const struct elf_image *img, uint64_t bia
 		{AT_GID, 0},
 		{AT_EGID, 0},
 		{AT_SECURE, 0},
-		{AT_HWCAP, getauxval(AT_HWCAP)},
+		{AT_HWCAP, hwcap()},
 		{AT_HWCAP2, 0},
 		{AT_CLKTCK, 100},
 		{AT_SYSINFO_EHDR, vdso_base}, /* last: left out when there is none */

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "abi/fcntl.h"
+#include "abi/mman.h"
 #include "kernel/syscall.h"
 #include "kernel/vfs/lock.h"
 
@@ -37,6 +38,14 @@ static int guest_copy(struct vfs_io *io, void *buf, size_t at, size_t n, bool to
 	if (to_caller)
 		return mm_copy_out(g->t->mm, g->addr + at, buf, n);
 	return mm_copy_in(g->t->mm, buf, g->addr + at, n);
+}
+
+/* Linux's access_ok: a buffer must lie in the user half before anything
+ * else is looked at (a read of /dev/null into the kernel half is EFAULT,
+ * though it would copy nothing). */
+static bool user_range_ok(uint64_t addr, uint64_t len)
+{
+	return addr <= ABI_USER_END && len <= ABI_USER_END - addr;
 }
 
 static struct guest_io guest_io(struct task *t, uint64_t addr, uint64_t len)
@@ -170,6 +179,10 @@ static int64_t rw(struct task *t, uint64_t fd, uint64_t buf, uint64_t len, int64
 
 	if (!f)
 		return -EBADF;
+	if (!user_range_ok(buf, len)) {
+		vfs_file_put(f);
+		return -EFAULT;
+	}
 	if (len > INT_MAX - ABI_PAGE_MASK)
 		len = INT_MAX - ABI_PAGE_MASK; /* Linux's MAX_RW_COUNT */
 	g = guest_io(t, buf, len);
@@ -254,6 +267,8 @@ static int64_t rwv(struct task *t, const uint64_t a[6], int64_t off, rw_fn fn)
 		if (__builtin_add_overflow(total, (uint64_t)iov[i].iov_len, &total) ||
 		    total > SSIZE_MAX)
 			return -EINVAL;
+		else if (!user_range_ok((uint64_t)iov[i].iov_base, iov[i].iov_len))
+			return -EFAULT;
 	f = get_file(t, a[0]);
 	if (!f)
 		return -EBADF;

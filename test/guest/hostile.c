@@ -4,11 +4,15 @@
  * untouched) or probes the sentry's argument checks (and prints what the
  * syscall returned, for the test to compare).
  */
+#define _GNU_SOURCE /* REG_RIP */
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #define UPPER_HALF ((volatile char *)0xffff800000001000ULL)
@@ -25,37 +29,67 @@ static long raw(long nr, long a, long b, long c)
 	return ret;
 }
 
+/* A pointer the sentry must refuse: the syscall returns -EFAULT. */
+static int want_efault(const char *what, long r)
+{
+	printf("%s = %ld\n", what, r);
+	return r != -EFAULT;
+}
+
 static int efault_checks(void)
 {
-	char buf[8];
+	char buf[16];
 	long r;
 	int bad = 0;
 
-	r = raw(SYS_write, 1, 0xffff800000001000L, 8);
-	printf("write(upper half) = %ld\n", r);
-	bad |= r != -EFAULT;
-	r = raw(SYS_write, 1, 0x10000, 8);
-	printf("write(unmapped) = %ld\n", r);
-	bad |= r != -EFAULT;
-	r = raw(SYS_write, 1, -1L, 8);
-	printf("write(wrapping) = %ld\n", r);
-	bad |= r != -EFAULT;
-	r = raw(SYS_read, 0, 0xffff800000001000L, 8);
-	printf("read(upper half) = %ld\n", r);
-	bad |= r != -EFAULT && r != 0;
-	r = raw(SYS_uname, 0xffff800000001000L, 0, 0);
-	printf("uname(upper half) = %ld\n", r);
-	bad |= r != -EFAULT;
+	bad |= want_efault("write(upper half)", raw(SYS_write, 1, 0xffff800000001000L, 8));
+	bad |= want_efault("write(unmapped)", raw(SYS_write, 1, 0x10000, 8));
+	bad |= want_efault("write(wrapping)", raw(SYS_write, 1, -1L, 8));
+	/* The KVM trampoline (GDT, IDT, ring-0 code) and, just below the
+	 * user half's end, the PVM syscall stub and the doorbell page: mapped
+	 * for the vCPU, never part of the guest's memory. */
+	bad |= want_efault("write(trampoline)", raw(SYS_write, 1, 0xffffff8000000000L, 8));
+	bad |= want_efault("write(trampoline code)", raw(SYS_write, 1, 0xffffff8000002000L, 8));
+	bad |= want_efault("write(syscall stub)", raw(SYS_write, 1, 0x7fffffff0000L, 8));
+	bad |= want_efault("write(doorbell)", raw(SYS_write, 1, 0x7fffffff1000L, 8));
+	r = raw(SYS_open, (long)"/proc/self/exe", O_RDONLY, 0);
+	bad |= want_efault("read(file into syscall stub)", raw(SYS_read, r, 0x7fffffff0000L, 8));
+	bad |= want_efault("read(file into trampoline)", raw(SYS_read, r, 0xffffff8000000000L, 8));
+	close((int)r);
+	/* stdin is /dev/null: nothing would be copied, and still EFAULT. */
+	bad |= want_efault("read(upper half)", raw(SYS_read, 0, 0xffff800000001000L, 8));
+	bad |= want_efault("uname(upper half)", raw(SYS_uname, 0xffff800000001000L, 0, 0));
+	bad |= want_efault("uname(trampoline)", raw(SYS_uname, 0xffffff8000000000L, 0, 0));
+	bad |= want_efault("clock_gettime(unmapped)", raw(SYS_clock_gettime, 0, 0x10000, 0));
+	bad |= want_efault("readlink(upper half path)",
+			   raw(SYS_readlink, 0xffff800000001000L, (long)buf, sizeof(buf)));
+	bad |= want_efault("readlink(buffer in trampoline)",
+			   raw(SYS_readlink, (long)"/proc/self/exe", 0xffffff8000001000L, 8));
+	/* Misaligned but mapped is fine, as on Linux. */
 	r = raw(SYS_clock_gettime, 0, (long)(buf + 3), 0);
 	printf("clock_gettime(misaligned) = %ld\n", r);
-	r = raw(SYS_clock_gettime, 0, 0x10000, 0);
-	printf("clock_gettime(unmapped) = %ld\n", r);
-	bad |= r != -EFAULT;
-	r = raw(SYS_readlink, 0xffff800000001000L, (long)buf, sizeof(buf));
-	printf("readlink(upper half path) = %ld\n", r);
-	bad |= r != -EFAULT;
+	bad |= r != 0;
 	printf("efault %s\n", bad ? "FAILED" : "ok");
 	return bad;
+}
+
+/* A signal handler that sends its return to a non-canonical address
+ * through an otherwise valid frame: rt_sigreturn must not resume there
+ * (on hardware KVM a sysretq to it would fault in ring 0), the task dies
+ * by SIGSEGV as on Linux. */
+static void to_noncanonical(int sig, siginfo_t *si, void *uc)
+{
+	(void)sig;
+	(void)si;
+	((ucontext_t *)uc)->uc_mcontext.gregs[REG_RIP] = (greg_t)0x8000000000001000ULL;
+}
+
+static void sigreturn_noncanonical(void)
+{
+	struct sigaction sa = {.sa_sigaction = to_noncanonical, .sa_flags = SA_SIGINFO};
+
+	sigaction(SIGUSR1, &sa, NULL);
+	raise(SIGUSR1);
 }
 
 int main(int argc, char **argv)
@@ -117,6 +151,8 @@ int main(int argc, char **argv)
 		memset(junk, 0xff, sizeof(junk));
 		__asm__ volatile("mov %0, %%rsp; mov $15, %%eax; syscall" ::"r"(junk + 1) : "memory");
 	}
+	if (!strcmp(what, "sigreturn-noncanonical"))
+		sigreturn_noncanonical();
 	if (!strcmp(what, "ud2"))
 		__asm__ volatile("ud2");
 	if (!strcmp(what, "int3"))
