@@ -198,8 +198,11 @@ static int setup_stack(struct task *t, const struct elf_image *img, uint64_t bia
 	size = abi_page_round_down(size);
 	if (size < (UINT64_C(1) << 20))
 		size = UINT64_C(1) << 20;
+	/* MAP_NORESERVE: Linux charges a stack to the commit as it grows,
+	 * not its whole rlimit up front; this one is never charged. */
 	r = mm_mmap(t->mm, EXEC_STACK_TOP - size, size, PROT_READ | PROT_WRITE,
-		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE | MAP_GROWSDOWN);
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE | MAP_GROWSDOWN |
+			    MAP_NORESERVE);
 	if (r < 0)
 		return (int)r;
 	err = mm_populate(t->mm, EXEC_STACK_TOP - EXEC_STACK_POPULATE, EXEC_STACK_POPULATE);

@@ -176,7 +176,9 @@ int kernel_init(struct kernel *k, struct memfile *mf, struct memacct *acct,
 	timer_kernel_init(k);
 	k->next_pid = 1;
 	k->max_tasks = 4096;
-	mm_frames_init(&k->frames);
+	/* The commit may reach 15/16 of the memory cap: the rest is for what
+	 * is never charged (page tables, the page cache, tmpfs, pipes). */
+	mm_frames_init(&k->frames, mf->size - mf->size / 16);
 	k->mf = mf;
 	k->acct = acct;
 	k->platform = platform;

@@ -25,7 +25,8 @@ static bool vma_merge(struct file_range lr, void *lv, struct file_range rr, cons
 	const struct mm_vma *r = rv;
 
 	if (l->prot != r->prot || l->kind != r->kind || l->shared != r->shared ||
-	    l->mops != r->mops || l->mobj != r->mobj)
+	    l->noreserve != r->noreserve || l->charged != r->charged || l->mops != r->mops ||
+	    l->mobj != r->mobj)
 		return false;
 	if (l->mobj) {
 		if (l->moff + file_range_len(lr) != r->moff)
@@ -92,10 +93,12 @@ static struct file_range pma_frames(struct segset_seg *seg, uint64_t va, uint64_
 	return file_range_make(off, off + len);
 }
 
-void mm_frames_init(struct mm_frames *f)
+void mm_frames_init(struct mm_frames *f, uint64_t commit_limit)
 {
 	pthread_mutex_init(&f->lock, NULL);
 	frame_ref_set_init(&f->extra);
+	f->committed = 0;
+	f->commit_limit = commit_limit;
 }
 
 void mm_frames_destroy(struct mm_frames *f)
@@ -137,6 +140,53 @@ void mm_put(struct mm *mm)
 		mm_destroy(mm);
 		free(mm);
 	}
+}
+
+/* --- the commit (struct mm_frames) --- */
+
+/* Does a VMA like @v need its length charged?  Writable private memory
+ * (anonymous or a file's copy-on-write pages) and all shared anonymous
+ * memory, as Linux's VM_ACCOUNT. */
+static bool vma_chargeable(const struct mm_vma *v)
+{
+	if (v->noreserve)
+		return false;
+	return v->shared ? !v->mops : (v->prot & PROT_WRITE) != 0;
+}
+
+/* Charge @len bytes; -ENOMEM past the limit (nothing charged then). */
+static int commit_charge(struct mm *mm, uint64_t len)
+{
+	struct mm_frames *f = mm->frames;
+	uint64_t now;
+
+	if (!f || !len)
+		return 0;
+	now = __atomic_add_fetch(&f->committed, len, __ATOMIC_RELAXED);
+	if (f->commit_limit && now > f->commit_limit) {
+		__atomic_sub_fetch(&f->committed, len, __ATOMIC_RELAXED);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static void commit_uncharge(struct mm *mm, uint64_t len)
+{
+	if (mm->frames && len)
+		__atomic_sub_fetch(&mm->frames->committed, len, __ATOMIC_RELAXED);
+}
+
+/* Charge @v's length @len if it needs it, marking it charged. */
+static int charge_vma(struct mm *mm, struct mm_vma *v, uint64_t len)
+{
+	int err;
+
+	v->charged = false;
+	if (!mm->frames || !vma_chargeable(v))
+		return 0;
+	err = commit_charge(mm, len);
+	v->charged = !err;
+	return err;
 }
 
 /* --- frame ownership --- */
@@ -358,6 +408,8 @@ static void remove_vmas(struct mm *mm, struct file_range r)
 
 	while (seg && segset_seg_range(seg).start < r.end) {
 		seg = segset_isolate(&mm->vmas, seg, r);
+		if (vma_of(seg)->charged)
+			commit_uncharge(mm, file_range_len(segset_seg_range(seg)));
 		if (vma_of(seg)->mobj)
 			defer_put(mm, vma_of(seg), file_range_len(segset_seg_range(seg)));
 		seg = segset_gap_next_seg(segset_remove(&mm->vmas, seg));
@@ -687,8 +739,9 @@ static int insert_vma(struct mm *mm, struct file_range r, const struct mm_vma *v
 /* mmap of VMA @v (whose object reference, if any, the mapping takes
  * over on success). */
 static int64_t mmap_vma(struct mm *mm, uint64_t addr, uint64_t len, unsigned flags,
-			const struct mm_vma *v)
+			const struct mm_vma *want)
 {
+	struct mm_vma vma = *want, *v = &vma;
 	unsigned type = flags & MAP_TYPE;
 	bool fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE);
 	struct file_range r;
@@ -730,9 +783,16 @@ static int64_t mmap_vma(struct mm *mm, uint64_t addr, uint64_t len, unsigned fla
 			r = file_range_make(start, start + rlen);
 		}
 	}
-	err = insert_vma(mm, r, v);
+	v->noreserve = flags & MAP_NORESERVE;
+	err = charge_vma(mm, v, rlen);
 	if (err)
 		goto out_unlock;
+	err = insert_vma(mm, r, v);
+	if (err) {
+		if (v->charged)
+			commit_uncharge(mm, rlen);
+		goto out_unlock;
+	}
 	if (flags & MAP_POPULATE) {
 		err = populate_locked(mm, r);
 		if (err) {
@@ -831,6 +891,15 @@ int mm_mprotect(struct mm *mm, uint64_t addr, uint64_t len, unsigned prot)
 			if (err)
 				break; /* this VMA and the rest keep their rights */
 			drop_pmas(mm, segset_seg_range(seg));
+		}
+		if (!v->charged) { /* made writable: charged from now on */
+			struct mm_vma nv = *v;
+
+			nv.prot = prot;
+			err = charge_vma(mm, &nv, file_range_len(segset_seg_range(seg)));
+			if (err)
+				break; /* this VMA and the rest keep their rights */
+			v->charged = nv.charged;
 		}
 		v->prot = prot;
 	}
@@ -951,6 +1020,11 @@ static int move_locked(struct mm *mm, struct file_range old, uint64_t to, uint64
 	err = reserve(mm, 3, n + 4);
 	if (err)
 		return err;
+	/* Growing: charge the growth first, so that nothing has moved if
+	 * the commit has no room for it. */
+	if (v.charged && new_len > file_range_len(old) &&
+	    commit_charge(mm, new_len - file_range_len(old)))
+		return -ENOMEM;
 
 	if (keep.end < old.end)
 		drop_pmas(mm, file_range_make(keep.end, old.end)); /* shrinking: the tail goes */
@@ -971,7 +1045,12 @@ static int move_locked(struct mm *mm, struct file_range old, uint64_t to, uint64
 		v.moff += old.start - segset_seg_range(vseg).start;
 		v.mops->get(v.mobj);
 	}
-	remove_vmas(mm, old);
+	remove_vmas(mm, old); /* uncharges old's length... */
+	if (v.charged) /* ... which dst takes back, with its growth already charged */
+		(void)__atomic_add_fetch(&mm->frames->committed, new_len < file_range_len(old)
+								 ? new_len
+								 : file_range_len(old),
+					 __ATOMIC_RELAXED);
 	err = insert_vma(mm, dst, &v); /* reserved: cannot fail */
 	if (!err)
 		err = map_pmas(mm, dst);
@@ -1027,12 +1106,17 @@ int64_t mm_mremap(struct mm *mm, uint64_t old_addr, uint64_t old_len, uint64_t n
 			struct mm_vma value = *vma_of(v);
 
 			err = reserve(mm, 2, 0);
+			if (!err && value.charged)
+				err = commit_charge(mm, file_range_len(grow));
 			if (!err && value.mobj) {
 				value.moff += grow.start - segset_seg_range(v).start;
 				value.mops->get(value.mobj);
 			}
-			if (!err)
+			if (!err) {
 				err = insert_vma(mm, grow, &value);
+				if (err && value.charged)
+					commit_uncharge(mm, file_range_len(grow));
+			}
 			goto out_done;
 		}
 	}
@@ -1073,8 +1157,12 @@ uint64_t mm_brk(struct mm *mm, uint64_t addr)
 	if (new_end > old_end) {
 		struct file_range grow = file_range_make(old_end, new_end);
 
-		if (!range_free(mm, grow) || insert_vma(mm, grow, &heap))
+		if (!range_free(mm, grow) || charge_vma(mm, &heap, file_range_len(grow)))
 			goto out_unlock;
+		if (insert_vma(mm, grow, &heap)) {
+			commit_uncharge(mm, file_range_len(grow));
+			goto out_unlock;
+		}
 	} else if (new_end < old_end) {
 		unmap_range(mm, file_range_make(new_end, old_end));
 	}
@@ -1300,6 +1388,8 @@ static int fork_vma(struct mm *child, struct mm *parent, struct segset_seg *v)
 	int err;
 
 	err = segset_reserve(&child->vmas, 1);
+	if (!err && vma_of(v)->charged) /* the child may write all of it too */
+		err = commit_charge(child, file_range_len(vr));
 	if (!err && vma_of(v)->mobj)
 		vma_of(v)->mops->get(vma_of(v)->mobj); /* the child's VMA holds its own */
 	if (!err)

@@ -74,6 +74,8 @@ struct mm_vma {
 	unsigned prot;         /* PROT_READ | PROT_WRITE | PROT_EXEC */
 	enum mm_vma_kind kind;
 	int shared;            /* MAP_SHARED */
+	bool noreserve;        /* MAP_NORESERVE: never charged to the commit */
+	bool charged;          /* its length is in mm_frames.committed */
 	const struct mm_mappable_ops *mops; /* NULL: anonymous */
 	void *mobj;
 	uint64_t moff;
@@ -104,13 +106,27 @@ struct mm_deferred {
  * Frames owned by more than one mm: for each, how many owners it has
  * beyond the first.  A frame missing from the set has one owner.  One per
  * kernel, shared by all its mms.
+ *
+ * It also keeps the kernel's commit: the bytes of memory its mms may
+ * come to need for writable private and shared anonymous mappings
+ * (Linux's Committed_AS, in its strict mode).  A mapping, brk, mremap,
+ * mprotect to writable or fork that would take the commit past
+ * @commit_limit (the memory cap) fails with ENOMEM there and then, so
+ * that running out of memory is ENOMEM to the guest and not a fault it
+ * cannot handle.  MAP_NORESERVE mappings and read-only ones are not
+ * charged, nor is the initial stack (Linux charges a stack as it grows,
+ * not its rlimit up front); memory that tmpfs, the page cache or a deep
+ * stack take can still make a fault fail (SIGBUS).
  */
 struct mm_frames {
 	pthread_mutex_t lock;
 	struct frame_ref_set extra; /* protected by lock */
+	uint64_t committed;         /* atomic */
+	uint64_t commit_limit;      /* 0: no limit */
 };
 
-void mm_frames_init(struct mm_frames *f);
+/* @commit_limit: bytes the commit may reach (0: unlimited). */
+void mm_frames_init(struct mm_frames *f, uint64_t commit_limit);
 void mm_frames_destroy(struct mm_frames *f);
 
 enum mm_access {

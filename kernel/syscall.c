@@ -6,9 +6,17 @@
  * are read from guest memory with the guest's rights (a bad pointer prints
  * as its address) and cut at 32 bytes.
  */
-#include <stdatomic.h>
 #include <ctype.h>
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "abi/syscall_names.h"
 #include "kernel/syscall.h"
@@ -26,9 +34,9 @@ const struct syscall_entry syscall_table[ABI_NR_SYSCALLS] = {
 	SC(writev, "fpd"),
 	SC(preadv, "fpdu"),
 	SC(pwritev, "fpdu"),
-	SC(lseek, "fdd"),
-	SC(open, "sxo"),
-	SC(openat, "fsxo"),
+	SC(lseek, "fdW"),
+	SC(open, "sOo"),
+	SC(openat, "fsOo"),
 	SC(creat, "so"),
 	SC(close, "f"),
 	SC(close_range, "uux"),
@@ -72,9 +80,9 @@ const struct syscall_entry syscall_table[ABI_NR_SYSCALLS] = {
 	SC(dup, "f"),
 	SC(dup2, "ff"),
 	SC(dup3, "ffx"),
-	SC_NOTE(fcntl, "fdx", "F_DUPFD(_CLOEXEC), F_GETFD/SETFD, F_GETFL/SETFL, F_GETLK/SETLK/SETLKW and the F_OFD_ ones"),
+	SC_NOTE(fcntl, "fFx", "F_DUPFD(_CLOEXEC), F_GETFD/SETFD, F_GETFL/SETFL, F_GETLK/SETLK/SETLKW and the F_OFD_ ones"),
 	SC_NOTE(flock, "dx", "LOCK_SH, LOCK_EX, LOCK_UN, LOCK_NB"),
-	SC_NOTE(ioctl, "fxp", "FIONBIO, FIOCLEX, FIONCLEX; FIONREAD on pipes; on the host stdio TCGETS, TCSETS*, TIOCGWINSZ, TIOCSWINSZ, TCFLSH, TCSBRK, TCXONC, TIOC[GS]PGRP"),
+	SC_NOTE(ioctl, "fIp", "FIONBIO, FIOCLEX, FIONCLEX; FIONREAD on pipes; on the host stdio TCGETS, TCSETS*, TIOCGWINSZ, TIOCSWINSZ, TCFLSH, TCSBRK, TCXONC, TIOC[GS]PGRP"),
 	SC(umask, "o"),
 	SC(chdir, "s"),
 	SC(fchdir, "f"),
@@ -114,9 +122,9 @@ const struct syscall_entry syscall_table[ABI_NR_SYSCALLS] = {
 	SC_NOTE(epoll_wait, "dpdd", "looks at the interest list every millisecond"),
 	SC_NOTE(epoll_pwait, "dpddpu", "as epoll_wait, with the signal mask"),
 	SC(brk, "p"),
-	SC_NOTE(mmap, "pudxfx", "anonymous; FUSE files map their own pages, shared and private; other files get a private copy made at mmap time (a writable MAP_SHARED of them is ENODEV)"),
+	SC_NOTE(mmap, "puPMfx", "anonymous; FUSE files map their own pages, shared and private; other files get a private copy made at mmap time (a writable MAP_SHARED of them is ENODEV)"),
 	SC(munmap, "pu"),
-	SC(mprotect, "pux"),
+	SC(mprotect, "puP"),
 	SC(mremap, "puuxp"),
 	SC(madvise, "pud"),
 	SC_NOTE(msync, "pux", "writes back shared FUSE mappings; MS_ASYNC waits too"),
@@ -129,7 +137,7 @@ const struct syscall_entry syscall_table[ABI_NR_SYSCALLS] = {
 	SC_ALIAS(geteuid, getuid, ""),
 	SC_ALIAS(getgid, getuid, ""),
 	SC_ALIAS(getegid, getuid, ""),
-	SC(arch_prctl, "xp"),
+	SC(arch_prctl, "Ap"),
 	SC(set_tid_address, "p"),
 	SC(set_robust_list, "pu"),
 	SC(get_robust_list, "dpp"),
@@ -143,7 +151,7 @@ const struct syscall_entry syscall_table[ABI_NR_SYSCALLS] = {
 	SC(time, "p"),
 	SC(getrandom, "pux"),
 	SC(sched_yield, ""),
-	SC_NOTE(clone, "xpppx", "threads (CLONE_VM|CLONE_THREAD|...: KVM platform only), fork with copy-on-write, vfork; no namespaces; CLONE_FS copies instead of sharing"),
+	SC_NOTE(clone, "Cpppx", "threads (CLONE_VM|CLONE_THREAD|...: KVM platform only), fork with copy-on-write, vfork; no namespaces; CLONE_FS copies instead of sharing"),
 	SC_NOTE(clone3, "pu", "as clone; no set_tid, no pidfd, no cgroup"),
 	SC(fork, ""),
 	SC(vfork, ""),
@@ -156,7 +164,7 @@ const struct syscall_entry syscall_table[ABI_NR_SYSCALLS] = {
 	SC(setpgid, "dd"),
 	SC(getsid, "d"),
 	SC(setsid, ""),
-	SC(rt_sigaction, "dppu"),
+	SC(rt_sigaction, "Sppu"),
 	SC(rt_sigprocmask, "dppu"),
 	SC(rt_sigpending, "pu"),
 	SC(rt_sigreturn, ""),
@@ -165,8 +173,8 @@ const struct syscall_entry syscall_table[ABI_NR_SYSCALLS] = {
 	SC_NOTE(rt_sigqueueinfo, "ddp", "real-time signals queue up to RLIMIT_SIGPENDING, then EAGAIN"),
 	SC(rt_tgsigqueueinfo, "dddp"),
 	SC(sigaltstack, "pp"),
-	SC_NOTE(kill, "dd", "pid 1 is protected as a namespace's init"),
-	SC(tgkill, "ddd"),
+	SC_NOTE(kill, "dS", "pid 1 is protected as a namespace's init"),
+	SC(tgkill, "ddS"),
 	SC(tkill, "dd"),
 	SC(pause, ""),
 	SC(nanosleep, "pp"),
@@ -197,7 +205,7 @@ const struct syscall_entry syscall_table[ABI_NR_SYSCALLS] = {
 	SC(timer_gettime, "dp"),
 	SC(timer_getoverrun, "d"),
 	SC(timer_delete, "d"),
-	SC_NOTE(futex, "pxdpxx", "WAIT, WAKE, WAIT_BITSET, WAKE_BITSET, REQUEUE, CMP_REQUEUE, WAKE_OP; shared ones in MAP_SHARED memory keyed by frame; robust lists at exit; no PI"),
+	SC_NOTE(futex, "pXdpxx", "WAIT, WAKE, WAIT_BITSET, WAKE_BITSET, REQUEUE, CMP_REQUEUE, WAKE_OP; shared ones in MAP_SHARED memory keyed by frame; robust lists at exit; no PI"),
 };
 
 /* --- strace --- */
@@ -235,6 +243,129 @@ static void print_string(struct task *t, FILE *out, uint64_t addr, size_t max_le
 		fputs("...", out);
 }
 
+/* Named values and flags, as strace prints them. */
+struct sym {
+	uint64_t v;
+	const char *name;
+};
+#define SYM(x) {x, #x}
+
+static const struct sym open_flags[] = { /* O_SYNC and O_TMPFILE hold O_DSYNC and O_DIRECTORY */
+	SYM(O_CREAT),	 SYM(O_EXCL),	   SYM(O_NOCTTY),    SYM(O_TRUNC),   SYM(O_APPEND),
+	SYM(O_NONBLOCK), SYM(O_SYNC),	   SYM(O_DSYNC),     SYM(O_ASYNC),   SYM(O_DIRECT),
+	SYM(O_LARGEFILE), SYM(O_TMPFILE), SYM(O_DIRECTORY), SYM(O_NOFOLLOW), SYM(O_NOATIME),
+	SYM(O_CLOEXEC),	 SYM(O_PATH),	   {0, NULL},
+};
+static const struct sym prot_flags[] = {
+	SYM(PROT_READ), SYM(PROT_WRITE), SYM(PROT_EXEC), SYM(PROT_GROWSDOWN), {0, NULL},
+};
+static const struct sym map_flags[] = {
+	SYM(MAP_SHARED_VALIDATE), SYM(MAP_SHARED), SYM(MAP_PRIVATE), SYM(MAP_FIXED),
+	SYM(MAP_ANONYMOUS), SYM(MAP_GROWSDOWN), SYM(MAP_DENYWRITE),	  SYM(MAP_EXECUTABLE),
+	SYM(MAP_LOCKED),    SYM(MAP_NORESERVE), SYM(MAP_POPULATE),	  SYM(MAP_NONBLOCK),
+	SYM(MAP_STACK),	    SYM(MAP_HUGETLB),  SYM(MAP_FIXED_NOREPLACE), {0, NULL},
+};
+static const struct sym clone_flags[] = {
+	SYM(CLONE_VM),	       SYM(CLONE_FS),		  SYM(CLONE_FILES),	   SYM(CLONE_SIGHAND),
+	SYM(CLONE_PIDFD),      SYM(CLONE_PTRACE),	  SYM(CLONE_VFORK),	   SYM(CLONE_PARENT),
+	SYM(CLONE_THREAD),     SYM(CLONE_NEWNS),	  SYM(CLONE_SYSVSEM),	   SYM(CLONE_SETTLS),
+	SYM(CLONE_PARENT_SETTID), SYM(CLONE_CHILD_CLEARTID), SYM(CLONE_DETACHED), SYM(CLONE_UNTRACED),
+	SYM(CLONE_CHILD_SETTID), SYM(CLONE_NEWCGROUP),	  SYM(CLONE_NEWUTS),	   SYM(CLONE_NEWIPC),
+	SYM(CLONE_NEWUSER),    SYM(CLONE_NEWPID),	  SYM(CLONE_NEWNET),	   SYM(CLONE_IO),
+	{0, NULL},
+};
+static const struct sym ioctls[] = {
+	SYM(TCGETS),	 SYM(TCSETS),	  SYM(TCSETSW),	   SYM(TCSETSF),   SYM(TCSBRK),
+	SYM(TCXONC),	 SYM(TCFLSH),	  SYM(TIOCGPGRP),  SYM(TIOCSPGRP), SYM(TIOCGWINSZ),
+	SYM(TIOCSWINSZ), SYM(FIONREAD),	  SYM(FIONBIO),	   SYM(FIOCLEX),   SYM(FIONCLEX),
+	SYM(TIOCSCTTY),	 SYM(TIOCNOTTY), SYM(TIOCGPTN),   {0, NULL},
+};
+static const struct sym fcntls[] = {
+	SYM(F_DUPFD),	 SYM(F_GETFD),	   SYM(F_SETFD),   SYM(F_GETFL),     SYM(F_SETFL),
+	SYM(F_GETLK),	 SYM(F_SETLK),	   SYM(F_SETLKW),  SYM(F_SETOWN),    SYM(F_GETOWN),
+	SYM(F_SETSIG),	 SYM(F_GETSIG),	   SYM(F_OFD_GETLK), SYM(F_OFD_SETLK), SYM(F_OFD_SETLKW),
+	SYM(F_DUPFD_CLOEXEC), SYM(F_SETPIPE_SZ), SYM(F_GETPIPE_SZ), SYM(F_ADD_SEALS),
+	SYM(F_GET_SEALS), {0, NULL},
+};
+static const struct sym arch_prctls[] = {
+	{0x1001, "ARCH_SET_GS"}, {0x1002, "ARCH_SET_FS"},     {0x1003, "ARCH_GET_FS"},
+	{0x1004, "ARCH_GET_GS"}, {0x1011, "ARCH_GET_CPUID"}, {0x1012, "ARCH_SET_CPUID"},
+	{0x3001, "ARCH_CET_STATUS"}, {0, NULL},
+};
+static const struct sym whences[] = {
+	SYM(SEEK_SET), SYM(SEEK_CUR), SYM(SEEK_END), SYM(SEEK_DATA), SYM(SEEK_HOLE), {0, NULL},
+};
+static const struct sym futex_ops[] = {
+	SYM(FUTEX_WAIT),	 SYM(FUTEX_WAKE),	  SYM(FUTEX_FD),	  SYM(FUTEX_REQUEUE),
+	SYM(FUTEX_CMP_REQUEUE), SYM(FUTEX_WAKE_OP),	  SYM(FUTEX_LOCK_PI),	  SYM(FUTEX_UNLOCK_PI),
+	SYM(FUTEX_TRYLOCK_PI), SYM(FUTEX_WAIT_BITSET), SYM(FUTEX_WAKE_BITSET),
+	SYM(FUTEX_WAIT_REQUEUE_PI), SYM(FUTEX_CMP_REQUEUE_PI), SYM(FUTEX_LOCK_PI2), {0, NULL},
+};
+
+static bool print_sym(FILE *out, const struct sym *tab, uint64_t v)
+{
+	for (; tab->name; tab++) {
+		if (tab->v == v) {
+			fputs(tab->name, out);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Each flag set by name, '|' between, and what is left in hex. */
+static void print_flags(FILE *out, const struct sym *tab, uint64_t v, const char *zero)
+{
+	const char *sep = "";
+
+	if (!v) {
+		fputs(zero ? zero : "0", out);
+		return;
+	}
+	for (; tab->name; tab++) {
+		if (tab->v && (v & tab->v) == tab->v) {
+			fprintf(out, "%s%s", sep, tab->name);
+			sep = "|";
+			v &= ~tab->v;
+		}
+	}
+	if (v)
+		fprintf(out, "%s0x%lx", sep, (unsigned long)v);
+}
+
+static void print_open_flags(FILE *out, uint64_t v)
+{
+	static const char *const acc[] = {"O_RDONLY", "O_WRONLY", "O_RDWR", "O_ACCMODE"};
+
+	fputs(acc[v & O_ACCMODE], out);
+	if (v & ~(uint64_t)O_ACCMODE) {
+		fputc('|', out);
+		print_flags(out, open_flags, v & ~(uint64_t)O_ACCMODE, NULL);
+	}
+}
+
+static void print_futex_op(FILE *out, uint64_t v)
+{
+	if (!print_sym(out, futex_ops, v & FUTEX_CMD_MASK))
+		fprintf(out, "%lu", (unsigned long)(v & FUTEX_CMD_MASK));
+	if (v & FUTEX_PRIVATE_FLAG)
+		fputs("_PRIVATE", out);
+	if (v & FUTEX_CLOCK_REALTIME)
+		fputs("|FUTEX_CLOCK_REALTIME", out);
+}
+
+static void print_signal(FILE *out, uint64_t v)
+{
+	const char *name = (int)v > 0 && (int)v < 32 ? sigabbrev_np((int)v) : NULL;
+
+	if (name)
+		fprintf(out, "SIG%s", name);
+	else if ((int)v >= SIGRTMIN && (int)v <= 64)
+		fprintf(out, "SIGRT_%d", (int)v - SIGRTMIN);
+	else
+		fprintf(out, "%d", (int)v);
+}
+
 static void print_args(struct task *t, FILE *out, const char *fmt, const uint64_t a[6])
 {
 	for (int i = 0; fmt && fmt[i] && i < 6; i++) {
@@ -242,14 +373,50 @@ static void print_args(struct task *t, FILE *out, const char *fmt, const uint64_
 			fputs(", ", out);
 		switch (fmt[i]) {
 		case 'd':
-		case 'f':
 			fprintf(out, "%d", (int)a[i]);
+			break;
+		case 'f': /* a descriptor, or a directory one */
+			if ((int)a[i] == AT_FDCWD)
+				fputs("AT_FDCWD", out);
+			else
+				fprintf(out, "%d", (int)a[i]);
+			break;
+		case 'O':
+			print_open_flags(out, a[i]);
+			break;
+		case 'P':
+			print_flags(out, prot_flags, a[i], "PROT_NONE");
+			break;
+		case 'M':
+			print_flags(out, map_flags, a[i], NULL);
+			break;
+		case 'C': /* clone's flags, the exit signal in the low byte */
+			print_flags(out, clone_flags, a[i] & ~(uint64_t)CSIGNAL, "0");
+			if (a[i] & CSIGNAL) {
+				fputc('|', out);
+				print_signal(out, a[i] & CSIGNAL);
+			}
+			break;
+		case 'S':
+			print_signal(out, a[i]);
+			break;
+		case 'X':
+			print_futex_op(out, a[i]);
+			break;
+		case 'I':
+		case 'F':
+		case 'A':
+		case 'W':
+			if (!print_sym(out, fmt[i] == 'I' ? ioctls : fmt[i] == 'F' ? fcntls
+							: fmt[i] == 'A' ? arch_prctls : whences,
+				       a[i]))
+				fprintf(out, fmt[i] == 'W' ? "%lu" : "0x%lx", (unsigned long)a[i]);
 			break;
 		case 'u':
 			fprintf(out, "%lu", (unsigned long)a[i]);
 			break;
 		case 'o':
-			fprintf(out, "0%lo", (unsigned long)a[i]);
+			fprintf(out, "%#lo", (unsigned long)a[i]);
 			break;
 		case 's':
 			print_string(t, out, a[i], SIZE_MAX);
@@ -272,7 +439,16 @@ static void print_args(struct task *t, FILE *out, const char *fmt, const uint64_
 
 static void print_result(FILE *out, const char *fmt, int64_t r)
 {
-	if (r < 0 && r >= -ABI_MAX_ERRNO) {
+	static const char *const restarts[] = {
+		"ERESTARTSYS (To be restarted if SA_RESTART is set)",
+		"ERESTARTNOINTR (To be restarted)",
+		"ERESTARTNOHAND (To be restarted if no handler)",
+	};
+
+	if (r <= -ERESTARTSYS && r >= -ERESTARTNOHAND) { /* the sentry's own: the guest sees
+							    a restart or EINTR */
+		fprintf(out, " = ? %s\n", restarts[-r - ERESTARTSYS]);
+	} else if (r < 0 && r >= -ABI_MAX_ERRNO) {
 		const char *name = strerrorname_np((int)-r);
 
 		fprintf(out, " = -1 %s (%s)\n", name ? name : "E?", strerror((int)-r));

@@ -69,7 +69,8 @@ static void run_usage(FILE *out)
 		"                       and fork fail with EAGAIN (default 4096)\n"
 		"  --platform NAME      auto (default: kvm where it works, else ptrace), kvm, ptrace\n"
 		"  --debug              say which platform runs the guest and how\n"
-		"  --help               this text\n");
+		"  --help               this text\n"
+		"  --version            ksentry's version\n");
 }
 
 /* Parse "512M", "2G", "65536" into bytes, page aligned.  0 on error. */
@@ -103,6 +104,7 @@ static int parse_options(int argc, char **argv, struct run_options *o)
 		{"fuse-timeout", required_argument, NULL, 'F'},
 		{"mount", required_argument, NULL, 'M'},
 		{"tmpfs", required_argument, NULL, 't'},
+		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
@@ -194,6 +196,9 @@ static int parse_options(int argc, char **argv, struct run_options *o)
 		}
 		case 'h':
 			run_usage(stdout);
+			exit(0);
+		case 'V':
+			printf("ksentry %s\n", KSENTRY_VERSION);
 			exit(0);
 		default:
 			run_usage(stderr);
