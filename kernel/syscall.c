@@ -82,7 +82,7 @@ const struct syscall_entry syscall_table[ABI_NR_SYSCALLS] = {
 	SC(dup3, "ffx"),
 	SC_NOTE(fcntl, "fFx", "F_DUPFD(_CLOEXEC), F_GETFD/SETFD, F_GETFL/SETFL, F_GETLK/SETLK/SETLKW and the F_OFD_ ones"),
 	SC_NOTE(flock, "dx", "LOCK_SH, LOCK_EX, LOCK_UN, LOCK_NB"),
-	SC_NOTE(ioctl, "fIp", "FIONBIO, FIOCLEX, FIONCLEX; FIONREAD on pipes; on the host stdio TCGETS, TCSETS*, TIOCGWINSZ, TIOCSWINSZ, TCFLSH, TCSBRK, TCXONC, TIOC[GS]PGRP"),
+	SC_NOTE(ioctl, "fIp", "FIONBIO, FIOCLEX, FIONCLEX; FIONREAD on pipes and regular files; on the host stdio TCGETS, TCSETS*, TIOCGWINSZ, TIOCSWINSZ, TCFLSH, TCSBRK, TCXONC, TIOC[GS]PGRP"),
 	SC(umask, "o"),
 	SC(chdir, "s"),
 	SC(fchdir, "f"),

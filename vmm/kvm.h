@@ -35,7 +35,9 @@
 #ifndef KSENTRY_VMM_KVM_H
 #define KSENTRY_VMM_KVM_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "platform/memfile.h"
 #include "platform/platform.h"
@@ -52,6 +54,30 @@ enum kvm_mode {
  * with a one-line reason in @why (naming what is missing).
  */
 int kvm_platform_create(struct memfile *mf, struct platform **out, char *why, size_t whylen);
+
+/*
+ * The capabilities the platform needs, in the order it checks them.
+ * kvm_missing_cap() asks @has (KVM_CHECK_EXTENSION's answer, or a test's)
+ * for each and names the first one missing, and what it is for, in @why:
+ * -ENOTSUP then, else 0.
+ */
+struct kvm_cap_need {
+	long cap;
+	const char *name;
+	const char *use;
+};
+extern const struct kvm_cap_need kvm_caps_needed[];
+int kvm_missing_cap(int (*has)(long cap, void *arg), void *arg, char *why, size_t whylen);
+
+/*
+ * Hardware KVM, back from a syscall: may the entry stub return with
+ * sysretq?  Only to the address the CPU itself put in rcx at the
+ * syscall (@entry_rcx), with rcx and r11 still holding the return rip and
+ * rflags: any other return context (a signal frame, rt_sigreturn, exec)
+ * chose its rip, and goes back through iretq (design brief, section 2).
+ */
+struct abi_regs;
+bool kvm_sysret_ok(const struct abi_regs *r, uint64_t entry_rcx);
 
 /* Which kind of KVM the probe found. */
 enum kvm_mode kvm_platform_mode(const struct platform *p);

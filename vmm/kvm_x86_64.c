@@ -73,6 +73,7 @@ extern const char kvm_pvm_stub[], kvm_pvm_stub_exit[], kvm_pvm_stub_end[];
 #define CR4_OSFXSR     (1u << 9)
 #define CR4_OSXMMEXCPT (1u << 10)
 #define CR4_OSXSAVE    (1u << 18)
+#define CR4_FSGSBASE   (1u << 16)
 #define CR4_SMEP       (1u << 20)
 #define CR4_SMAP       (1u << 21)
 #define EFER_SCE       (1u << 0)
@@ -135,6 +136,7 @@ struct kvm_platform {
 	int kick_signal;
 	struct kvm_sregs sregs; /* ring-3 template; cr3 and tr.base per context */
 	char desc[400];		/* platform.description */
+	char vcpu_why[160];	/* why the last vCPU could not be set up */
 
 	struct pagetable upper;	  /* the trampoline; never unmapped */
 	struct file_range tramp;  /* GDT, IDT, ring-0 code */
@@ -163,6 +165,7 @@ struct kvm_context {
 	struct kvm_vcpu *vcpu;
 	pthread_t thread;
 	enum vcpu_where where;
+	uint64_t entry_rcx; /* AT_SYSCALL: the return rip the CPU wrote */
 };
 
 static struct kvm_platform *to_kp(const struct platform *p)
@@ -172,16 +175,32 @@ static struct kvm_platform *to_kp(const struct platform *p)
 
 /* --- setup helpers --- */
 
-static int kvm_check(struct kvm_platform *p, long cap, const char *name, char *why, size_t n)
-{
-	int r = ioctl(p->kvm_fd, KVM_CHECK_EXTENSION, cap);
+const struct kvm_cap_need kvm_caps_needed[] = {
+	{KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY", "the memory file as guest RAM"},
+	{KVM_CAP_SYNC_REGS, "KVM_CAP_SYNC_REGS", "registers without an ioctl per syscall"},
+	{KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT", "kicking a running vCPU"},
+	{KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID", "the guest's CPUID"},
+	{KVM_CAP_XSAVE, "KVM_CAP_XSAVE", "a task's FPU, SSE and AVX state"},
+	{KVM_CAP_XCRS, "KVM_CAP_XCRS", "XCR0 for the guest's XSAVE"},
+	{0, NULL, NULL},
+};
 
-	if (r <= 0) {
-		snprintf(why, n, "KVM lacks %s", name);
-		return -ENOTSUP;
+int kvm_missing_cap(int (*has)(long cap, void *arg), void *arg, char *why, size_t whylen)
+{
+	for (const struct kvm_cap_need *c = kvm_caps_needed; c->name; c++) {
+		if (has(c->cap, arg) <= 0) {
+			snprintf(why, whylen, "KVM lacks %s (needed for %s)", c->name, c->use);
+			return -ENOTSUP;
+		}
 	}
-	return r;
+	return 0;
 }
+
+static int kvm_has(long cap, void *arg)
+{
+	return ioctl(((struct kvm_platform *)arg)->kvm_fd, KVM_CHECK_EXTENSION, cap);
+}
+
 
 static const struct kvm_cpuid_entry2 *cpuid_find(const struct kvm_cpuid2 *c, uint32_t fn,
 						 uint32_t idx)
@@ -240,6 +259,11 @@ static int cpu_features(struct kvm_platform *p, char *why, size_t n)
 		p->xcr0 = p->fpu_xfeatures;
 		p->cr4 |= CR4_OSXSAVE;
 	}
+	/* rd/wr{fs,gs}base in ring 3 where KVM offers it, as Linux allows
+	 * it (AT_HWCAP2 does not say so yet: programs keep arch_prctl).  The
+	 * bases are read back from the synced segments at every exit. */
+	if (e7 && (e7->ebx & 1))
+		p->cr4 |= CR4_FSGSBASE;
 	if (e7 && (e7->ebx >> 7 & 1))
 		p->cr4 |= CR4_SMEP;
 	if (e7 && (e7->ebx >> 20 & 1))
@@ -387,32 +411,51 @@ static int vcpu_create(struct kvm_platform *p, unsigned id, struct kvm_vcpu **ou
 	v->fd = ioctl(p->vm_fd, KVM_CREATE_VCPU, id);
 	if (v->fd < 0) {
 		err = -errno;
+		snprintf(p->vcpu_why, sizeof(p->vcpu_why), "KVM_CREATE_VCPU %u: %s", id,
+			 strerror(errno));
 		goto err_free;
 	}
 	v->run = mmap(NULL, p->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0);
 	if (v->run == MAP_FAILED) {
 		err = -errno;
+		snprintf(p->vcpu_why, sizeof(p->vcpu_why), "mmap of the vCPU's kvm_run: %s",
+			 strerror(errno));
 		goto err_close;
 	}
 	err = -EIO;
-	if (ioctl(v->fd, KVM_SET_CPUID2, p->cpuid) || vcpu_set_msrs(p, v, lstar_of(p)))
+	if (ioctl(v->fd, KVM_SET_CPUID2, p->cpuid)) {
+		snprintf(p->vcpu_why, sizeof(p->vcpu_why), "KVM_SET_CPUID2: %s", strerror(errno));
 		goto err_unmap;
+	}
+	if (vcpu_set_msrs(p, v, lstar_of(p))) {
+		snprintf(p->vcpu_why, sizeof(p->vcpu_why),
+			 "KVM_SET_MSRS refused EFER, STAR, LSTAR or SFMASK");
+		goto err_unmap;
+	}
 	if (p->xcr0) {
 		struct kvm_xcrs x = {.nr_xcrs = 1, .xcrs = {{.xcr = 0, .value = p->xcr0}}};
 
-		if (ioctl(v->fd, KVM_SET_XCRS, &x))
+		if (ioctl(v->fd, KVM_SET_XCRS, &x)) {
+			snprintf(p->vcpu_why, sizeof(p->vcpu_why), "KVM_SET_XCRS (XCR0 %#lx): %s",
+				 (unsigned long)p->xcr0, strerror(errno));
 			goto err_unmap;
+		}
 	}
 	if (id == 0) {
-		if (ioctl(v->fd, KVM_GET_SREGS, &s))
+		if (ioctl(v->fd, KVM_GET_SREGS, &s)) {
+			snprintf(p->vcpu_why, sizeof(p->vcpu_why), "KVM_GET_SREGS: %s",
+				 strerror(errno));
 			goto err_unmap;
+		}
 		build_sregs(p, &s);
 	}
 	v->run->kvm_valid_regs = KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS;
 
 	err = memfile_alloc(p->mf, 2 * PG, PG, MEMACCT_SYSTEM, &v->area);
-	if (err)
+	if (err) {
+		snprintf(p->vcpu_why, sizeof(p->vcpu_why), "no memory for the vCPU's stacks");
 		goto err_unmap;
+	}
 	/* No I/O bitmap: every port faults in ring 3. */
 	tss = memfile_map(p->mf, v->area);
 	tss->rsp[0] = KVM_VCPU_AREA(id) + TRAP_STACK_TOP;
@@ -702,6 +745,12 @@ static bool user_address(uint64_t a)
 	return a < PT_USER_END;
 }
 
+bool kvm_sysret_ok(const struct abi_regs *r, uint64_t entry_rcx)
+{
+	return r->rip == entry_rcx && r->rcx == r->rip && r->r11 == r->eflags &&
+	       abi_canonical(r->rip) && user_address(r->rip);
+}
+
 /* The trap stack's frame: what the CPU pushed, lowest address first. */
 struct trap_frame {
 	uint64_t rip, cs, rflags, rsp, ss;
@@ -792,8 +841,8 @@ static int regs_load(struct kvm_context *ctx, const struct abi_regs *r)
 		frame_write(ctx, r);
 		break;
 	case AT_SYSCALL:
-		if (r->rcx == r->rip && r->r11 == r->eflags) {
-			/* sysretq to a rip the sentry checked (rcx) */
+		if (kvm_sysret_ok(r, ctx->entry_rcx)) {
+			/* sysretq to where the CPU said the syscall returns */
 			k->rip = KVM_CODE_VA + KVM_SYSCALL_OFF + 2;
 			k->rsp = r->rsp;
 			k->r11 = user_rflags(r->eflags);
@@ -923,6 +972,7 @@ static void syscall_exit(struct kvm_context *ctx, struct abi_regs *r, struct pla
 	r->rip = run->s.regs.regs.rcx;
 	r->eflags = run->s.regs.regs.r11;
 	r->orig_rax = run->s.regs.regs.rax;
+	ctx->entry_rcx = r->rip;
 	ctx->where = ctx->p->mode == KVM_MODE_PVM ? AT_USER : AT_SYSCALL;
 	trap->kind = PLATFORM_TRAP_SYSCALL;
 }
@@ -1162,18 +1212,15 @@ static int open_vm(struct kvm_platform *p, char *why, size_t n)
 		snprintf(why, n, "KVM API version %d, not %d", r, KVM_API_VERSION);
 		return -ENOTSUP;
 	}
-	r = kvm_check(p, KVM_CAP_SYNC_REGS, "KVM_CAP_SYNC_REGS", why, n);
+	r = kvm_missing_cap(kvm_has, p, why, n);
 	if (r < 0)
 		return r;
+	r = kvm_has(KVM_CAP_SYNC_REGS, p);
 	if ((r & (KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS)) !=
 	    (KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS)) {
 		snprintf(why, n, "KVM cannot sync regs and sregs (KVM_CAP_SYNC_REGS = %#x)", r);
 		return -ENOTSUP;
 	}
-	if ((r = kvm_check(p, KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT", why, n)) < 0 ||
-	    (r = kvm_check(p, KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID", why, n)) < 0 ||
-	    (r = kvm_check(p, KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY", why, n)) < 0)
-		return r;
 	r = ioctl(p->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
 	p->max_vcpus = r > 0 ? (unsigned)r : 1;
 	r = ioctl(p->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
@@ -1239,8 +1286,12 @@ static int probe_mode(struct kvm_platform *p, char *why, size_t n)
 	if (err)
 		goto out_free;
 	err = as->ops->map(as, code_va, fr, PROT_READ | PROT_EXEC);
-	if (!err)
+	if (!err) {
+		p->vcpu_why[0] = '\0';
 		err = kvm_new_context(&p->base, as, &pc);
+		if (err && p->vcpu_why[0])
+			snprintf(why, n, "cannot set up a vCPU: %s", p->vcpu_why);
+	}
 	if (err)
 		goto out_as;
 	ctx = (struct kvm_context *)pc;
@@ -1306,13 +1357,15 @@ int kvm_platform_create(struct memfile *mf, struct platform **out, char *why, si
 		kvm_platform_destroy(&p->base);
 		return err;
 	}
-	snprintf(p->desc, sizeof(p->desc), "kvm (%s; smep %s, smap %s, xsave %s; signal frames carry xfeatures 0x%lx, %zu bytes; %s)",
+	snprintf(p->desc, sizeof(p->desc), "kvm (%s; smep %s, smap %s, xsave %s, fsgsbase %s; signal frames carry xfeatures 0x%lx, %zu bytes; %s)",
 		 p->mode == KVM_MODE_PVM
 			 ? "PVM: syscall stays in ring 3, user stub + MMIO doorbell, sync regs"
 			 : "hardware: syscall enters ring 0, supervisor stub + out, sync regs",
 		 p->cr4 & CR4_SMEP ? "on" : "off (KVM does not offer it)",
 		 p->cr4 & CR4_SMAP ? "on" : "off (KVM does not offer it)",
-		 p->xcr0 ? "on" : "off (KVM does not offer it)", (unsigned long)p->fpu_xfeatures,
+		 p->xcr0 ? "on" : "off (KVM does not offer it)",
+		 p->cr4 & CR4_FSGSBASE ? "on" : "off (KVM does not offer it)",
+		 (unsigned long)p->fpu_xfeatures,
 		 p->fpu_size,
 		 p->base.tsc_host ? "guest TSC is the host's: vDSO clocks"
 				  : "guest TSC offset: vDSO clocks make syscalls");

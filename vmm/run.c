@@ -239,7 +239,9 @@ int run_make_platform(const char *name, bool debug, struct memfile *mf, struct p
 
 /* The guest starts in --cwd, or where ksentry was started if the sandbox
  * has that directory too (a host root of /), or else in /. */
-static void set_cwd(struct task *t, const struct run_options *o)
+/* The guest's cwd: --cwd, which must exist (-ENOENT), else ksentry's own
+ * where the sandbox has it, else /. */
+static int set_cwd(struct task *t, const struct run_options *o)
 {
 	char here[VFS_PATH_MAX];
 	const char *want = o->cwd;
@@ -248,15 +250,17 @@ static void set_cwd(struct task *t, const struct run_options *o)
 	if (!want && o->root && !strcmp(o->root, "/") && getcwd(here, sizeof(here)))
 		want = here;
 	if (!want)
-		return;
+		return 0;
 	if (vfs_resolve(t->fs.vfs, t->fs.root, t->fs.root, want,
 			VFS_LOOKUP_FOLLOW | VFS_LOOKUP_DIRECTORY, &p, NULL, NULL)) {
-		if (o->cwd)
-			fprintf(stderr, "ksentry: --cwd %s: not a directory in the sandbox\n", want);
-		return;
+		if (!o->cwd)
+			return 0;
+		fprintf(stderr, "ksentry: --cwd %s: not a directory in the sandbox\n", want);
+		return -ENOENT;
 	}
 	vfs_path_put(t->cwd);
 	t->cwd = p;
+	return 0;
 }
 
 /* FUSE requests by opcode, those sent at least once. */
@@ -452,9 +456,9 @@ static int run_sandbox(struct run_options *op, int argc, char **argv, int first)
 		fprintf(stderr, "ksentry: cannot create the task: %s\n", strerror(-err));
 		goto err_kernel;
 	}
-	set_cwd(t, &o);
-	err = exec_load(t, argv[first], argv + first, o.env, msg, sizeof(msg));
-	if (err) {
+	if (set_cwd(t, &o)) {
+		status = 2 << 8; /* a usage error: the guest never starts */
+	} else if ((err = exec_load(t, argv[first], argv + first, o.env, msg, sizeof(msg)))) {
 		fprintf(stderr, "ksentry: %s: %s\n", argv[first], msg[0] ? msg : strerror(-err));
 		status = err == -ENOENT ? 127 << 8 : 126 << 8;
 	} else {
