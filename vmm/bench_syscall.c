@@ -132,7 +132,8 @@ static double floor_run(struct bench_env *e, const unsigned char *code, size_t l
 	struct memfile *mf = &e->floor_mf;
 	struct platform_as *as;
 	struct platform_context *ctx;
-	struct file_range cfr, dfr, pfr = {0, 0};
+	struct file_range cfr, dfr, pfr = {0, 0}, windows[4096];
+	uint32_t nwindows = 0;
 	struct platform_trap trap;
 	struct abi_regs r;
 	double t0, t;
@@ -159,8 +160,11 @@ static double floor_run(struct bench_env *e, const unsigned char *code, size_t l
 		} else if (trap.kind == PLATFORM_TRAP_FAULT) {
 			uint64_t span = (uint64_t)window * ABI_PAGE_SIZE;
 
-			if (memfile_alloc(mf, span, ABI_PAGE_SIZE, MEMACCT_ANONYMOUS, &dfr) ||
-			    as->ops->map(as, trap.addr / span * span, dfr, PROT_READ | PROT_WRITE))
+			if (nwindows == sizeof(windows) / sizeof(windows[0]) ||
+			    memfile_alloc(mf, span, ABI_PAGE_SIZE, MEMACCT_ANONYMOUS, &dfr))
+				break;
+			windows[nwindows++] = dfr;
+			if (as->ops->map(as, trap.addr / span * span, dfr, PROT_READ | PROT_WRITE))
 				break;
 		} else {
 			break;
@@ -169,7 +173,9 @@ static double floor_run(struct bench_env *e, const unsigned char *code, size_t l
 	}
 	t = (now_us() - t0) / (traps ? (n ? n : 1) : premap);
 	ctx->ops->destroy(ctx);
-	as->ops->destroy(as); /* frees the fault windows' frames */
+	as->ops->destroy(as);
+	for (uint32_t i = 0; i < nwindows; i++)
+		(void)memfile_free(mf, windows[i]);
 	(void)memfile_free(mf, cfr);
 	if (premap)
 		(void)memfile_free(mf, pfr);
@@ -228,11 +234,24 @@ static double native_clock_gettime(uint32_t n)
 	return (now_us() - t0) / n;
 }
 
-static void row(const char *what, double sandbox, double base, const char *base_name)
+/* One row: the medians of the sandbox's and the baseline's rounds, and
+ * the median of the rounds' own ratios (each round measures both sides
+ * back to back, so the machine's drift between rounds cancels). */
+static void row(const char *what, const double *sandbox, const double *base,
+		const char *base_name)
 {
-	printf("%-34s %10.2f %12.2f   %-8s", what, sandbox, base, base_name);
-	if (sandbox > 0 && base > 0)
-		printf(" %6.2fx", sandbox / base);
+	double s[ROUNDS], b[ROUNDS], r[ROUNDS];
+	int n = 0;
+
+	memcpy(s, sandbox, sizeof(s));
+	memcpy(b, base ? base : sandbox, sizeof(b));
+	for (int i = 0; i < ROUNDS; i++)
+		if (base && sandbox[i] > 0 && base[i] > 0)
+			r[n++] = sandbox[i] / base[i];
+	printf("%-34s %10.2f %12.2f   %-8s", what, median(s, ROUNDS), base ? median(b, ROUNDS) : 0,
+	       base_name);
+	if (n == ROUNDS)
+		printf(" %6.2fx", median(r, n));
 	printf("\n");
 }
 
@@ -287,9 +306,9 @@ static void process_rows(const char *platform, bool quick)
 		sf[r] = value_of(out, "fork_exit_wait");
 		sc[r] = value_of(out, "libc_clock_gettime");
 	}
-	row("pipe ping-pong, two processes", median(sp, ROUNDS), median(np, ROUNDS), "native");
-	row("fork + exit + wait", median(sf, ROUNDS), median(nf, ROUNDS), "native");
-	row("clock_gettime via libc (vDSO)", median(sc, ROUNDS), median(nc, ROUNDS), "native");
+	row("pipe ping-pong, two processes", sp, np, "native");
+	row("fork + exit + wait", sf, nf, "native");
+	row("clock_gettime via libc (vDSO)", sc, nc, "native");
 }
 
 int bench_syscall_main(int argc, char **argv)
@@ -349,15 +368,15 @@ int bench_syscall_main(int argc, char **argv)
 				      false);
 	}
 	printf("%-34s %10s %12s   %-8s %7s\n", "operation", "sandbox", "baseline", "of", "ratio");
-	row("getpid round trip", median(s_getpid, ROUNDS), median(f_getpid, ROUNDS), "floor");
-	row("getpid", median(s_getpid, ROUNDS), median(n_getpid, ROUNDS), "native");
-	row("clock_gettime(MONOTONIC)", median(s_clock, ROUNDS), median(n_clock, ROUNDS),
+	row("getpid round trip", s_getpid, f_getpid, "floor");
+	row("getpid", s_getpid, n_getpid, "native");
+	row("clock_gettime(MONOTONIC)", s_clock, n_clock,
 	    "native");
-	row("page fault, 16-page window", median(s_fault, ROUNDS), median(f_fault, ROUNDS),
+	row("page fault, 16-page window", s_fault, f_fault,
 	    "floor");
-	row("fresh memory touched in order/page", median(s_seq, ROUNDS), median(f_fault1, ROUNDS),
+	row("fresh memory touched in order/page", s_seq, f_fault1,
 	    "floor/1");
-	row("first touch of a pre-mapped page", median(s_touch, ROUNDS), median(f_touch, ROUNDS),
+	row("first touch of a pre-mapped page", s_touch, f_touch,
 	    "floor");
 	process_rows(platform, quick);
 	printf("\nfloor: the same guest code on the bare platform, the host answering\n"
