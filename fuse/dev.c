@@ -572,7 +572,13 @@ static ssize_t dev_read(struct vfs_file *f, struct vfs_io *io, uint64_t off)
  * goes to fuse_notify. */
 static ssize_t notify(struct fuse_conn *fc, const struct fuse_out_header *oh, struct vfs_io *io)
 {
-	size_t len = io->len - sizeof(*oh), have = len < 8192 ? len : 8192;
+	size_t len = io->len - sizeof(*oh);
+	/* A STORE's data is wanted whole; the rest need only their fixed
+	 * part and a name. */
+	size_t cap = oh->error == FUSE_NOTIFY_STORE
+			     ? sizeof(struct fuse_notify_store_out) + FUSE_STORE_MAX
+			     : 8192;
+	size_t have = len < cap ? len : cap;
 	unsigned char *p = malloc(have + 1);
 	int err;
 
@@ -586,11 +592,11 @@ static ssize_t notify(struct fuse_conn *fc, const struct fuse_out_header *oh, st
 }
 
 int fuse_send_notify_reply(struct fuse_conn *fc, uint64_t notify_unique, uint64_t nodeid,
-			   uint64_t offset)
+			   uint64_t offset, const void *data, uint32_t size)
 {
-	struct fuse_notify_retrieve_in in = {.offset = offset, .size = 0};
-	struct fuse_req *req =
-		req_new(fc, FUSE_NOTIFY_REPLY, nodeid, &(struct fuse_arg){&in, sizeof(in)}, 1);
+	struct fuse_notify_retrieve_in in = {.offset = offset, .size = size};
+	const struct fuse_arg args[] = {{&in, sizeof(in)}, {data, size}};
+	struct fuse_req *req = req_new(fc, FUSE_NOTIFY_REPLY, nodeid, args, size ? 2 : 1);
 
 	if (!req)
 		return -ENOMEM;

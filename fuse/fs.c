@@ -916,6 +916,70 @@ static int inval_entry(struct fuse_conn *fc, uint64_t parent)
 	return err;
 }
 
+/*
+ * NOTIFY_STORE: the server says what [off, off + len) of node @nodeid
+ * holds.  The cached pages it covers (those mappings faulted in) take
+ * it, and the cached size grows to its end, as Linux's does; pages not
+ * cached are not made, since read(2) asks the server anyway.  A node the
+ * client does not know is ENOENT.
+ */
+static int store(struct fuse_conn *fc, uint64_t nodeid, uint64_t off, const unsigned char *data,
+		 uint32_t len)
+{
+	int err = -ENOENT;
+
+	pthread_mutex_lock(&fc->nodes_lock);
+	for (struct fuse_inode *fi = *bucket(fc, nodeid); fi; fi = fi->hnext) {
+		if (fi->nodeid != nodeid)
+			continue;
+		pthread_mutex_lock(&fi->lock);
+		if (off + len > fi->attr.size)
+			fi->attr.size = off + len;
+		pthread_mutex_unlock(&fi->lock);
+		if (S_ISREG(fi->base.mode))
+			pagecache_update(&fi->pc, off, data, len);
+		err = 0;
+	}
+	pthread_mutex_unlock(&fc->nodes_lock);
+	return err;
+}
+
+/*
+ * NOTIFY_RETRIEVE: send back what the page cache holds of the range, as
+ * Linux's does: from the offset up to the first page not cached, at most
+ * max_write bytes and not past the cached size.  An unknown node, or
+ * nothing cached, is a reply with no data.
+ */
+static int retrieve(struct fuse_conn *fc, const struct fuse_notify_retrieve_out *o)
+{
+	uint32_t want = o->size < fc->max_write ? o->size : fc->max_write;
+	unsigned char *buf = want ? malloc(want) : NULL;
+	size_t got = 0;
+	int err;
+
+	if (want && !buf)
+		return -ENOMEM;
+	pthread_mutex_lock(&fc->nodes_lock);
+	for (struct fuse_inode *fi = *bucket(fc, o->nodeid); fi && !got; fi = fi->hnext) {
+		uint64_t size;
+
+		if (fi->nodeid != o->nodeid || !S_ISREG(fi->base.mode))
+			continue;
+		pthread_mutex_lock(&fi->lock);
+		size = fi->attr.size;
+		pthread_mutex_unlock(&fi->lock);
+		if (o->offset < size)
+			got = pagecache_read_cached(&fi->pc, o->offset, buf,
+						    size - o->offset < want ? size - o->offset
+									    : want);
+	}
+	pthread_mutex_unlock(&fc->nodes_lock);
+	err = fuse_send_notify_reply(fc, o->notify_unique, o->nodeid, o->offset, buf,
+				     (uint32_t)got);
+	free(buf);
+	return err;
+}
+
 /* A name in a notification: @namelen bytes then a NUL, exactly filling
  * the payload after its fixed part of @fixed bytes. */
 static bool name_ok(const unsigned char *p, size_t have, size_t len, size_t fixed,
@@ -964,12 +1028,12 @@ int fuse_notify(struct fuse_conn *fc, int code, const unsigned char *p, size_t h
 	case FUSE_NOTIFY_STORE: {
 		struct fuse_notify_store_out o;
 
-		/* No page cache to store into: the data is checked and
-		 * dropped, and reads keep going to the server. */
 		if (len < sizeof(o))
 			return -EINVAL;
 		memcpy(&o, p, sizeof(o));
-		return len == sizeof(o) + o.size ? 0 : -EINVAL;
+		if (len != sizeof(o) + o.size || have != len || o.offset + o.size < o.offset)
+			return -EINVAL;
+		return store(fc, o.nodeid, o.offset, p + sizeof(o), o.size);
 	}
 	case FUSE_NOTIFY_RETRIEVE: {
 		struct fuse_notify_retrieve_out o;
@@ -977,8 +1041,7 @@ int fuse_notify(struct fuse_conn *fc, int code, const unsigned char *p, size_t h
 		if (len != sizeof(o))
 			return -EINVAL;
 		memcpy(&o, p, sizeof(o));
-		/* Nothing is cached: the reply carries no data. */
-		return fuse_send_notify_reply(fc, o.notify_unique, o.nodeid, o.offset);
+		return retrieve(fc, &o);
 	}
 	case FUSE_NOTIFY_POLL:
 		/* No POLL request is ever sent, so no handle to wake. */

@@ -166,10 +166,14 @@ int fuse_request_background_then(struct fuse_conn *fc, uint32_t opcode, uint64_t
 int fuse_notify(struct fuse_conn *fc, int code, const unsigned char *p, size_t have,
 		size_t len);
 
-/* Queue FUSE_NOTIFY_REPLY for a RETRIEVE: @size bytes (none: there is no
- * page cache yet) of @nodeid at @offset. */
+/* Queue FUSE_NOTIFY_REPLY for a RETRIEVE: the @size bytes at @data that
+ * the page cache holds of @nodeid at @offset. */
 int fuse_send_notify_reply(struct fuse_conn *fc, uint64_t notify_unique, uint64_t nodeid,
-			   uint64_t offset);
+			   uint64_t offset, const void *data, uint32_t size);
+
+/* The most data a STORE notification may carry (Linux's has no bound: it
+ * copies page by page; ours copies the whole payload first). */
+#define FUSE_STORE_MAX (1u << 20)
 
 /* The FUSE file system (fs.c): mount(2) of "fuse" / "fuse.SUBTYPE". */
 int fuse_fs_mount(struct task *t, const char *type, const char *data, struct vfs_fs **out);

@@ -328,6 +328,26 @@ void pagecache_update(struct pagecache *pc, uint64_t off, const void *buf, size_
 	pthread_mutex_unlock(&pc->lock);
 }
 
+size_t pagecache_read_cached(struct pagecache *pc, uint64_t off, void *buf, size_t len)
+{
+	uint64_t at = off, end = off + len < off ? UINT64_MAX : off + len;
+	struct segset_seg *seg;
+
+	pthread_mutex_lock(&pc->lock);
+	for (seg = segset_find(&pc->pages, off, NULL);
+	     seg && at < end && segset_seg_range(seg).start <= at; seg = segset_next(seg)) {
+		struct file_range r = file_range_intersect(segset_seg_range(seg),
+							   file_range_make(at, end));
+
+		memcpy((unsigned char *)buf + (at - off),
+		       memfile_map(pc->mf, frames_of(seg, r.start, file_range_len(r))),
+		       file_range_len(r));
+		at = r.end;
+	}
+	pthread_mutex_unlock(&pc->lock);
+	return (size_t)(at - off);
+}
+
 void pagecache_truncate(struct pagecache *pc, uint64_t size)
 {
 	uint64_t whole = abi_page_round_down(size) + (size & ABI_PAGE_MASK ? PG : 0);

@@ -81,6 +81,10 @@ bool pagecache_dirty(struct pagecache *pc, uint64_t off, uint64_t len);
 /* The server took @len bytes of @buf at @off: cached pages follow. */
 void pagecache_update(struct pagecache *pc, uint64_t off, const void *buf, size_t len);
 
+/* Copy what is cached of [off, off + len) into @buf, from @off up to the
+ * first page not cached: the bytes copied (FUSE's RETRIEVE). */
+size_t pagecache_read_cached(struct pagecache *pc, uint64_t off, void *buf, size_t len);
+
 /* The file is @size bytes now: what lies past it reads as zeros, and
  * unpinned pages wholly past it go. */
 void pagecache_truncate(struct pagecache *pc, uint64_t size);

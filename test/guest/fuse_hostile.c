@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -52,6 +53,8 @@ static void reply(uint64_t unique, int error, const void *p, size_t len)
 {
 	reply_raw(unique, error, p, len, sizeof(struct fuse_out_header) + len);
 }
+
+#define STORED_NODE 20 /* "stored": mapped by the client, then STOREd into */
 
 /* "cached": long timeouts, so that only notifications show its changes. */
 static uint64_t cached_node = 7, cached_size = 4096;
@@ -124,12 +127,35 @@ static void send_notifications(const char *what)
 						     .offset = 0, .size = 4096};
 		struct fuse_notify_store_out st = {.nodeid = cached_node, .offset = 0, .size = 4};
 
-		notify_taken(FUSE_NOTIFY_STORE, &st, sizeof(st), "data", 4, "STORE");
+		/* "cached" was deleted (its node forgotten): ENOENT, as Linux. */
+		notify_refused(FUSE_NOTIFY_STORE, &st, sizeof(st), "data", 4, ENOENT,
+			       "a STORE to a node the client let go");
 		notify_refused(FUSE_NOTIFY_STORE, &st, sizeof(st), "dat", 3, EINVAL,
 			       "a STORE shorter than it says");
 		notify_taken(FUSE_NOTIFY_RETRIEVE, &o, sizeof(o), NULL, 0, "RETRIEVE");
 		if (!notify_bad)
 			printf("notify ok\n");
+	} else if (!strcmp(what, "store")) {
+		/* "stored" is mapped by the client: its cached page takes the
+		 * data, the size grows, and RETRIEVE sends the page back. */
+		struct fuse_notify_store_out st = {.nodeid = STORED_NODE, .offset = 0, .size = 5};
+		struct fuse_notify_retrieve_out o = {.notify_unique = 4343, .nodeid = STORED_NODE,
+						     .offset = 0, .size = 4096};
+
+		notify_taken(FUSE_NOTIFY_STORE, &st, sizeof(st), "fresh", 5, "a STORE");
+		st.offset = 8190;
+		st.size = 4;
+		notify_taken(FUSE_NOTIFY_STORE, &st, sizeof(st), "tail", 4, "a STORE past the end");
+		st.nodeid = 999;
+		notify_refused(FUSE_NOTIFY_STORE, &st, sizeof(st), "tail", 4, ENOENT,
+			       "a STORE to a node it never gave");
+		st.nodeid = STORED_NODE;
+		st.offset = UINT64_MAX - 1;
+		notify_refused(FUSE_NOTIFY_STORE, &st, sizeof(st), "tail", 4, EINVAL,
+			       "a STORE whose end wraps");
+		notify_taken(FUSE_NOTIFY_RETRIEVE, &o, sizeof(o), NULL, 0, "a RETRIEVE of the page");
+		if (!notify_bad)
+			printf("store ok\n");
 	}
 }
 
@@ -306,6 +332,12 @@ static void serve(void)
 							   .attr_valid = 3600};
 
 				fill_attr(&e.attr, cached_node, S_IFREG | 0644, cached_size);
+				reply(h->unique, 0, &e, sizeof(e));
+			} else if (!strcmp(arg, "stored")) {
+				struct fuse_entry_out e = {.nodeid = STORED_NODE, .entry_valid = 3600,
+							   .attr_valid = 3600};
+
+				fill_attr(&e.attr, STORED_NODE, S_IFREG | 0644, 4096);
 				reply(h->unique, 0, &e, sizeof(e));
 			} else if (!strcmp(arg, "brief")) {
 				entry(h->unique, BRIEF_NODE, S_IFREG | 0644);
@@ -510,8 +542,9 @@ static void serve(void)
 		case FUSE_NOTIFY_REPLY: {
 			struct fuse_notify_retrieve_in *ri = (struct fuse_notify_retrieve_in *)arg;
 
-			printf("notify-reply: %llu, %u bytes\n", (unsigned long long)h->unique,
-			       ri->size);
+			printf("notify-reply: %llu, %u bytes%s%.*s\n", (unsigned long long)h->unique,
+			       ri->size, ri->size ? ": " : "", ri->size < 5 ? (int)ri->size : 5,
+			       (const char *)(ri + 1));
 			break;
 		}
 		case FUSE_INTERRUPT:
@@ -577,6 +610,21 @@ static void client(void)
 	EXPECT(stat(MNT "/cached", &st) == -1 && errno == ENOENT);
 	EXPECT(stat(MNT "/notify-retrieve", &st) == -1);
 	usleep(100000); /* the server reads the NOTIFY_REPLY */
+	/* STORE into a mapped page, and RETRIEVE it. */
+	fd = open(MNT "/stored", O_RDONLY);
+	EXPECT(fd >= 0);
+	{
+		char *m = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
+
+		EXPECT(m != MAP_FAILED && memcmp(m, "ddddd", 5) == 0);
+		EXPECT(stat(MNT "/notify-store", &st) == -1);
+		EXPECT(m != MAP_FAILED && memcmp(m, "fresh", 5) == 0);
+		EXPECT(fstat(fd, &st) == 0 && st.st_size == 8194);
+		usleep(100000); /* the server reads the NOTIFY_REPLY */
+		if (m != MAP_FAILED)
+			munmap(m, 4096);
+	}
+	close(fd);
 
 	/* POSIX locks go to the server, which asked for them at INIT. */
 	fd = open(MNT "/good", O_RDWR);
