@@ -5,8 +5,13 @@
  * reply's length against what it wrote and against the request's reply
  * size, its unique against the requests in flight, its error against
  * the errno range.  A reply that fails a check is refused (the server's
- * write gets EINVAL or ENOENT, as from Linux) and its request stays in
- * flight; the server can still answer it properly.
+ * write gets EINVAL or ENOENT, as from Linux).  A reply that names no
+ * request (a false length, an unknown unique, an error out of range)
+ * leaves every request as it was; one that names a request but has the
+ * wrong size for it, or data the server's buffer cannot give, ends that
+ * request with EIO, as Linux's does, so that the caller never waits for
+ * a reply the server believes it sent.  A request too big for the
+ * reader's buffer fails the same way (E2BIG for SETXATTR).
  */
 #include <fcntl.h>
 #include <stdatomic.h>
@@ -511,6 +516,15 @@ static ssize_t read_forgets(struct fuse_conn *fc, struct vfs_io *io)
 	return (ssize_t)len;
 }
 
+/* Take @req, the first pending request, off the queue.  fc->lock held. */
+static void take_pending(struct fuse_conn *fc, struct fuse_req *req)
+{
+	fc->pending = req->next;
+	if (!fc->pending)
+		fc->pending_tail = &fc->pending;
+	fc->npending--;
+}
+
 static ssize_t dev_read(struct vfs_file *f, struct vfs_io *io, uint64_t off)
 {
 	struct fuse_conn *fc = f->priv;
@@ -521,41 +535,43 @@ static ssize_t dev_read(struct vfs_file *f, struct vfs_io *io, uint64_t off)
 	if (io->len < FUSE_MIN_READ_BUFFER)
 		return -EINVAL;
 	pthread_mutex_lock(&fc->lock);
-	while (fc->connected && !fc->pending && !err) {
-		if (f->flags & O_NONBLOCK)
-			err = -EAGAIN;
+	for (;;) {
+		while (fc->connected && !fc->pending && !err) {
+			if (f->flags & O_NONBLOCK)
+				err = -EAGAIN;
+			else
+				err = task_wait(task_current(), &fc->changed, &fc->lock, NULL);
+		}
+		if (!err && !fc->connected)
+			err = -ENODEV;
+		if (err) {
+			unlock_ended(fc);
+			return err;
+		}
+		req = fc->pending;
+		if (req->opcode == FUSE_FORGET && req->next && req->next->opcode == FUSE_FORGET &&
+		    fc->minor >= 16) {
+			n = read_forgets(fc, io);
+			unlock_ended(fc);
+			return n;
+		}
+		if (req->in_len <= io->len)
+			break;
+		/* A WRITE sized by max_write, a server that reads less: the
+		 * request fails, as Linux's, and this read takes the next. */
+		take_pending(fc, req);
+		if (req->no_reply)
+			req_free(req);
 		else
-			err = task_wait(task_current(), &fc->changed, &fc->lock, NULL);
-	}
-	if (!err && !fc->connected)
-		err = -ENODEV;
-	if (err) {
-		pthread_mutex_unlock(&fc->lock);
-		return err;
-	}
-	req = fc->pending;
-	if (req->opcode == FUSE_FORGET && req->next && req->next->opcode == FUSE_FORGET &&
-	    fc->minor >= 16) {
-		n = read_forgets(fc, io);
-		pthread_mutex_unlock(&fc->lock);
-		return n;
-	}
-	if (req->in_len > io->len) {
-		/* Cannot be: requests are smaller than FUSE_MIN_READ_BUFFER
-		 * but for writes, which the mount sized by max_write. */
-		pthread_mutex_unlock(&fc->lock);
-		return -EINVAL;
+			req_finish(fc, req, req->opcode == FUSE_SETXATTR ? -E2BIG : -EIO);
 	}
 	err = io->copy(io, req->in, 0, req->in_len, true);
 	if (err) {
-		pthread_mutex_unlock(&fc->lock);
+		unlock_ended(fc);
 		return err;
 	}
 	n = (ssize_t)req->in_len;
-	fc->pending = req->next;
-	if (!fc->pending)
-		fc->pending_tail = &fc->pending;
-	fc->npending--;
+	take_pending(fc, req);
 	if (req->no_reply) {
 		req_free(req);
 	} else {
@@ -564,7 +580,7 @@ static ssize_t dev_read(struct vfs_file *f, struct vfs_io *io, uint64_t off)
 		fc->processing = req;
 	}
 	pthread_cond_broadcast(&fc->changed);
-	pthread_mutex_unlock(&fc->lock);
+	unlock_ended(fc);
 	return n;
 }
 
@@ -597,15 +613,19 @@ int fuse_send_notify_reply(struct fuse_conn *fc, uint64_t notify_unique, uint64_
 	struct fuse_notify_retrieve_in in = {.offset = offset, .size = size};
 	const struct fuse_arg args[] = {{&in, sizeof(in)}, {data, size}};
 	struct fuse_req *req = req_new(fc, FUSE_NOTIFY_REPLY, nodeid, args, size ? 2 : 1);
+	int err;
 
 	if (!req)
 		return -ENOMEM;
 	req->background = req->no_reply = true;
 	pthread_mutex_lock(&fc->lock);
-	if (!fc->connected) {
+	if (!fc->connected || fc->npending >= FUSE_MAX_PENDING) {
+		/* A server flooding RETRIEVEs it does not read the answers
+		 * of is told to read first: the queue stays bounded. */
+		err = fc->connected ? -EAGAIN : -ENOTCONN;
 		pthread_mutex_unlock(&fc->lock);
 		req_free(req);
-		return -ENOTCONN;
+		return err;
 	}
 	queue(fc, req);
 	/* The server matches it to its RETRIEVE by this unique. */
@@ -642,20 +662,19 @@ static ssize_t dev_write(struct vfs_file *f, struct vfs_io *io, uint64_t off)
 		;
 	req = *pp;
 	err = !fc->connected ? -ENODEV : !req ? -ENOENT : 0;
-	if (!err && !oh.error &&
-	    (payload > req->out_size || (req->out_exact && payload != req->out_size)))
-		err = -EINVAL; /* the wrong size for this reply */
-	if (!err && payload && req->out)
-		err = io->copy(io, req->out, sizeof(oh), payload, false);
 	if (err) {
 		pthread_mutex_unlock(&fc->lock);
 		return err;
 	}
+	if (!oh.error && (payload > req->out_size || (req->out_exact && payload != req->out_size)))
+		err = -EINVAL; /* the wrong size for this reply */
+	if (!err && payload && req->out)
+		err = io->copy(io, req->out, sizeof(oh), payload, false);
 	*pp = req->next;
-	req->out_len = payload;
-	req_finish(fc, req, oh.error);
+	req->out_len = err ? 0 : payload;
+	req_finish(fc, req, err ? -EIO : oh.error); /* a bad reply is EIO to the caller */
 	unlock_ended(fc);
-	return (ssize_t)io->len;
+	return err ? err : (ssize_t)io->len;
 }
 
 static short dev_poll(struct vfs_file *f, short events)

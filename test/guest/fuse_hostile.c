@@ -54,6 +54,8 @@ static void reply(uint64_t unique, int error, const void *p, size_t len)
 	reply_raw(unique, error, p, len, sizeof(struct fuse_out_header) + len);
 }
 
+static bool small_reads; /* read the device 16 KiB at a time */
+
 #define STORED_NODE 20 /* "stored": mapped by the client, then STOREd into */
 
 /* "cached": long timeouts, so that only notifications show its changes. */
@@ -135,6 +137,27 @@ static void send_notifications(const char *what)
 		notify_taken(FUSE_NOTIFY_RETRIEVE, &o, sizeof(o), NULL, 0, "RETRIEVE");
 		if (!notify_bad)
 			printf("notify ok\n");
+	} else if (!strcmp(what, "flood")) {
+		/* Notifications by the thousand: INVAL_INODEs cost nothing
+		 * to keep; RETRIEVEs queue answers this server does not read
+		 * yet, and past the bound on pending requests are refused. */
+		struct fuse_notify_inval_inode_out in = {.ino = STORED_NODE};
+		struct fuse_notify_retrieve_out o = {.nodeid = STORED_NODE, .size = 4096};
+		int inval_ok = 0, taken = 0, refused = 0;
+
+		for (int i = 0; i < 10000; i++)
+			inval_ok += notify(FUSE_NOTIFY_INVAL_INODE, &in, sizeof(in), NULL, 0) > 0;
+		for (int i = 0; i < 3000; i++) {
+			o.notify_unique = 10000 + (uint64_t)i;
+			if (notify(FUSE_NOTIFY_RETRIEVE, &o, sizeof(o), NULL, 0) > 0)
+				taken++;
+			else
+				refused += errno == EAGAIN;
+		}
+		printf("flood: %d of 10000 INVAL_INODE taken; RETRIEVE: %s\n", inval_ok,
+		       taken > 0 && taken <= 1024 && taken + refused == 3000
+			       ? "bounded, the rest EAGAIN"
+			       : "unbounded");
 	} else if (!strcmp(what, "store")) {
 		/* "stored" is mapped by the client: its cached page takes the
 		 * data, the size grows, and RETRIEVE sends the page back. */
@@ -250,7 +273,8 @@ static void serve(void)
 	static char buf[1 << 20];
 
 	for (;;) {
-		ssize_t n = read(dev, buf, sizeof(buf));
+		/* "small-reads": a reader whose buffer holds no 32 KiB WRITE. */
+		ssize_t n = read(dev, buf, small_reads ? 16384 : sizeof(buf));
 		struct fuse_in_header *h = (struct fuse_in_header *)buf;
 		char *arg = buf + sizeof(*h);
 
@@ -333,6 +357,9 @@ static void serve(void)
 
 				fill_attr(&e.attr, cached_node, S_IFREG | 0644, cached_size);
 				reply(h->unique, 0, &e, sizeof(e));
+			} else if (!strcmp(arg, "small-reads") || !strcmp(arg, "big-reads")) {
+				small_reads = arg[0] == 's';
+				reply(h->unique, -ENOENT, NULL, 0);
 			} else if (!strcmp(arg, "stored")) {
 				struct fuse_entry_out e = {.nodeid = STORED_NODE, .entry_valid = 3600,
 							   .attr_valid = 3600};
@@ -445,11 +472,14 @@ static void serve(void)
 
 			memset(data, 'd', sizeof(data));
 			if (h->nodeid == 3) {
-				/* More than asked: refused, then an honest error. */
+				/* More than asked: refused, and the caller's READ
+				 * ended with EIO, so a second answer finds no
+				 * request. */
 				if (reply_raw(h->unique, 0, data, ri->size + 16,
 					      16 + ri->size + 16) != -1 || errno != EINVAL)
 					printf("FAIL the sandbox took a READ reply longer than asked\n");
-				reply(h->unique, -EIO, NULL, 0);
+				if (reply_raw(h->unique, -EIO, NULL, 0, 16) != -1 || errno != ENOENT)
+					printf("FAIL a refused reply left its request waiting\n");
 			} else {
 				reply(h->unique, 0, data, ri->offset ? 0 : 5);
 			}
@@ -542,6 +572,8 @@ static void serve(void)
 		case FUSE_NOTIFY_REPLY: {
 			struct fuse_notify_retrieve_in *ri = (struct fuse_notify_retrieve_in *)arg;
 
+			if (h->unique >= 10000) /* the flood's */
+				break;
 			printf("notify-reply: %llu, %u bytes%s%.*s\n", (unsigned long long)h->unique,
 			       ri->size, ri->size ? ": " : "", ri->size < 5 ? (int)ri->size : 5,
 			       (const char *)(ri + 1));
@@ -593,6 +625,19 @@ static void client(void)
 	errno = 0;
 	EXPECT(fd >= 0 && read(fd, buf, sizeof(buf)) == -1 && errno == EIO);
 	close(fd);
+	/* A request bigger than the server's read buffer fails with EIO (as
+	 * Linux's), and the server goes on to the next one. */
+	fd = open(MNT "/good", O_WRONLY);
+	EXPECT(stat(MNT "/small-reads", &st) == -1);
+	{
+		static char big[32768];
+
+		errno = 0;
+		EXPECT(fd >= 0 && pwrite(fd, big, sizeof(big), 0) == -1 && errno == EIO);
+		EXPECT(pwrite(fd, big, 4096, 0) == 4096); /* fits: served */
+	}
+	EXPECT(stat(MNT "/big-reads", &st) == -1);
+	close(fd);
 	/* A name whose node changes: the second stat drops the first node. */
 	EXPECT(stat(MNT "/shifty", &st) == 0 && st.st_ino == 100);
 	EXPECT(stat(MNT "/shifty", &st) == 0 && st.st_ino == 102);
@@ -621,6 +666,7 @@ static void client(void)
 		EXPECT(m != MAP_FAILED && memcmp(m, "fresh", 5) == 0);
 		EXPECT(fstat(fd, &st) == 0 && st.st_size == 8194);
 		usleep(100000); /* the server reads the NOTIFY_REPLY */
+		EXPECT(stat(MNT "/notify-flood", &st) == -1); /* (its attributes go) */
 		if (m != MAP_FAILED)
 			munmap(m, 4096);
 	}
