@@ -80,6 +80,7 @@ struct fuse_file {
 
 static const struct vfs_inode_ops fuse_inode_ops;
 static const struct vfs_file_ops fuse_file_ops, fuse_dir_ops;
+static const struct vfs_file_ops *file_ops_for(uint32_t open_flags);
 
 static struct fuse_inode *fino(struct vfs_inode *i)
 {
@@ -761,8 +762,13 @@ opened:
 	ff->is_dir = dir;
 	ff->fi = fi;
 	vfs_inode_get(inode);
-	file->ops = dir ? &fuse_dir_ops : &fuse_file_ops;
+	file->ops = dir ? &fuse_dir_ops : file_ops_for(o.open_flags);
 	file->priv = ff;
+	/* Without KEEP_CACHE an open drops what the cache holds of the file
+	 * (the clean pages no mapping pins), as Linux's: the server may have
+	 * changed it. */
+	if (!dir && !(o.open_flags & FOPEN_KEEP_CACHE))
+		pagecache_invalidate(&fi->pc, 0, 0);
 	return 0;
 }
 
@@ -1516,6 +1522,40 @@ static const struct vfs_file_ops fuse_file_ops = {
 	.mappable = &fuse_mappable,
 	.seekable = true,
 };
+
+/* FOPEN_NONSEEKABLE: lseek, pread and pwrite are ESPIPE; reads and
+ * writes carry offset 0 (as FOPEN_STREAM, which the server may also say). */
+static const struct vfs_file_ops fuse_stream_ops = {
+	.read = ffile_read,
+	.write = ffile_write,
+	.fsync = ffile_fsync,
+	.flush = ffile_flush,
+	.lock = ffile_lock,
+	.release = ffile_release,
+	.seekable = false,
+};
+
+/* FOPEN_DIRECT_IO: no page cache, so no mapping of its pages: MAP_PRIVATE
+ * gets a copy made at mmap time, a writable MAP_SHARED is ENODEV (as in
+ * Linux, which refuses every MAP_SHARED of such a file). */
+static const struct vfs_file_ops fuse_direct_ops = {
+	.read = ffile_read,
+	.write = ffile_write,
+	.fsync = ffile_fsync,
+	.flush = ffile_flush,
+	.lock = ffile_lock,
+	.release = ffile_release,
+	.seekable = true,
+};
+
+static const struct vfs_file_ops *file_ops_for(uint32_t open_flags)
+{
+	if (open_flags & (FOPEN_NONSEEKABLE | FOPEN_STREAM))
+		return &fuse_stream_ops;
+	if (open_flags & FOPEN_DIRECT_IO)
+		return &fuse_direct_ops;
+	return &fuse_file_ops;
+}
 
 static const struct vfs_file_ops fuse_dir_ops = {
 	.iterate = fdir_iterate,

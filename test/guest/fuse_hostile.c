@@ -55,8 +55,14 @@ static void reply(uint64_t unique, int error, const void *p, size_t len)
 }
 
 static bool small_reads; /* read the device 16 KiB at a time */
+static struct stat st_unused;
 
 #define STORED_NODE 20 /* "stored": mapped by the client, then STOREd into */
+#define STREAM_NODE 21 /* "stream": opened FOPEN_NONSEEKABLE */
+#define DIRECT_NODE 22 /* "direct": opened FOPEN_DIRECT_IO */
+#define KEPT_NODE   23 /* "kept": opened FOPEN_KEEP_CACHE */
+#define UNKEPT_NODE 24 /* "unkept": the same without it */
+static int reads_of[32];  /* READs per node, for the ones above */
 
 /* "cached": long timeouts, so that only notifications show its changes. */
 static uint64_t cached_node = 7, cached_size = 4096;
@@ -360,12 +366,21 @@ static void serve(void)
 			} else if (!strcmp(arg, "small-reads") || !strcmp(arg, "big-reads")) {
 				small_reads = arg[0] == 's';
 				reply(h->unique, -ENOENT, NULL, 0);
-			} else if (!strcmp(arg, "stored")) {
-				struct fuse_entry_out e = {.nodeid = STORED_NODE, .entry_valid = 3600,
+			} else if (!strcmp(arg, "stored") || !strcmp(arg, "stream") ||
+				   !strcmp(arg, "direct") || !strcmp(arg, "kept") ||
+				   !strcmp(arg, "unkept")) {
+				uint64_t node = arg[1] == 't' ? (arg[2] == 'o' ? STORED_NODE : STREAM_NODE)
+					      : arg[0] == 'd' ? DIRECT_NODE
+					      : arg[0] == 'k' ? KEPT_NODE : UNKEPT_NODE;
+				struct fuse_entry_out e = {.nodeid = node, .entry_valid = 3600,
 							   .attr_valid = 3600};
 
-				fill_attr(&e.attr, STORED_NODE, S_IFREG | 0644, 4096);
+				fill_attr(&e.attr, node, S_IFREG | 0644, 4096);
 				reply(h->unique, 0, &e, sizeof(e));
+			} else if (!strcmp(arg, "read-counts")) {
+				printf("keep-cache: %d READ with it, %d without\n", reads_of[KEPT_NODE],
+				       reads_of[UNKEPT_NODE]);
+				reply(h->unique, -ENOENT, NULL, 0);
 			} else if (!strcmp(arg, "brief")) {
 				entry(h->unique, BRIEF_NODE, S_IFREG | 0644);
 			} else if (!strcmp(arg, "hold-release")) {
@@ -441,6 +456,10 @@ static void serve(void)
 		case FUSE_OPENDIR: {
 			struct fuse_open_out o = {.fh = 7};
 
+			o.open_flags = h->nodeid == STREAM_NODE ? FOPEN_NONSEEKABLE
+				       : h->nodeid == DIRECT_NODE ? FOPEN_DIRECT_IO
+				       : h->nodeid == KEPT_NODE	  ? FOPEN_KEEP_CACHE
+								  : 0;
 			reply(h->unique, 0, &o, sizeof(o));
 			break;
 		}
@@ -471,6 +490,8 @@ static void serve(void)
 			static char data[1 << 17];
 
 			memset(data, 'd', sizeof(data));
+			if (h->nodeid < 32)
+				reads_of[h->nodeid]++;
 			if (h->nodeid == 3) {
 				/* More than asked: refused, and the caller's READ
 				 * ended with EIO, so a second answer finds no
@@ -587,6 +608,49 @@ static void serve(void)
 	}
 }
 
+/* Map @path's first page, read it, and let go: the page stays cached. */
+static void map_once(const char *path)
+{
+	int fd = open(path, O_RDONLY);
+	char *m = fd >= 0 ? mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0) : MAP_FAILED;
+
+	EXPECT(m != MAP_FAILED && m[0] == 'd');
+	if (m != MAP_FAILED)
+		munmap(m, 4096);
+	close(fd);
+}
+
+/* What the server's open_flags change: NONSEEKABLE, DIRECT_IO, KEEP_CACHE. */
+static void open_flags_checks(void)
+{
+	char buf[16];
+	char *m;
+	int fd = open(MNT "/stream", O_RDONLY);
+
+	errno = 0;
+	EXPECT(fd >= 0 && read(fd, buf, sizeof(buf)) == 5);
+	EXPECT(lseek(fd, 0, SEEK_SET) == -1 && errno == ESPIPE);
+	errno = 0;
+	EXPECT(pread(fd, buf, sizeof(buf), 0) == -1 && errno == ESPIPE);
+	close(fd);
+	fd = open(MNT "/direct", O_RDWR);
+	errno = 0;
+	m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	EXPECT(fd >= 0 && m == MAP_FAILED && errno == ENODEV);
+	m = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, fd, 0);
+	EXPECT(m != MAP_FAILED && memcmp(m, "ddddd", 5) == 0);
+	if (m != MAP_FAILED)
+		munmap(m, 4096);
+	close(fd);
+	/* Twice each: the second open keeps the cached page only if the
+	 * server said KEEP_CACHE. */
+	map_once(MNT "/kept");
+	map_once(MNT "/kept");
+	map_once(MNT "/unkept");
+	map_once(MNT "/unkept");
+	EXPECT(stat(MNT "/read-counts", &st_unused) == -1);
+}
+
 /* Read a directory to its end: the errno it ended with (0: none), and
  * no entry may have come from the bad listing. */
 static int list_error(const char *path)
@@ -671,6 +735,7 @@ static void client(void)
 			munmap(m, 4096);
 	}
 	close(fd);
+	open_flags_checks();
 
 	/* POSIX locks go to the server, which asked for them at INIT. */
 	fd = open(MNT "/good", O_RDWR);
