@@ -7,6 +7,10 @@
  * Linux); tty is ksentry's terminal, when it has one.  fuse opens a FUSE
  * connection through the kernel's file system hooks (fuse/ registers
  * them; the kernel itself knows nothing of FUSE).
+ *
+ * A device node made elsewhere (mknod on tmpfs) with one of these numbers
+ * opens the same device: vfs_chrdev_open, the sandbox's whole table of
+ * character drivers.
  */
 #include <string.h>
 #include <sys/random.h>
@@ -125,6 +129,21 @@ static const struct synth_node dev_nodes[] = {
 	{.name = "fuse", .mode = S_IFCHR | 0666, .open = fuse_open, .rdev = (dev_t)(10 << 8 | 229)},
 	{.name = NULL},
 };
+
+int vfs_chrdev_open(dev_t rdev, struct vfs_file *f, int flags)
+{
+	for (const struct synth_node *n = dev_nodes; n->name; n++) {
+		/* /dev/fuse needs its sandbox's hooks, which a node elsewhere
+		 * does not carry: it has no driver there. */
+		if (n->rdev != rdev || !strcmp(n->name, "fuse"))
+			continue;
+		if (n->open)
+			return n->open(NULL, f, flags);
+		f->ops = n->fops;
+		return 0;
+	}
+	return -ENXIO;
+}
 
 static const struct synth_node dev_root = {.name = "/", .mode = S_IFDIR | 0755,
 					   .children = dev_nodes};

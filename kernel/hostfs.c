@@ -9,9 +9,20 @@
  * (readlinkat on the O_PATH fd) and resolves it in the sandbox's own
  * namespace, so no host symlink can lead outside the root.
  *
+ * A cached name may go stale when the host tree changes (a --mount'ed
+ * directory being worked in, a hostile host process swapping a directory
+ * for a symlink): host_revalidate checks it on every walk through it.
+ * Since the dentry cache pins one host fd per cached inode, an EMFILE
+ * from the host makes vfs_shrink let the unused cached names go (closing
+ * their fds), and the call is tried again.
+ *
  * Data is read by reopening the O_PATH fd through the sentry's own
  * /proc/self/fd, which opens exactly that inode (no name is looked up
  * again, so a host rename race cannot swap the file).
+ *
+ * A host character device node opens as the sandbox's device of the same
+ * number (vfs_chrdev_open), never as the host's; host FIFOs, sockets and
+ * block devices do not open (ENXIO).
  *
  * A hostfs is read-only (its inodes have no write operations) unless it
  * was made writable (`--mount HOST:GUEST:rw`).  Then every change is one
@@ -36,6 +47,8 @@
 struct host_inode {
 	struct vfs_inode base;
 	int fd; /* O_PATH */
+	dev_t dev; /* the host object's identity, fixed: revalidate compares it */
+	ino_t host_ino;
 };
 
 struct host_dir {
@@ -57,14 +70,17 @@ static int fd_of(struct vfs_inode *i)
 	return ((struct host_inode *)i)->fd;
 }
 
-static struct vfs_inode *inode_new(struct vfs_fs *fs, int fd, mode_t mode)
+static struct vfs_inode *inode_new(struct vfs_fs *fs, int fd, const struct stat *st)
 {
 	struct host_inode *hi = calloc(1, sizeof(*hi));
 
 	if (!hi)
 		return NULL;
-	vfs_inode_init(&hi->base, fs, writable(fs) ? &host_rw_inode_ops : &host_inode_ops, mode);
+	vfs_inode_init(&hi->base, fs, writable(fs) ? &host_rw_inode_ops : &host_inode_ops,
+		       st->st_mode);
 	hi->fd = fd;
+	hi->dev = st->st_dev;
+	hi->host_ino = st->st_ino;
 	return &hi->base;
 }
 
@@ -76,8 +92,13 @@ static int open_beneath_mode(int dirfd, const char *name, int flags, mode_t mode
 		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
 	};
 	long fd = syscall(SYS_openat2, dirfd, name, &how, sizeof(how));
+	int err = fd < 0 ? errno : 0;
 
-	return fd < 0 ? -errno : (int)fd;
+	if ((err == EMFILE || err == ENFILE) && vfs_shrink()) {
+		fd = syscall(SYS_openat2, dirfd, name, &how, sizeof(how));
+		err = fd < 0 ? errno : 0;
+	}
+	return fd < 0 ? -err : (int)fd;
 }
 
 static int open_beneath(int dirfd, const char *name, int flags)
@@ -99,12 +120,34 @@ static int host_lookup(struct vfs_inode *dir, const char *name, struct vfs_inode
 		close(fd);
 		return -EIO;
 	}
-	*out = inode_new(dir->fs, fd, st.st_mode);
+	*out = inode_new(dir->fs, fd, &st);
 	if (!*out) {
 		close(fd);
 		return -ENOMEM;
 	}
 	return 0;
+}
+
+/*
+ * Is @name in @dir still the host object @child was looked up as?  The
+ * host tree may change under a sandbox (a --mount'ed directory being
+ * worked in, or a hostile process swapping a directory for a symlink), so
+ * a cached name is checked on each walk through it: one fstatat beneath
+ * the directory's fd, following nothing, comparing device, inode number
+ * and type.  A changed name is dropped and looked up afresh; what an open
+ * file or a cwd already holds stays the object it was.
+ */
+static int host_revalidate(struct vfs_inode *dir, const char *name, struct vfs_inode *child)
+{
+	struct host_inode *hc = (struct host_inode *)child;
+	struct stat st;
+
+	if (strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, ".."))
+		return 0;
+	if (fstatat(fd_of(dir), name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return 0;
+	return st.st_dev == hc->dev && st.st_ino == hc->host_ino &&
+	       (st.st_mode & S_IFMT) == (child->mode & S_IFMT);
 }
 
 static int host_readlink(struct vfs_inode *inode, char *buf, size_t size)
@@ -126,12 +169,17 @@ static int host_getattr(struct vfs_inode *inode, struct stat *st)
 static int reopen(struct vfs_inode *inode, int flags)
 {
 	char path[64];
-	int fd;
+	int fd, err;
 
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd_of(inode));
 	/* Following this magic link is the point: it names the inode itself. */
 	fd = open(path, flags | O_CLOEXEC);
-	return fd < 0 ? -errno : fd;
+	err = fd < 0 ? errno : 0;
+	if ((err == EMFILE || err == ENFILE) && vfs_shrink()) {
+		fd = open(path, flags | O_CLOEXEC);
+		err = fd < 0 ? errno : 0;
+	}
+	return fd < 0 ? -err : fd;
 }
 
 /* --- files --- */
@@ -244,8 +292,15 @@ static const struct vfs_file_ops host_dir_ops = {
 static int host_open(struct vfs_inode *inode, struct vfs_file *f, int flags)
 {
 	struct host_dir *hd;
+	struct stat st;
 	int fd;
 
+	if (S_ISCHR(inode->mode)) {
+		/* The sandbox's device of that number, never the host's. */
+		if (fstat(fd_of(inode), &st) < 0)
+			return -errno;
+		return vfs_chrdev_open(st.st_rdev, f, flags);
+	}
 	if ((flags & O_ACCMODE) != O_RDONLY && (!writable(inode->fs) || !S_ISREG(inode->mode)))
 		return writable(inode->fs) ? -EISDIR : -EROFS;
 	if ((flags & O_ACCMODE) != O_RDONLY) {
@@ -257,7 +312,7 @@ static int host_open(struct vfs_inode *inode, struct vfs_file *f, int flags)
 		return 0;
 	}
 	if (!S_ISREG(inode->mode) && !S_ISDIR(inode->mode))
-		return -ENXIO; /* host devices, fifos and sockets stay on the host */
+		return -ENXIO; /* host fifos, sockets and block devices stay on the host */
 	fd = reopen(inode, O_RDONLY | (S_ISDIR(inode->mode) ? O_DIRECTORY : 0));
 	if (fd < 0)
 		return fd;
@@ -418,6 +473,7 @@ static const struct vfs_inode_ops host_inode_ops = {
 	.readlink = host_readlink,
 	.getattr = host_getattr,
 	.open = host_open,
+	.revalidate = host_revalidate,
 	.evict = host_evict,
 };
 
@@ -435,6 +491,7 @@ static const struct vfs_inode_ops host_rw_inode_ops = {
 	.getattr = host_getattr,
 	.setattr = host_setattr,
 	.open = host_open,
+	.revalidate = host_revalidate,
 	.evict = host_evict,
 };
 
@@ -467,7 +524,7 @@ int hostfs_create_rw(const char *dir, bool rw, struct vfs_fs **out)
 	fs->magic = 0x6b736e74;
 	fs->destroy = host_destroy;
 	fs->priv = rw ? (void *)fs : NULL; /* non-NULL: writable */
-	root = inode_new(fs, fd, st.st_mode);
+	root = inode_new(fs, fd, &st);
 	if (!root)
 		goto err_close;
 	if (vfs_fs_set_root(fs, root)) { /* the inode's evict closed fd */

@@ -15,15 +15,27 @@
 
 #define PIPE_SIZE (64 * 1024)
 
+struct pipe_fifo;
+
 struct pipe {
 	pthread_mutex_t lock;
-	pthread_cond_t changed; /* data, space, or an end went away */
+	pthread_cond_t changed; /* data, space, an end came or went away */
 	unsigned char buf[PIPE_SIZE];
 	size_t head, len;       /* protected by lock */
 	int readers, writers;   /* protected by lock */
+	/* Opens of each end so far (protected by lock): an open of a FIFO
+	 * waiting for the other end is satisfied by one that came and went. */
+	unsigned long r_opens, w_opens;
 	int refs;               /* ends alive; protected by lock */
+	struct pipe_fifo *fifo; /* the named pipe's inode state, or NULL; fixed */
 	struct timespec created;
 	ino_t ino;
+};
+
+/* A named pipe's state in its inode: the pipe while anyone has it open. */
+struct pipe_fifo {
+	pthread_mutex_t lock;
+	struct pipe *pipe; /* protected by lock */
 };
 
 static struct pipe *pipe_of(struct vfs_file *f)
@@ -115,12 +127,13 @@ static short pipe_poll(struct vfs_file *f, short events)
 	short r = 0;
 
 	pthread_mutex_lock(&p->lock);
-	if ((f->flags & O_ACCMODE) == O_RDONLY) {
+	if ((f->flags & O_ACCMODE) != O_WRONLY) {
 		if (p->len > 0)
 			r |= POLLIN | POLLRDNORM;
 		if (p->writers == 0)
 			r |= POLLHUP;
-	} else {
+	}
+	if ((f->flags & O_ACCMODE) != O_RDONLY) {
 		if (PIPE_SIZE - p->len >= PIPE_BUF)
 			r |= POLLOUT | POLLWRNORM;
 		if (p->readers == 0)
@@ -157,19 +170,27 @@ static int pipe_stat(struct vfs_file *f, struct stat *st)
 	return 0;
 }
 
-static void pipe_release(struct vfs_file *f)
+/* Let go of one end opened with @acc (O_RDWR is both); the last one frees
+ * the pipe, and a named pipe's inode forgets it (its data goes too). */
+static void pipe_put_end(struct pipe *p, int acc)
 {
-	struct pipe *p = pipe_of(f);
+	struct pipe_fifo *fifo = p->fifo;
 	bool last;
 
+	if (fifo)
+		pthread_mutex_lock(&fifo->lock);
 	pthread_mutex_lock(&p->lock);
-	if ((f->flags & O_ACCMODE) == O_RDONLY)
+	if (acc != O_WRONLY)
 		p->readers--;
-	else
+	if (acc != O_RDONLY)
 		p->writers--;
 	last = --p->refs == 0;
+	if (last && fifo)
+		fifo->pipe = NULL;
 	pthread_cond_broadcast(&p->changed);
 	pthread_mutex_unlock(&p->lock);
+	if (fifo)
+		pthread_mutex_unlock(&fifo->lock);
 	if (last) {
 		pthread_cond_destroy(&p->changed);
 		pthread_mutex_destroy(&p->lock);
@@ -177,28 +198,50 @@ static void pipe_release(struct vfs_file *f)
 	}
 }
 
+static void pipe_release(struct vfs_file *f)
+{
+	pipe_put_end(pipe_of(f), f->flags & O_ACCMODE);
+}
+
+/* A pipe holds nothing to write back: Linux's pipes have no fsync. */
+static int pipe_fsync(struct vfs_file *f)
+{
+	return -EINVAL;
+}
+
 static const struct vfs_file_ops pipe_ops = {
 	.read = pipe_read,
 	.write = pipe_write,
 	.poll = pipe_poll,
 	.ioctl = pipe_ioctl,
+	.fsync = pipe_fsync,
 	.stat = pipe_stat,
 	.release = pipe_release,
 	.seekable = false,
 };
 
-int pipe_create(int flags, struct vfs_file **rd, struct vfs_file **wr)
+/* A pipe with no ends yet. */
+static struct pipe *pipe_new(void)
 {
 	static _Atomic ino_t next_ino = 1;
 	struct pipe *p = calloc(1, sizeof(*p));
 
 	if (!p)
-		return -ENOMEM;
+		return NULL;
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->changed, NULL);
-	p->readers = p->writers = p->refs = 1;
 	p->ino = atomic_fetch_add(&next_ino, 1);
 	clock_gettime(CLOCK_REALTIME, &p->created);
+	return p;
+}
+
+int pipe_create(int flags, struct vfs_file **rd, struct vfs_file **wr)
+{
+	struct pipe *p = pipe_new();
+
+	if (!p)
+		return -ENOMEM;
+	p->readers = p->writers = p->refs = 1;
 	*rd = vfs_file_new_anon(&pipe_ops, p, O_RDONLY | (flags & O_NONBLOCK));
 	*wr = vfs_file_new_anon(&pipe_ops, p, O_WRONLY | (flags & O_NONBLOCK));
 	if (!*rd || !*wr) {
@@ -211,5 +254,76 @@ int pipe_create(int flags, struct vfs_file **rd, struct vfs_file **wr)
 		return -ENOMEM;
 	}
 	p->refs = 2;
+	return 0;
+}
+
+/* --- named pipes --- */
+
+struct pipe_fifo *pipe_fifo_new(void)
+{
+	struct pipe_fifo *fifo = calloc(1, sizeof(*fifo));
+
+	if (fifo)
+		pthread_mutex_init(&fifo->lock, NULL);
+	return fifo;
+}
+
+void pipe_fifo_free(struct pipe_fifo *fifo)
+{
+	if (!fifo)
+		return;
+	pthread_mutex_destroy(&fifo->lock);
+	free(fifo);
+}
+
+int pipe_fifo_open(struct pipe_fifo *fifo, struct vfs_file *f, int flags)
+{
+	int acc = flags & O_ACCMODE, err = 0;
+	unsigned long seen;
+	struct pipe *p;
+
+	pthread_mutex_lock(&fifo->lock);
+	p = fifo->pipe;
+	if (!p) {
+		p = pipe_new();
+		if (!p) {
+			pthread_mutex_unlock(&fifo->lock);
+			return -ENOMEM;
+		}
+		p->fifo = fifo;
+		fifo->pipe = p;
+	}
+	pthread_mutex_lock(&p->lock);
+	pthread_mutex_unlock(&fifo->lock);
+	/* This end counts from here on, so the other side sees it come. */
+	p->refs++;
+	if (acc != O_WRONLY) {
+		p->readers++;
+		p->r_opens++;
+	}
+	if (acc != O_RDONLY) {
+		p->writers++;
+		p->w_opens++;
+	}
+	pthread_cond_broadcast(&p->changed);
+	if (acc == O_RDONLY && !(flags & O_NONBLOCK)) {
+		seen = p->w_opens;
+		while (!err && p->writers == 0 && p->w_opens == seen)
+			err = task_wait(task_current(), &p->changed, &p->lock, NULL);
+	} else if (acc == O_WRONLY && (flags & O_NONBLOCK)) {
+		if (p->readers == 0)
+			err = -ENXIO;
+	} else if (acc == O_WRONLY) {
+		seen = p->r_opens;
+		while (!err && p->readers == 0 && p->r_opens == seen)
+			err = task_wait(task_current(), &p->changed, &p->lock, NULL);
+	}
+	pthread_mutex_unlock(&p->lock);
+	if (err) {
+		pipe_put_end(p, acc);
+		return err;
+	}
+	f->ops = &pipe_ops;
+	f->priv = p;
 	return 0;
 }

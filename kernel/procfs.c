@@ -4,9 +4,10 @@
  * Everything here describes the sandbox, never the host: /proc/meminfo is
  * the memory accounting of this sandbox's memory file against its cap,
  * /proc/mounts its own mount table, /proc/uptime the time since it
- * started.  Until fork lands (issue 5) the sandbox has one process, pid 1,
- * and /proc/1 (and /proc/self, a link to it) describe it: exe, cwd, root,
- * cmdline, environ, status, stat, maps, mounts, fd/.
+ * started, /proc/loadavg its own tasks.  Each live process has /proc/PID
+ * (and /proc/self links to the reader's): exe, cwd, root, cmdline,
+ * environ, status, stat, maps, mounts, fd/.  A process's state there is
+ * its leader's: S while it waits in the sentry, T when stopped, else R.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -113,11 +114,15 @@ static int gen_mounts(void *priv, char **buf, size_t *len)
 	return finish(&t, buf, len);
 }
 
+/* The types mount(2) takes: fuse only where the hooks serve it. */
 static int gen_filesystems(void *priv, char **buf, size_t *len)
 {
+	struct kernel *k = priv;
 	struct text t = {0};
 
 	put(&t, "nodev\ttmpfs\nnodev\tproc\nnodev\tdevtmpfs\n");
+	if (k->fs_hooks && k->fs_hooks->mount)
+		put(&t, "nodev\tfuse\n");
 	return finish(&t, buf, len);
 }
 
@@ -135,11 +140,89 @@ static int gen_uptime(void *priv, char **buf, size_t *len)
 	return finish(&t, buf, len);
 }
 
+/* --- task state, for stat, status and loadavg --- */
+
+/* Is @t waiting in the sentry (task_wait: a pipe, a futex, a sleep, a
+ * wait(2))?  A task blocked in a host call (reading the host's stdio)
+ * looks running.  Caller holds tasks_lock (-> wake_lock). */
+static bool task_sleeping(struct task *t)
+{
+	bool sleeping;
+
+	pthread_mutex_lock(&t->wake_lock);
+	sleeping = t->wait_mutex != NULL;
+	pthread_mutex_unlock(&t->wake_lock);
+	return sleeping;
+}
+
+/* The state letter of /proc/PID/stat and its name in status, as Linux
+ * spells them.  A group with no task left is a zombie; /proc does not
+ * list zombies yet (list_pids), so Z shows only while the last task is
+ * on its way out.  Caller holds tasks_lock. */
+static char task_state(struct task *t, const char **name)
+{
+	static const char *const names[] = {['R'] = "R (running)",
+					    ['S'] = "S (sleeping)",
+					    ['T'] = "T (stopped)",
+					    ['Z'] = "Z (zombie)"};
+	char c = t->tg->zombie || t->exited ? 'Z'
+		 : t->tg->stopped	    ? 'T'
+		 : task_sleeping(t)	    ? 'S'
+					    : 'R';
+
+	if (name)
+		*name = names[(unsigned char)c];
+	return c;
+}
+
+/* CPU time of @t's host thread in clock ticks (USER_HZ, 100): the guest's
+ * time on KVM and the sentry's on either platform, not told apart (as
+ * getrusage says: all of it is user time).  0 if the thread has not
+ * started yet.  Caller holds tasks_lock, so the thread is alive. */
+static unsigned long task_cpu_ticks(struct task *t)
+{
+	pthread_t th = __atomic_load_n(&t->thread, __ATOMIC_ACQUIRE);
+	struct timespec ts;
+	clockid_t cid;
+
+	if (!th || pthread_getcpuclockid(th, &cid) || clock_gettime(cid, &ts))
+		return 0;
+	return (unsigned long)ts.tv_sec * 100 + (unsigned long)ts.tv_nsec / 10000000;
+}
+
+/* Ticks from the sandbox's start to @ts (CLOCK_MONOTONIC). */
+static unsigned long ticks_since_boot(struct kernel *k, struct timespec ts)
+{
+	int64_t ns =
+	    (ts.tv_sec - k->boot_time.tv_sec) * 1000000000LL + (ts.tv_nsec - k->boot_time.tv_nsec);
+
+	return ns > 0 ? (unsigned long)(ns / 10000000) : 0;
+}
+
+/*
+ * /proc/loadavg: "avg1 avg5 avg15 running/total last-pid".  The load
+ * averages stay 0.00 (nothing samples the run queue over time); the task
+ * counts are the sandbox's tasks now, running meaning not waiting in the
+ * sentry, and the last pid is the one most recently handed out.
+ */
 static int gen_loadavg(void *priv, char **buf, size_t *len)
 {
+	struct kernel *k = priv;
 	struct text t = {0};
+	int running = 0, total = 0, last;
 
-	put(&t, "0.00 0.00 0.00 1/1 1\n");
+	pthread_mutex_lock(&k->tasks_lock);
+	for (int pid = 1; pid < KERNEL_MAX_PIDS; pid++) {
+		struct task *u = k->tasks[pid];
+
+		if (!u)
+			continue;
+		total++;
+		running += task_state(u, NULL) == 'R';
+	}
+	last = k->next_pid > 1 ? k->next_pid - 1 : 1;
+	pthread_mutex_unlock(&k->tasks_lock);
+	put(&t, "0.00 0.00 0.00 %d/%d %d\n", running, total, last);
 	return finish(&t, buf, len);
 }
 
@@ -254,6 +337,7 @@ static void mm_sizes(struct mm *mm, uint64_t *vm, uint64_t *rss)
 static int gen_status(void *priv, char **buf, size_t *len)
 {
 	struct text out = {0};
+	const char *state;
 	uint64_t vm, rss;
 	int err;
 	struct task *t = init_task(priv, &err);
@@ -261,11 +345,12 @@ static int gen_status(void *priv, char **buf, size_t *len)
 	if (err)
 		return err;
 	mm_sizes(t->mm, &vm, &rss);
+	task_state(t, &state);
 	put(&out,
-	    "Name:\t%.15s\nUmask:\t%04o\nState:\tR (running)\nTgid:\t%d\nNgid:\t0\nPid:\t%d\n"
+	    "Name:\t%.15s\nUmask:\t%04o\nState:\t%s\nTgid:\t%d\nNgid:\t0\nPid:\t%d\n"
 	    "PPid:\t%d\nTracerPid:\t0\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nFDSize:\t%d\n"
 	    "VmSize:\t%8lu kB\nVmRSS:\t%8lu kB\nThreads:\t%d\n",
-	    comm(t), (unsigned)t->fs.umask, t->tg->tgid, t->tg->tgid,
+	    comm(t), (unsigned)t->fs.umask, state, t->tg->tgid, t->tg->tgid,
 	    t->tg->parent ? t->tg->parent->tgid : 0, t->fds->size, (unsigned long)(vm / 1024),
 	    (unsigned long)(rss / 1024), t->tg->nr_threads);
 	return finish(&out, buf, len);
@@ -283,10 +368,14 @@ static int gen_stat(void *priv, char **buf, size_t *len)
 	mm_sizes(t->mm, &vm, &rss);
 	/* pid (comm) state ppid pgrp session tty tpgid flags minflt cminflt
 	 * majflt cmajflt utime stime cutime cstime priority nice threads
-	 * itrealvalue starttime vsize rss, then zeros up to field 52. */
-	put(&out, "%d (%.15s) R %d %d %d 0 -1 4194304 0 0 0 0 0 0 0 0 20 0 %d 0 0 %lu %lu",
-	    t->tg->tgid, comm(t), t->tg->parent ? t->tg->parent->tgid : 0, t->tg->pgid, t->tg->sid,
-	    t->tg->nr_threads, (unsigned long)vm, (unsigned long)(rss / 4096));
+	 * itrealvalue starttime vsize rss, then zeros up to field 52.  The
+	 * times are in clock ticks; utime is all the thread's CPU time
+	 * (task_cpu_ticks), stime and the children's are 0. */
+	put(&out, "%d (%.15s) %c %d %d %d 0 -1 4194304 0 0 0 0 %lu 0 0 0 20 0 %d 0 %lu %lu %lu",
+	    t->tg->tgid, comm(t), task_state(t, NULL), t->tg->parent ? t->tg->parent->tgid : 0,
+	    t->tg->pgid, t->tg->sid, task_cpu_ticks(t), t->tg->nr_threads,
+	    ticks_since_boot(t->k, t->tg->start_time), (unsigned long)vm,
+	    (unsigned long)(rss / 4096));
 	for (int i = 25; i <= 52; i++)
 		put(&out, " 0");
 	put(&out, "\n");

@@ -61,6 +61,19 @@ static struct vfs_file *get_file(struct task *t, uint64_t fd)
 	return fd > INT_MAX ? NULL : fd_get(t->fds, (int)fd);
 }
 
+/* As get_file, for calls that act on the open file itself: an O_PATH fd
+ * only names a place, so it is -EBADF here as on Linux (NULL). */
+static struct vfs_file *get_io_file(struct task *t, uint64_t fd)
+{
+	struct vfs_file *f = get_file(t, fd);
+
+	if (f && (f->flags & O_PATH)) {
+		vfs_file_put(f);
+		return NULL;
+	}
+	return f;
+}
+
 static long get_path(struct task *t, uint64_t upath, char *path)
 {
 	long len = mm_copy_in_string(t->mm, path, upath, VFS_PATH_MAX);
@@ -104,6 +117,32 @@ static int path_args(struct task *t, int64_t dirfd, uint64_t upath, char *path,
 	if (len == 0)
 		return -ENOENT;
 	return get_start(t, dirfd, path, start);
+}
+
+/*
+ * What an empty path names under AT_EMPTY_PATH: the file open at @dirfd
+ * itself (an O_PATH fd too), or the cwd for AT_FDCWD.  *@p gets
+ * references.  -EBADF for a bad fd; -ENOENT for a file with no place in
+ * the tree (a pipe, host stdio).
+ */
+static int empty_path_target(struct task *t, int64_t dirfd, struct vfs_path *p)
+{
+	struct vfs_file *f;
+
+	if ((int)dirfd == AT_FDCWD) {
+		*p = vfs_path_get(t->cwd);
+		return 0;
+	}
+	f = get_file(t, (uint64_t)(uint32_t)dirfd);
+	if (!f)
+		return -EBADF;
+	if (!f->path.dentry) {
+		vfs_file_put(f);
+		return -ENOENT;
+	}
+	*p = vfs_path_get(f->path);
+	vfs_file_put(f);
+	return 0;
 }
 
 /* --- open and close --- */
@@ -301,7 +340,7 @@ int64_t sys_pwritev(struct task *t, const uint64_t a[6])
 
 int64_t sys_lseek(struct task *t, const uint64_t a[6])
 {
-	struct vfs_file *f = get_file(t, a[0]);
+	struct vfs_file *f = get_io_file(t, a[0]);
 	int64_t r;
 
 	if (!f)
@@ -344,7 +383,7 @@ static int emit_dirent64(void *c, const struct vfs_dirent *d)
 int64_t sys_getdents64(struct task *t, const uint64_t a[6])
 {
 	struct dirent_buf b = {.t = t, .addr = a[1], .size = (uint32_t)a[2]};
-	struct vfs_file *f = get_file(t, a[0]);
+	struct vfs_file *f = get_io_file(t, a[0]);
 	int err;
 
 	if (!f)
@@ -391,6 +430,13 @@ int64_t sys_mknodat(struct task *t, const uint64_t a[6])
 	err = vfs_mknodat(&t->fs, start, path, (mode_t)a[2], (dev_t)a[3]);
 	vfs_path_put(start);
 	return err;
+}
+
+int64_t sys_mknod(struct task *t, const uint64_t a[6])
+{
+	const uint64_t b[6] = {(uint64_t)AT_FDCWD, a[0], a[1], a[2]};
+
+	return sys_mknodat(t, b);
 }
 
 int64_t sys_unlinkat(struct task *t, const uint64_t a[6])
@@ -454,15 +500,47 @@ int64_t sys_rename(struct task *t, const uint64_t a[6])
 	return sys_renameat2(t, b);
 }
 
+/* linkat(fd, "", ..., AT_EMPTY_PATH): a new name for the open file itself
+ * (Linux asks CAP_DAC_READ_SEARCH, which the sandbox's root has).  A file
+ * with no links left stays unlinked: -ENOENT, as Linux without O_TMPFILE. */
+static int64_t link_empty_path(struct task *t, int64_t fd, int64_t ndirfd, uint64_t unpath)
+{
+	char npath[VFS_PATH_MAX];
+	struct vfs_path old, nstart;
+	struct stat st;
+	int err;
+
+	err = empty_path_target(t, fd, &old);
+	if (err)
+		return err;
+	err = vfs_getattr(old.dentry->inode, &st);
+	if (!err && (st.st_nlink == 0 || old.dentry->dead))
+		err = -ENOENT;
+	if (!err)
+		err = path_args(t, ndirfd, unpath, npath, &nstart);
+	if (!err) {
+		err = vfs_link_path(&t->fs, old, nstart, npath);
+		vfs_path_put(nstart);
+	}
+	vfs_path_put(old);
+	return err;
+}
+
 int64_t sys_linkat(struct task *t, const uint64_t a[6])
 {
 	char opath[VFS_PATH_MAX], npath[VFS_PATH_MAX];
 	struct vfs_path ostart, nstart;
+	long len;
 	int err;
 
 	if (a[4] & ~(uint64_t)(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH))
 		return -EINVAL;
-	err = path_args(t, (int)a[0], a[1], opath, &ostart);
+	len = get_path(t, a[1], opath);
+	if (len < 0)
+		return (int)len;
+	if (len == 0)
+		return a[4] & AT_EMPTY_PATH ? link_empty_path(t, (int)a[0], a[2], a[3]) : -ENOENT;
+	err = get_start(t, (int)a[0], opath, &ostart);
 	if (err)
 		return err;
 	err = path_args(t, (int)a[2], a[3], npath, &nstart);
@@ -613,19 +691,14 @@ int64_t sys_lstat(struct task *t, const uint64_t a[6])
 
 int64_t sys_faccessat2(struct task *t, const uint64_t a[6])
 {
-	char path[VFS_PATH_MAX];
-	struct vfs_path start;
 	struct stat st;
 	int err;
 
 	if ((a[2] & ~(uint64_t)7) ||
 	    (a[3] & ~(uint64_t)(AT_EACCESS | AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)))
 		return -EINVAL;
-	err = path_args(t, (int)a[0], a[1], path, &start);
-	if (err)
-		return err;
-	err = vfs_statat(&t->fs, start, path, !(a[3] & AT_SYMLINK_NOFOLLOW), &st);
-	vfs_path_put(start);
+	/* An empty path with AT_EMPTY_PATH asks about the fd's own file. */
+	err = stat_lookup(t, (int)a[0], a[1], a[3] & (AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH), &st);
 	if (err)
 		return err;
 	/* The guest is root in its sandbox: only execute needs an x bit. */
@@ -650,20 +723,33 @@ int64_t sys_access(struct task *t, const uint64_t a[6])
 
 /* --- attributes --- */
 
-static int64_t setattr_at(struct task *t, int64_t dirfd, uint64_t upath, bool follow,
+/* Change what @upath names from @dirfd; @at_flags may hold
+ * AT_SYMLINK_NOFOLLOW and AT_EMPTY_PATH (an empty path: the fd's file). */
+static int64_t setattr_at(struct task *t, int64_t dirfd, uint64_t upath, unsigned at_flags,
 			  const struct vfs_setattr *attr)
 {
 	char path[VFS_PATH_MAX];
 	struct vfs_path start, p;
-	int err = path_args(t, dirfd, upath, path, &start);
+	long len = get_path(t, upath, path);
+	int err;
 
-	if (err)
-		return err;
-	err = vfs_resolve(t->fs.vfs, t->fs.root, start, path, follow ? VFS_LOOKUP_FOLLOW : 0, &p,
-			  NULL, NULL);
-	vfs_path_put(start);
-	if (err)
-		return err;
+	if (len < 0)
+		return (int)len;
+	if (len == 0 && (at_flags & AT_EMPTY_PATH)) {
+		err = empty_path_target(t, dirfd, &p);
+		if (err)
+			return err == -ENOENT ? -EINVAL : err; /* as setattr_fd */
+	} else {
+		err = len == 0 ? -ENOENT : get_start(t, dirfd, path, &start);
+		if (err)
+			return err;
+		err = vfs_resolve(t->fs.vfs, t->fs.root, start, path,
+				  at_flags & AT_SYMLINK_NOFOLLOW ? 0 : VFS_LOOKUP_FOLLOW, &p, NULL,
+				  NULL);
+		vfs_path_put(start);
+		if (err)
+			return err;
+	}
 	err = vfs_setattr_path(p, attr);
 	vfs_path_put(p);
 	return err;
@@ -671,7 +757,7 @@ static int64_t setattr_at(struct task *t, int64_t dirfd, uint64_t upath, bool fo
 
 static int64_t setattr_fd(struct task *t, uint64_t fd, const struct vfs_setattr *attr)
 {
-	struct vfs_file *f = get_file(t, fd);
+	struct vfs_file *f = get_io_file(t, fd);
 	int err;
 
 	if (!f)
@@ -685,7 +771,7 @@ int64_t sys_fchmodat(struct task *t, const uint64_t a[6])
 {
 	struct vfs_setattr attr = {.valid = VFS_ATTR_MODE, .mode = (mode_t)a[2] & 07777};
 
-	return setattr_at(t, (int)a[0], a[1], true, &attr);
+	return setattr_at(t, (int)a[0], a[1], 0, &attr);
 }
 
 int64_t sys_chmod(struct task *t, const uint64_t a[6])
@@ -723,21 +809,21 @@ int64_t sys_fchownat(struct task *t, const uint64_t a[6])
 
 	if (a[4] & ~(uint64_t)(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH))
 		return -EINVAL;
-	return setattr_at(t, (int)a[0], a[1], !(a[4] & AT_SYMLINK_NOFOLLOW), &attr);
+	return setattr_at(t, (int)a[0], a[1], (unsigned)a[4], &attr);
 }
 
 int64_t sys_chown(struct task *t, const uint64_t a[6])
 {
 	struct vfs_setattr attr = owner_attr(a[1], a[2]);
 
-	return setattr_at(t, AT_FDCWD, a[0], true, &attr);
+	return setattr_at(t, AT_FDCWD, a[0], 0, &attr);
 }
 
 int64_t sys_lchown(struct task *t, const uint64_t a[6])
 {
 	struct vfs_setattr attr = owner_attr(a[1], a[2]);
 
-	return setattr_at(t, AT_FDCWD, a[0], false, &attr);
+	return setattr_at(t, AT_FDCWD, a[0], AT_SYMLINK_NOFOLLOW, &attr);
 }
 
 int64_t sys_fchown(struct task *t, const uint64_t a[6])
@@ -751,7 +837,7 @@ int64_t sys_truncate(struct task *t, const uint64_t a[6])
 {
 	struct vfs_setattr attr = {.valid = VFS_ATTR_SIZE, .size = a[1]};
 
-	return (int64_t)a[1] < 0 ? -EINVAL : setattr_at(t, AT_FDCWD, a[0], true, &attr);
+	return (int64_t)a[1] < 0 ? -EINVAL : setattr_at(t, AT_FDCWD, a[0], 0, &attr);
 }
 
 int64_t sys_ftruncate(struct task *t, const uint64_t a[6])
@@ -762,7 +848,7 @@ int64_t sys_ftruncate(struct task *t, const uint64_t a[6])
 
 	if ((int64_t)a[1] < 0)
 		return -EINVAL;
-	f = get_file(t, a[0]);
+	f = get_io_file(t, a[0]);
 	if (!f)
 		return -EBADF;
 	err = (f->flags & O_ACCMODE) == O_RDONLY ? -EINVAL
@@ -801,12 +887,12 @@ int64_t sys_utimensat(struct task *t, const uint64_t a[6])
 	attr.mtime = ts[1];
 	if (!a[1]) /* futimens */
 		return setattr_fd(t, a[0], &attr);
-	return setattr_at(t, (int)a[0], a[1], !(a[3] & AT_SYMLINK_NOFOLLOW), &attr);
+	return setattr_at(t, (int)a[0], a[1], (unsigned)a[3], &attr);
 }
 
 int64_t sys_fsync(struct task *t, const uint64_t a[6])
 {
-	struct vfs_file *f = get_file(t, a[0]);
+	struct vfs_file *f = get_io_file(t, a[0]);
 	int err;
 
 	if (!f)
@@ -968,7 +1054,7 @@ static int64_t fcntl_lock(struct task *t, struct vfs_file *f, int cmd, uint64_t 
 
 int64_t sys_flock(struct task *t, const uint64_t a[6])
 {
-	struct vfs_file *f = get_file(t, a[0]);
+	struct vfs_file *f = get_io_file(t, a[0]);
 	int op = (int)a[1] & ~LOCK_NB;
 	struct vfs_lock_range r = {.start = 0, .end = LOCK_EOF, .pid = -1};
 	int64_t err;
@@ -1037,7 +1123,7 @@ int64_t sys_fcntl(struct task *t, const uint64_t a[6])
 
 int64_t sys_ioctl(struct task *t, const uint64_t a[6])
 {
-	struct vfs_file *f = get_file(t, a[0]);
+	struct vfs_file *f = get_io_file(t, a[0]);
 	int64_t r;
 	int nb;
 
@@ -1055,6 +1141,23 @@ int64_t sys_ioctl(struct task *t, const uint64_t a[6])
 	case FIOCLEX:
 	case FIONCLEX:
 		r = fd_set_cloexec(t->fds, (int)a[0], a[1] == FIOCLEX);
+		break;
+	case FIONREAD:
+		/* A regular file, on any file system: the bytes from the offset
+		 * to the end (Linux answers it before the file system does). */
+		if (f->inode && S_ISREG(f->inode->mode)) {
+			struct stat st;
+
+			r = vfs_getattr(f->inode, &st);
+			if (!r) {
+				pthread_mutex_lock(&f->lock);
+				nb = (int)(st.st_size - (int64_t)f->offset);
+				pthread_mutex_unlock(&f->lock);
+				r = mm_copy_out(t->mm, a[2], &nb, sizeof(nb));
+			}
+			break;
+		}
+		r = f->ops && f->ops->ioctl ? f->ops->ioctl(f, a[1], a[2], t) : -ENOTTY;
 		break;
 	default:
 		r = f->ops && f->ops->ioctl ? f->ops->ioctl(f, a[1], a[2], t) : -ENOTTY;

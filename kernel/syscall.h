@@ -200,6 +200,7 @@ int64_t sys_getdents64(struct task *t, const uint64_t a[6]);
 int64_t sys_mkdir(struct task *t, const uint64_t a[6]);
 int64_t sys_mkdirat(struct task *t, const uint64_t a[6]);
 int64_t sys_mknodat(struct task *t, const uint64_t a[6]);
+int64_t sys_mknod(struct task *t, const uint64_t a[6]);
 int64_t sys_unlink(struct task *t, const uint64_t a[6]);
 int64_t sys_unlinkat(struct task *t, const uint64_t a[6]);
 int64_t sys_rmdir(struct task *t, const uint64_t a[6]);

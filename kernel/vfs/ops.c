@@ -200,8 +200,8 @@ int vfs_openat(const struct vfs_ctx *c, struct vfs_path start, const char *path,
 	if (S_ISLNK(p.dentry->inode->mode) && !(flags & O_PATH))
 		err = -ELOOP;
 	else if ((acc != O_RDONLY || (flags & O_TRUNC)) && read_only(p) &&
-		 !S_ISCHR(p.dentry->inode->mode))
-		err = -EROFS;
+		 !S_ISCHR(p.dentry->inode->mode) && !S_ISFIFO(p.dentry->inode->mode))
+		err = -EROFS; /* a device or a pipe is written, not the file system */
 	if (!err && (flags & O_TRUNC) && acc != O_RDONLY)
 		err = truncate_file(p);
 	if (!err)
@@ -261,18 +261,29 @@ out_put:
 int vfs_linkat(const struct vfs_ctx *c, struct vfs_path ostart, const char *opath,
 	       struct vfs_path nstart, const char *npath, bool follow)
 {
-	char name[VFS_NAME_MAX + 1];
-	struct vfs_path old, parent;
-	struct vfs_dentry *d;
-	bool trailing;
+	struct vfs_path old;
 	int err;
 
 	err = resolve(c, ostart, opath, follow ? VFS_LOOKUP_FOLLOW : 0, &old);
 	if (err)
 		return err;
+	err = vfs_link_path(c, old, nstart, npath);
+	vfs_path_put(old);
+	return err;
+}
+
+int vfs_link_path(const struct vfs_ctx *c, struct vfs_path old, struct vfs_path nstart,
+		  const char *npath)
+{
+	char name[VFS_NAME_MAX + 1];
+	struct vfs_path parent;
+	struct vfs_dentry *d;
+	bool trailing;
+	int err;
+
 	err = resolve_parent(c, nstart, npath, &parent, name, &trailing);
 	if (err)
-		goto out_old;
+		return err;
 	if (vfs_dentry_lookup(parent.dentry, name, &d) == 0) {
 		vfs_dentry_put(d);
 		err = -EEXIST;
@@ -292,8 +303,6 @@ int vfs_linkat(const struct vfs_ctx *c, struct vfs_path ostart, const char *opat
 			vfs_dentry_put(d);
 	}
 	vfs_path_put(parent);
-out_old:
-	vfs_path_put(old);
 	return err;
 }
 

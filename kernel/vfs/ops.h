@@ -28,6 +28,10 @@ int vfs_symlinkat(const struct vfs_ctx *c, const char *target, struct vfs_path s
 int vfs_unlinkat(const struct vfs_ctx *c, struct vfs_path start, const char *path, bool rmdir);
 int vfs_linkat(const struct vfs_ctx *c, struct vfs_path ostart, const char *opath,
 	       struct vfs_path nstart, const char *npath, bool follow);
+/* Link the object at @old (the caller keeps its references) as @npath:
+ * linkat with AT_EMPTY_PATH, where the old side is an open file. */
+int vfs_link_path(const struct vfs_ctx *c, struct vfs_path old, struct vfs_path nstart,
+		  const char *npath);
 int vfs_renameat(const struct vfs_ctx *c, struct vfs_path ostart, const char *opath,
 		 struct vfs_path nstart, const char *npath, unsigned flags);
 int vfs_readlinkat(const struct vfs_ctx *c, struct vfs_path start, const char *path, char *buf,

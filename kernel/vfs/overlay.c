@@ -324,6 +324,24 @@ static int ovl_lookup(struct vfs_inode *dir, const char *name, struct vfs_inode 
 	return err;
 }
 
+/* A cached name whose lower object shows through is as good as the lower
+ * layer says (a host tree may change under it); what the upper layer
+ * holds or hides is the overlay's own and stays. */
+static int ovl_revalidate(struct vfs_inode *dir, const char *name, struct vfs_inode *child)
+{
+	struct ovl_inode *d = OI(dir), *c = OI(child);
+	struct vfs_inode *u = upper_of(c);
+	bool hidden;
+
+	pthread_mutex_lock(&c->lock);
+	hidden = u && (!S_ISDIR(u->mode) || c->opaque);
+	pthread_mutex_unlock(&c->lock);
+	vfs_inode_put(u);
+	if (hidden || !c->lower || !d->lower || !d->lower->ops->revalidate)
+		return 1;
+	return d->lower->ops->revalidate(d->lower, name, c->lower);
+}
+
 static int ovl_getattr(struct vfs_inode *inode, struct stat *st)
 {
 	struct vfs_inode *r = real_of(OI(inode));
@@ -882,6 +900,15 @@ static int ovl_open(struct vfs_inode *inode, struct vfs_file *f, int flags)
 		f->priv = s;
 		return 0;
 	}
+	if (!S_ISREG(inode->mode)) {
+		/* A device or a FIFO is its driver's or its pipe's, with no
+		 * data to copy up: the layer's open prepares this very file
+		 * (its fcntl flags, poll and lseek are then the driver's). */
+		r = real_of(oi);
+		err = r->ops->open ? r->ops->open(r, f, flags) : -ENXIO;
+		vfs_inode_put(r);
+		return err;
+	}
 	if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC)) {
 		err = copy_up(oi);
 		if (err)
@@ -916,6 +943,7 @@ static const struct vfs_inode_ops ovl_inode_ops = {
 	.getxattr = ovl_getxattr,
 	.listxattr = ovl_listxattr,
 	.removexattr = ovl_removexattr,
+	.revalidate = ovl_revalidate,
 	.evict = ovl_evict,
 };
 

@@ -10,6 +10,11 @@
  * A directory is a list of (name, inode) entries, each holding a reference
  * on its inode; nlink counts them (plus "." and ".." for directories).
  *
+ * Special files open as Linux's do: a character device node as the
+ * sandbox's device of that number (vfs_chrdev_open; ENXIO for numbers
+ * with no driver), a FIFO as a named pipe shared by all its opens
+ * (kernel/pipe.h).
+ *
  * Locking: each inode's @lock protects its attributes, entries and data.
  * Operations on two directories (rename) lock them in address order.
  */
@@ -23,6 +28,7 @@
 #include <sys/xattr.h>
 #include <time.h>
 
+#include "kernel/pipe.h"
 #include "kernel/vfs/tmpfs.h"
 #include "kernel/vfs/vfs_impl.h"
 #include "platform/segset.h"
@@ -58,6 +64,7 @@ struct tmpfs_inode {
 	struct segset pages;          /* regular files: offset -> memory-file offset */
 	uint64_t backed;              /* bytes of frames held */
 	char *target;                 /* symlinks */
+	struct pipe_fifo *fifo;       /* FIFOs: the pipe its opens share; made at mknod */
 };
 
 struct tmpfs {
@@ -258,6 +265,7 @@ static void tmpfs_evict(struct vfs_inode *inode)
 	free_pages(ti, file_range_make(0, UINT64_MAX & ~ABI_PAGE_MASK));
 	segset_clear(&ti->pages);
 	free(ti->target);
+	pipe_fifo_free(ti->fifo);
 	pthread_mutex_destroy(&ti->lock);
 	free(ti);
 }
@@ -323,6 +331,10 @@ static int make_node(struct vfs_inode *dir, const char *name, mode_t mode, dev_t
 	if (!ti)
 		return -ENOMEM;
 	ti->rdev = rdev;
+	if (S_ISFIFO(mode) && !(ti->fifo = pipe_fifo_new())) {
+		vfs_inode_put(&ti->base);
+		return -ENOMEM;
+	}
 	if (target) {
 		ti->target = strdup(target);
 		ti->size = strlen(target);
@@ -875,12 +887,18 @@ static const struct vfs_file_ops tmpfs_dir_ops = {
 
 static int tmpfs_open(struct vfs_inode *inode, struct vfs_file *f, int flags)
 {
+	struct tmpfs_inode *ti = TI(inode);
+
 	if (vfs_is_dir(inode))
 		f->ops = &tmpfs_dir_ops;
 	else if (S_ISREG(inode->mode))
 		f->ops = &tmpfs_file_ops;
+	else if (S_ISCHR(inode->mode))
+		return vfs_chrdev_open(ti->rdev, f, flags);
+	else if (S_ISFIFO(inode->mode))
+		return ti->fifo ? pipe_fifo_open(ti->fifo, f, flags) : -ENOMEM;
 	else
-		return -ENXIO; /* device nodes: no driver behind them yet */
+		return -ENXIO; /* block devices have no driver; sockets are not opened */
 	return 0;
 }
 

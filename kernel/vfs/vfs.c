@@ -300,6 +300,11 @@ static void mount_put(struct vfs_mount *m)
 		mount_free(m);
 }
 
+/* Every namespace, for vfs_shrink.  Lock order: all_vfs_lock ->
+ * vfs.mounts_lock. */
+static pthread_mutex_t all_vfs_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct vfs *all_vfs; /* protected by all_vfs_lock */
+
 int vfs_init(struct vfs *vfs, struct vfs_fs *fs)
 {
 	struct vfs_mount *m;
@@ -311,7 +316,64 @@ int vfs_init(struct vfs *vfs, struct vfs_fs *fs)
 	pthread_mutex_init(&vfs->mounts_lock, NULL);
 	vfs->mounts = m;
 	vfs->root = (struct vfs_path){.mnt = m, .dentry = m->root};
+	pthread_mutex_lock(&all_vfs_lock);
+	vfs->next_vfs = all_vfs;
+	all_vfs = vfs;
+	pthread_mutex_unlock(&all_vfs_lock);
 	return 0;
+}
+
+/*
+ * Move @d's cached descendants that nobody uses to *@victims, deepest
+ * first; *@total counts them.  Returns how many of @d's own children
+ * went.  A dentry held only by the tree and by its children already on
+ * the list (refs 1 + those) has no user, and can gain one only through
+ * find_child_locked under its parent's lock, which is held here.  Parent
+ * before child, as the lock order says.
+ */
+static size_t prune_unused(struct vfs_dentry *d, struct vfs_dentry **victims, size_t *total)
+{
+	struct vfs_dentry **pp, *c;
+	size_t gone = 0;
+
+	pthread_mutex_lock(&d->lock);
+	for (pp = &d->child; (c = *pp);) {
+		long below = (long)prune_unused(c, victims, total);
+
+		if (!c->mountpoint && !c->child && atomic_load(&c->refs) == 1 + below) {
+			*pp = c->sibling;
+			c->sibling = *victims;
+			*victims = c;
+			gone++;
+			continue;
+		}
+		pp = &c->sibling;
+	}
+	pthread_mutex_unlock(&d->lock);
+	*total += gone;
+	return gone;
+}
+
+size_t vfs_shrink(void)
+{
+	struct vfs_dentry *victims = NULL, *c;
+	size_t n = 0;
+
+	pthread_mutex_lock(&all_vfs_lock);
+	for (struct vfs *v = all_vfs; v; v = v->next_vfs) {
+		pthread_mutex_lock(&v->mounts_lock);
+		for (struct vfs_mount *m = v->mounts; m; m = m->next)
+			prune_unused(m->root, &victims, &n);
+		pthread_mutex_unlock(&v->mounts_lock);
+	}
+	pthread_mutex_unlock(&all_vfs_lock);
+	/* No lock held: evicting an inode may call its file system. */
+	while ((c = victims)) {
+		victims = c->sibling;
+		c->sibling = NULL;
+		vfs_dentry_put(c); /* the tree's reference: frees it, its inode */
+	}
+	return n;
 }
 
 /* Put mount @m (holding its list reference) on directory @at. */
@@ -417,6 +479,16 @@ struct vfs_mount *vfs_mount_on(struct vfs *vfs, struct vfs_path p)
 void vfs_destroy(struct vfs *vfs)
 {
 	struct vfs_mount *m = vfs->mounts;
+	struct vfs **pp;
+
+	pthread_mutex_lock(&all_vfs_lock);
+	for (pp = &all_vfs; *pp; pp = &(*pp)->next_vfs) {
+		if (*pp == vfs) {
+			*pp = vfs->next_vfs;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&all_vfs_lock);
 
 	/* Every task is gone: only the list's references are left. */
 	while (m) {

@@ -24,9 +24,10 @@
  * References: vfs_*_get/put pairs.  Who holds what is in
  * docs/architecture.md.
  *
- * Lock order: vfs.mounts_lock -> dentry.lock (parent before child) ->
- * inode.lock.  No VFS lock is held across a call into a file system that
- * may block (FUSE): lookups drop the parent's lock around ->lookup.
+ * Lock order: (vfs.c's list of namespaces ->) vfs.mounts_lock ->
+ * dentry.lock (parent before child) -> inode.lock.  No VFS lock is held
+ * across a call into a file system that may block (FUSE): lookups drop the
+ * parent's lock around ->lookup.
  */
 #ifndef KSENTRY_KERNEL_VFS_VFS_H
 #define KSENTRY_KERNEL_VFS_VFS_H
@@ -255,6 +256,7 @@ struct vfs {
 	pthread_mutex_t mounts_lock; /* protects the mount list */
 	struct vfs_mount *mounts;
 	struct vfs_path root;
+	struct vfs *next_vfs; /* every namespace, for vfs_shrink; its own lock */
 };
 
 /* --- references --- */
@@ -302,6 +304,16 @@ int vfs_remount(struct vfs *vfs, struct vfs_path p, unsigned flags);
  */
 int vfs_umount(struct vfs *vfs, struct vfs_path p, bool detach);
 
+/*
+ * Let go of every cached name that nothing uses (no open file, cwd, mount
+ * or cached child holds it), in every namespace: a file system short of
+ * host fds (hostfs holds one per inode) calls this and tries again, as
+ * Linux's dcache shrinks under pressure.  Names are looked up again when
+ * next walked.  Call with no VFS lock held (hostfs's lookup and open,
+ * which are never called under one).  Returns how many names went.
+ */
+size_t vfs_shrink(void);
+
 /* --- path resolution --- */
 
 enum {
@@ -344,6 +356,16 @@ int vfs_open_inode(struct vfs_inode *inode, int flags, struct vfs_file **out);
 
 /* A file with no path (pipes, host stdio); takes nothing, refs = 1. */
 struct vfs_file *vfs_file_new_anon(const struct vfs_file_ops *ops, void *priv, int flags);
+
+/*
+ * Prepare @f (ops, priv) as the character device @rdev, for a device node
+ * of any file system (mknod on tmpfs, a node in a host tree), as Linux's
+ * chrdev_open: a number one of the sandbox's own devices has (1:3 null,
+ * 1:5 zero, 1:7 full, 1:8 random, 1:9 urandom, 5:0 tty) opens that
+ * device, never a host one; any other has no driver here, -ENXIO.
+ * Implemented by kernel/devfs.c, which owns those devices.
+ */
+int vfs_chrdev_open(dev_t rdev, struct vfs_file *f, int flags);
 
 static inline bool vfs_is_dir(const struct vfs_inode *i)
 {

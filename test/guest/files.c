@@ -11,6 +11,9 @@
 #include <sys/ioctl.h>
 #include <sys/sendfile.h>
 #include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
 #include <sys/xattr.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -21,6 +24,16 @@
 #include <unistd.h>
 
 #include "check.h"
+
+/* Not every libc names these (musl 1.2.3 has neither the flags nor the
+ * wrappers): the raw syscalls are called instead. */
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+#ifndef RENAME_NOREPLACE
+#define RENAME_NOREPLACE (1 << 0)
+#define RENAME_EXCHANGE	 (1 << 1)
+#endif
 
 static const char *base;
 
@@ -236,6 +249,313 @@ static void test_xattr_fallocate(void)
 	close(fd);
 }
 
+/* Is @fd open? */
+static int fd_open(int fd)
+{
+	return fcntl(fd, F_GETFD) != -1 || errno != EBADF;
+}
+
+static void test_fcntl_ioctl(void)
+{
+	int fd = open(p("f"), O_RDONLY), pp[2], on = 1, off = 0, n = -1;
+	struct stat st;
+	char c;
+
+	CHECK("dupfd-lowest", fcntl(fd, F_DUPFD, 60) == 60 && fcntl(fd, F_DUPFD, 60) == 61,
+	      "not 60 then 61");
+	CHECK("dupfd-no-cloexec", fcntl(60, F_GETFD) == 0, "getfd %d", fcntl(60, F_GETFD));
+	CHECK("dupfd-einval", fcntl(fd, F_DUPFD, -1) == -1 && errno == EINVAL, "e");
+	CHECK("setfd-on", fcntl(60, F_SETFD, FD_CLOEXEC) == 0 && fcntl(60, F_GETFD) == FD_CLOEXEC,
+	      "getfd %d", fcntl(60, F_GETFD));
+	CHECK("setfd-off", fcntl(60, F_SETFD, 0) == 0 && fcntl(60, F_GETFD) == 0, "getfd %d",
+	      fcntl(60, F_GETFD));
+	close(60);
+	close(61);
+	/* FIONREAD on a regular file: the bytes from the offset to the end. */
+	CHECK("fionread-file",
+	      lseek(fd, 2, SEEK_SET) == 2 && ioctl(fd, FIONREAD, &n) == 0 && n == 4, "n %d", n);
+	CHECK("fionread-file-end",
+	      lseek(fd, 0, SEEK_END) == 6 && ioctl(fd, FIONREAD, &n) == 0 && n == 0, "n %d", n);
+	close(fd);
+	/* And on a file of another file system (in the sandbox, the host's
+	 * through the overlay root): this program. */
+	fd = open("/proc/self/exe", O_RDONLY);
+	CHECK("fionread-exe",
+	      fd >= 0 && fstat(fd, &st) == 0 && ioctl(fd, FIONREAD, &n) == 0 && n == st.st_size,
+	      "n %d size %ld", n, (long)st.st_size);
+	close(fd);
+	CHECK("fionbio-pipe", pipe(pp) == 0, "pipe");
+	CHECK("fionbio-on", ioctl(pp[0], FIONBIO, &on) == 0 && (fcntl(pp[0], F_GETFL) & O_NONBLOCK),
+	      "flags %x", fcntl(pp[0], F_GETFL));
+	CHECK("fionbio-eagain", read(pp[0], &c, 1) == -1 && errno == EAGAIN, "errno %d", errno);
+	CHECK("fionbio-off",
+	      ioctl(pp[0], FIONBIO, &off) == 0 && !(fcntl(pp[0], F_GETFL) & O_NONBLOCK), "flags %x",
+	      fcntl(pp[0], F_GETFL));
+	CHECK("fionbio-blocks-again",
+	      write(pp[1], "z", 1) == 1 && read(pp[0], &c, 1) == 1 && c == 'z', "read");
+	close(pp[0]);
+	close(pp[1]);
+}
+
+static void test_close_range_dup3(void)
+{
+	int fd = open(p("f"), O_RDONLY);
+
+	dup2(fd, 70);
+	dup2(fd, 71);
+	dup2(fd, 72);
+	CHECK("close_range",
+	      syscall(SYS_close_range, 71, 72, 0) == 0 && fd_open(70) && !fd_open(71) &&
+		  !fd_open(72),
+	      "70 %d 71 %d 72 %d", fd_open(70), fd_open(71), fd_open(72));
+	dup2(fd, 80);
+	dup2(fd, 81);
+	CHECK("close_range-cloexec",
+	      syscall(SYS_close_range, 80, 81, CLOSE_RANGE_CLOEXEC) == 0 &&
+		  fcntl(80, F_GETFD) == FD_CLOEXEC && fcntl(81, F_GETFD) == FD_CLOEXEC &&
+		  fcntl(70, F_GETFD) == 0,
+	      "getfd %d %d", fcntl(80, F_GETFD), fcntl(81, F_GETFD));
+	CHECK("close_range-einval", syscall(SYS_close_range, 81, 80, 0) == -1 && errno == EINVAL,
+	      "e");
+	CHECK("close_range-bad-flag",
+	      syscall(SYS_close_range, 80, 81, 1U << 30) == -1 && errno == EINVAL, "e");
+	/* To the end of the table: everything from 80 up. */
+	CHECK("close_range-to-max",
+	      syscall(SYS_close_range, 80, ~0U, 0) == 0 && !fd_open(80) && !fd_open(81) &&
+		  fd_open(70),
+	      "80 %d 81 %d", fd_open(80), fd_open(81));
+	close(70);
+	CHECK("dup3-cloexec",
+	      syscall(SYS_dup3, fd, 90, O_CLOEXEC) == 90 && fcntl(90, F_GETFD) == FD_CLOEXEC,
+	      "getfd %d", fcntl(90, F_GETFD));
+	CHECK("dup3-plain", syscall(SYS_dup3, fd, 90, 0) == 90 && fcntl(90, F_GETFD) == 0,
+	      "getfd %d", fcntl(90, F_GETFD));
+	CHECK("dup3-same-fd", syscall(SYS_dup3, fd, fd, 0) == -1 && errno == EINVAL, "e");
+	CHECK("dup3-bad-flag", syscall(SYS_dup3, fd, 91, O_APPEND) == -1 && errno == EINVAL, "e");
+	CHECK("dup3-ebadf", syscall(SYS_dup3, 999, 91, 0) == -1 && errno == EBADF, "e");
+	close(90);
+	close(fd);
+}
+
+static void test_creat_vectors(void)
+{
+	char a[3] = {0}, b[8] = {0}, buf[4];
+	struct iovec w[2] = {{"abc", 3}, {"defg", 4}};
+	struct iovec r[2] = {{a, 2}, {b, 5}};
+	struct stat st;
+	int fd = (int)syscall(SYS_creat, p("cr"), 0640);
+
+	CHECK("creat", fd >= 0 && write(fd, "xyz", 3) == 3, "fd %d", fd);
+	CHECK("creat-wronly", read(fd, buf, 1) == -1 && errno == EBADF, "e");
+	CHECK("creat-mode", fstat(fd, &st) == 0 && (st.st_mode & 07777) == 0640, "mode %o",
+	      st.st_mode);
+	close(fd);
+	fd = (int)syscall(SYS_creat, p("cr"), 0600);
+	CHECK("creat-truncates",
+	      fd >= 0 && fstat(fd, &st) == 0 && st.st_size == 0 && (st.st_mode & 07777) == 0640,
+	      "size %ld mode %o", (long)st.st_size, st.st_mode);
+	close(fd);
+	fd = open(p("v"), O_RDWR | O_CREAT | O_TRUNC, 0644);
+	CHECK("pwritev", pwritev(fd, w, 2, 3) == 7 && lseek(fd, 0, SEEK_CUR) == 0, "pwritev");
+	CHECK("pwritev-size", fstat(fd, &st) == 0 && st.st_size == 10, "size %ld",
+	      (long)st.st_size);
+	CHECK("preadv",
+	      preadv(fd, r, 2, 3) == 7 && !strcmp(a, "ab") && !strcmp(b, "cdefg") &&
+		  lseek(fd, 0, SEEK_CUR) == 0,
+	      "'%s' '%s'", a, b);
+	CHECK("preadv-hole", pread(fd, buf, 4, 0) == 4 && !memcmp(buf, "\0\0\0a", 4), "hole");
+	memset(b, 0, sizeof(b));
+	CHECK("preadv-short", preadv(fd, r, 2, 7) == 3 && !memcmp(a, "ef", 2) && b[0] == 'g',
+	      "'%s'", b);
+	CHECK("preadv-eof", preadv(fd, r, 2, 10) == 0, "not 0");
+	CHECK("preadv-einval", preadv(fd, r, 2, -1) == -1 && errno == EINVAL, "e");
+	CHECK("pwritev-offset-kept",
+	      lseek(fd, 4, SEEK_SET) == 4 && pwritev(fd, w, 1, 0) == 3 &&
+		  lseek(fd, 0, SEEK_CUR) == 4,
+	      "offset moved");
+	close(fd);
+}
+
+static void test_chown_sync(void)
+{
+	struct stat st, lst;
+	int fd, pp[2];
+
+	symlink("f", p("csl"));
+	CHECK("chown",
+	      chown(p("f"), 100, -1) == 0 && stat(p("f"), &st) == 0 && st.st_uid == 100 &&
+		  st.st_gid == 0,
+	      "uid %d gid %d", st.st_uid, st.st_gid);
+	fd = open(p("f"), O_RDONLY);
+	CHECK("fchown",
+	      fchown(fd, -1, 200) == 0 && fstat(fd, &st) == 0 && st.st_uid == 100 &&
+		  st.st_gid == 200,
+	      "uid %d gid %d", st.st_uid, st.st_gid);
+	CHECK("fchownat-nofollow",
+	      fchownat(AT_FDCWD, p("csl"), 1234, 5678, AT_SYMLINK_NOFOLLOW) == 0 &&
+		  lstat(p("csl"), &lst) == 0 && lst.st_uid == 1234 && lst.st_gid == 5678 &&
+		  stat(p("f"), &st) == 0 && st.st_uid == 100 && st.st_gid == 200,
+	      "link %d:%d file %d:%d", lst.st_uid, lst.st_gid, st.st_uid, st.st_gid);
+	CHECK("lchown",
+	      lchown(p("csl"), 42, 43) == 0 && lstat(p("csl"), &lst) == 0 && lst.st_uid == 42 &&
+		  lst.st_gid == 43 && stat(p("f"), &st) == 0 && st.st_uid == 100,
+	      "link %d:%d", lst.st_uid, lst.st_gid);
+	CHECK("fchownat-follows",
+	      fchownat(AT_FDCWD, p("csl"), 0, 0, 0) == 0 && stat(p("f"), &st) == 0 &&
+		  st.st_uid == 0 && st.st_gid == 0 && lstat(p("csl"), &lst) == 0 &&
+		  lst.st_uid == 42,
+	      "file %d:%d", st.st_uid, st.st_gid);
+	CHECK("fchownat-bad-flag", fchownat(AT_FDCWD, p("f"), 0, 0, 0x4) == -1 && errno == EINVAL,
+	      "e");
+	CHECK("chown-enoent", chown(p("nope"), 0, 0) == -1 && errno == ENOENT, "e");
+	CHECK("fsync", fsync(fd) == 0, "fsync");
+	CHECK("fdatasync", fdatasync(fd) == 0, "fdatasync");
+	sync();
+	CHECK("syncfs", syncfs(fd) == 0, "syncfs");
+	close(fd);
+	fd = open(base, O_RDONLY | O_DIRECTORY);
+	CHECK("fsync-dir", fsync(fd) == 0, "fsync dir");
+	close(fd);
+	CHECK("fsync-ebadf", fsync(999) == -1 && errno == EBADF, "e");
+	CHECK("fdatasync-ebadf", fdatasync(999) == -1 && errno == EBADF, "e");
+	CHECK("syncfs-ebadf", syncfs(999) == -1 && errno == EBADF, "e");
+	pipe(pp);
+	CHECK("fsync-pipe", fsync(pp[0]) == -1 && errno == EINVAL, "e");
+	CHECK("fdatasync-pipe", fdatasync(pp[1]) == -1 && errno == EINVAL, "e");
+	close(pp[0]);
+	close(pp[1]);
+}
+
+static void test_access_rename_mknod(void)
+{
+	char buf[8] = {0};
+	struct stat st;
+	int fd;
+
+	CHECK("faccessat2-eaccess",
+	      syscall(SYS_faccessat2, AT_FDCWD, p("f"), R_OK | W_OK, AT_EACCESS) == 0, "e");
+	CHECK("faccessat2-noexec",
+	      syscall(SYS_faccessat2, AT_FDCWD, p("f"), X_OK, AT_EACCESS) == -1 && errno == EACCES,
+	      "e");
+	CHECK("faccessat2-bad-flag",
+	      syscall(SYS_faccessat2, AT_FDCWD, p("f"), R_OK, 0x4) == -1 && errno == EINVAL, "e");
+	CHECK("faccessat2-bad-mode",
+	      syscall(SYS_faccessat2, AT_FDCWD, p("f"), 8, 0) == -1 && errno == EINVAL, "e");
+	CHECK("faccessat2-enoent",
+	      syscall(SYS_faccessat2, AT_FDCWD, p("nope"), F_OK, AT_EACCESS) == -1 &&
+		  errno == ENOENT,
+	      "e");
+	symlink("nope", p("dangling"));
+	CHECK("faccessat2-nofollow",
+	      syscall(SYS_faccessat2, AT_FDCWD, p("dangling"), F_OK, AT_SYMLINK_NOFOLLOW) == 0,
+	      "e");
+
+	fd = open(p("ra"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	write(fd, "A", 1);
+	close(fd);
+	fd = open(p("rb"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	write(fd, "BB", 2);
+	close(fd);
+	CHECK("renameat2-noreplace",
+	      syscall(SYS_renameat2, AT_FDCWD, p("ra"), AT_FDCWD, p("rb"), RENAME_NOREPLACE) ==
+		      -1 &&
+		  errno == EEXIST,
+	      "e");
+	CHECK("renameat2-exchange",
+	      syscall(SYS_renameat2, AT_FDCWD, p("ra"), AT_FDCWD, p("rb"), RENAME_EXCHANGE) == 0,
+	      "exchange");
+	fd = open(p("ra"), O_RDONLY);
+	CHECK("renameat2-exchanged-a", read(fd, buf, sizeof(buf)) == 2 && !strcmp(buf, "BB"),
+	      "'%s'", buf);
+	close(fd);
+	memset(buf, 0, sizeof(buf));
+	fd = open(p("rb"), O_RDONLY);
+	CHECK("renameat2-exchanged-b", read(fd, buf, sizeof(buf)) == 1 && !strcmp(buf, "A"), "'%s'",
+	      buf);
+	close(fd);
+	CHECK("renameat2-exchange-enoent",
+	      syscall(SYS_renameat2, AT_FDCWD, p("ra"), AT_FDCWD, p("nope"), RENAME_EXCHANGE) ==
+		      -1 &&
+		  errno == ENOENT,
+	      "e");
+	CHECK("renameat2-both-flags",
+	      syscall(SYS_renameat2, AT_FDCWD, p("ra"), AT_FDCWD, p("rb"),
+		      RENAME_EXCHANGE | RENAME_NOREPLACE) == -1 &&
+		  errno == EINVAL,
+	      "e");
+	CHECK("renameat2-noreplace-new",
+	      syscall(SYS_renameat2, AT_FDCWD, p("ra"), AT_FDCWD, p("rc"), RENAME_NOREPLACE) == 0 &&
+		  access(p("ra"), F_OK) == -1 && access(p("rc"), F_OK) == 0,
+	      "rename");
+
+	CHECK("mknodat-reg",
+	      mknodat(AT_FDCWD, p("node"), S_IFREG | 0640, 0) == 0 && stat(p("node"), &st) == 0 &&
+		  S_ISREG(st.st_mode) && (st.st_mode & 07777) == 0640 && st.st_size == 0,
+	      "mode %o", st.st_mode);
+	CHECK("mknodat-eexist",
+	      mknodat(AT_FDCWD, p("node"), S_IFREG | 0640, 0) == -1 && errno == EEXIST, "e");
+	CHECK("mknodat-type-0",
+	      mknodat(AT_FDCWD, p("node0"), 0644, 0) == 0 && stat(p("node0"), &st) == 0 &&
+		  S_ISREG(st.st_mode),
+	      "mode %o", st.st_mode);
+	fd = open(p("node"), O_RDWR);
+	CHECK("mknodat-usable",
+	      fd >= 0 && write(fd, "n", 1) == 1 && pread(fd, buf, 1, 0) == 1 && buf[0] == 'n',
+	      "fd %d", fd);
+	close(fd);
+	CHECK("mknodat-fifo",
+	      mknodat(AT_FDCWD, p("fifo"), S_IFIFO | 0600, 0) == 0 && stat(p("fifo"), &st) == 0 &&
+		  S_ISFIFO(st.st_mode),
+	      "mode %o", st.st_mode);
+}
+
+/* chroot in a child (there is no way back): "/" is then the scratch
+ * directory, and ".." at the new root stays there.  The child's exit
+ * status is the number of the first check that failed. */
+static void test_chroot(void)
+{
+	struct stat root, dotdot, inner;
+	int status = -1, fd;
+	pid_t pid;
+
+	mkdir(p("jail"), 0755);
+	mkdir(p("jail/sub"), 0755);
+	fd = open(p("jail/marker"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	close(fd);
+	stat(p("jail"), &inner);
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		char cwd[64] = {0};
+
+		if (chroot(p("jail")) != 0)
+			_exit(1);
+		if (chdir("/") != 0 || !getcwd(cwd, sizeof(cwd)) || strcmp(cwd, "/"))
+			_exit(2);
+		if (access("/marker", F_OK) != 0)
+			_exit(3);
+		if (stat("/", &root) || root.st_ino != inner.st_ino || root.st_dev != inner.st_dev)
+			_exit(4);
+		if (stat("/..", &dotdot) || dotdot.st_ino != root.st_ino)
+			_exit(5);
+		if (chdir("/sub/../..") || !getcwd(cwd, sizeof(cwd)) || strcmp(cwd, "/") ||
+		    access("marker", F_OK))
+			_exit(6);
+		if (access("/../../marker", F_OK))
+			_exit(7);
+		if (chroot("/nope") != -1 || errno != ENOENT)
+			_exit(8);
+		if (chroot("/marker") != -1 || errno != ENOTDIR)
+			_exit(9);
+		_exit(0);
+	}
+	CHECK("chroot",
+	      pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+		  WEXITSTATUS(status) == 0,
+	      "child status %x", status);
+	CHECK("chroot-parent-unchanged", access(p("jail/marker"), F_OK) == 0, "parent moved");
+}
+
 int main(int argc, char **argv)
 {
 	/* EPIPE, not death by SIGPIPE, for the broken-pipe check. */
@@ -250,6 +570,12 @@ int main(int argc, char **argv)
 	test_pipes();
 	test_stat_family();
 	test_xattr_fallocate();
+	test_fcntl_ioctl();
+	test_close_range_dup3();
+	test_creat_vectors();
+	test_chown_sync();
+	test_access_rename_mknod();
+	test_chroot();
 	printf(failures ? "files FAILED (%d)\n" : "files ok\n", failures);
 	return failures != 0;
 }

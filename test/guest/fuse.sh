@@ -29,6 +29,7 @@ echo 1234567890 > trunc; truncate -s 4 trunc 2>/dev/null || busybox truncate -s 
 rmdir d/e; ls d
 find . | sort
 grep -c 7 big
+echo old > r1; echo new > r2; mv r2 r1; cat r1; ls r2 2>/dev/null || echo "r2 gone"
 OPS
 cat >"$t/sandbox.sh" <<SANDBOX
 mkdir -p /tmp/m
