@@ -37,7 +37,7 @@ static int64_t mmap_file(struct task *t, uint64_t addr, uint64_t len, unsigned p
 
 	if (!f)
 		return -EBADF;
-	err = f->inode ? vfs_getattr(f->inode, &st) : -ENODEV;
+	err = f->flags & O_PATH ? -EBADF : f->inode ? vfs_getattr(f->inode, &st) : -ENODEV;
 	if (!err && !S_ISREG(st.st_mode))
 		err = -ENODEV;
 	if (!err && (f->flags & O_ACCMODE) == O_WRONLY)

@@ -32,7 +32,8 @@ static int target(struct task *t, bool by_fd, uint64_t arg, bool follow, struct 
 		f = arg > INT_MAX ? NULL : fd_get(t->fds, (int)arg);
 		if (!f)
 			return -EBADF;
-		err = f->path.dentry ? 0 : -EOPNOTSUPP;
+		/* An O_PATH fd names a file but cannot act on it, as Linux. */
+		err = f->flags & O_PATH ? -EBADF : f->path.dentry ? 0 : -EOPNOTSUPP;
 		if (!err)
 			*p = vfs_path_get(f->path);
 		vfs_file_put(f);
@@ -202,7 +203,7 @@ int64_t sys_fallocate(struct task *t, const uint64_t a[6])
 	if (!f)
 		return -EBADF;
 	i = f->inode;
-	if ((f->flags & O_ACCMODE) == O_RDONLY)
+	if ((f->flags & O_ACCMODE) == O_RDONLY || (f->flags & O_PATH))
 		err = -EBADF;
 	else if (!i)
 		err = -ESPIPE;

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/mount.h>
 
+#include "kernel/task.h"
 #include "kernel/vfs/ops.h"
 #include "kernel/vfs/vfs_impl.h"
 
@@ -461,10 +462,48 @@ ssize_t vfs_read(struct vfs_file *f, struct vfs_io *io, int64_t off)
 	return n;
 }
 
+/*
+ * O_APPEND writes to one inode go one at a time, across file descriptions
+ * and processes (Linux's inode lock): each finds the end the last one
+ * left, so no appended data is written over.  The wait is interruptible,
+ * so a writer queued behind a FUSE server that never answers can still
+ * be killed.
+ */
+static pthread_mutex_t append_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t append_done = PTHREAD_COND_INITIALIZER; /* no deadline: any clock */
+
+static int append_begin(struct vfs_inode *inode)
+{
+	struct task *t = task_current();
+	int err = 0;
+
+	pthread_mutex_lock(&append_mu);
+	while (inode->appending && !err) {
+		if (t)
+			err = task_wait(t, &append_done, &append_mu, NULL);
+		else
+			pthread_cond_wait(&append_done, &append_mu);
+	}
+	if (!err)
+		inode->appending = true;
+	pthread_mutex_unlock(&append_mu);
+	return err;
+}
+
+static void append_end(struct vfs_inode *inode)
+{
+	pthread_mutex_lock(&append_mu);
+	inode->appending = false;
+	pthread_cond_broadcast(&append_done);
+	pthread_mutex_unlock(&append_mu);
+}
+
 ssize_t vfs_write(struct vfs_file *f, struct vfs_io *io, int64_t off)
 {
 	struct stat st;
+	bool append = (f->flags & O_APPEND) && f->inode;
 	ssize_t n;
+	int err;
 
 	if ((f->flags & O_ACCMODE) == O_RDONLY || (f->flags & O_PATH))
 		return -EBADF;
@@ -474,13 +513,17 @@ ssize_t vfs_write(struct vfs_file *f, struct vfs_io *io, int64_t off)
 		return f->ops->seekable ? f->ops->write(f, io, (uint64_t)off) : -ESPIPE;
 	if (!f->ops->seekable)
 		return f->ops->write(f, io, 0);
+	if (append && (err = append_begin(f->inode)))
+		return err;
 	pthread_mutex_lock(&f->lock);
-	if ((f->flags & O_APPEND) && f->inode && vfs_getattr(f->inode, &st) == 0)
+	if (append && vfs_getattr(f->inode, &st) == 0)
 		f->offset = (uint64_t)st.st_size;
 	n = f->ops->write(f, io, f->offset);
 	if (n > 0)
 		f->offset += (uint64_t)n;
 	pthread_mutex_unlock(&f->lock);
+	if (append)
+		append_end(f->inode);
 	return n;
 }
 

@@ -24,6 +24,7 @@ void vfs_inode_init(struct vfs_inode *inode, struct vfs_fs *fs, const struct vfs
 	atomic_init(&inode->refs, 1);
 	inode->ino = ++fs->next_ino;
 	inode->mode = mode;
+	inode->appending = false;
 }
 
 struct vfs_inode *vfs_inode_get(struct vfs_inode *inode)

@@ -196,6 +196,7 @@ struct vfs_inode {
 	_Atomic long refs;
 	uint64_t ino;
 	mode_t mode; /* type bits are fixed for the inode's life */
+	bool appending; /* an O_APPEND write is under way (ops.c: append_mu) */
 };
 
 struct vfs_dentry {

@@ -30,6 +30,10 @@ rmdir d/e; ls d
 find . | sort
 grep -c 7 big
 echo old > r1; echo new > r2; mv r2 r1; cat r1; ls r2 2>/dev/null || echo "r2 gone"
+# O_APPEND from two processes at once: no line lost or torn.
+(for i in $(seq 150); do echo "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa $i"; done >> app) &
+(for i in $(seq 150); do echo "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb $i"; done >> app) &
+wait; wc -l < app; grep -c '^aa* [0-9]*$' app; grep -c '^bb* [0-9]*$' app
 OPS
 cat >"$t/sandbox.sh" <<SANDBOX
 mkdir -p /tmp/m

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -292,6 +293,17 @@ static void test_o_path(void)
 	CHECK("opath-fsync-ebadf", fsync(fd) == -1 && errno == EBADF, "fsync");
 	errno = 0;
 	CHECK("opath-lseek-ebadf", lseek(fd, 0, SEEK_SET) == -1 && errno == EBADF, "lseek");
+	errno = 0;
+	CHECK("opath-mmap-ebadf",
+	      mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, fd, 0) == MAP_FAILED && errno == EBADF,
+	      "mmap");
+	errno = 0;
+	CHECK("opath-fgetxattr-ebadf",
+	      syscall(SYS_fgetxattr, fd, "user.x", buf, sizeof(buf)) == -1 && errno == EBADF,
+	      "fgetxattr");
+	errno = 0;
+	CHECK("opath-fallocate-ebadf",
+	      syscall(SYS_fallocate, fd, 0, 0, 4096) == -1 && errno == EBADF, "fallocate");
 	fd2 = fcntl(fd, F_GETFL);
 	CHECK("opath-getfl", fd2 >= 0 && (fd2 & O_PATH), "flags %#x", fd2);
 	fd2 = dup(fd);
