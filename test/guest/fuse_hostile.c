@@ -55,6 +55,11 @@ static void reply(uint64_t unique, int error, const void *p, size_t len)
 }
 
 static bool small_reads; /* read the device 16 KiB at a time */
+/* "hang-eintr": never answered, but its INTERRUPT is (with EINTR);
+ * "hang-kill": never answered at all; "changeling": a file, then a
+ * directory under the same node. */
+static uint64_t hang_eintr_unique;
+static int changeling_lookups;
 /* Under --fuse-timeout 500: nothing may keep a caller waiting that long
  * (the flood of notifications would). */
 static bool timeout_test;
@@ -360,8 +365,19 @@ static void serve(void)
 				entry(h->unique, !strcmp(arg, "good") ? 2 : 3, S_IFREG | 0644);
 			else if (!strcmp(arg, "badtype"))
 				entry(h->unique, 4, 0777); /* no type bits */
-			else if (!strcmp(arg, "hang"))
-				; /* never answered: --fuse-timeout must end it */
+			else if (!strcmp(arg, "hang") || !strcmp(arg, "hang-kill"))
+				; /* never answered: --fuse-timeout, SIGKILL or our death end it */
+			else if (!strcmp(arg, "hang-eintr"))
+				hang_eintr_unique = h->unique; /* answered when interrupted */
+			else if (!strcmp(arg, "changeling"))
+				entry(h->unique, 30, changeling_lookups++ ? S_IFDIR | 0755 : S_IFREG | 0644);
+			else if (!strcmp(arg, "twice")) {
+				/* Answered twice: the second finds no request. */
+				entry(h->unique, 2, S_IFREG | 0644);
+				if (reply_raw(h->unique, -ENOENT, NULL, 0, 16) != -1 || errno != ENOENT)
+					printf("FAIL the sandbox took a second answer to one request\n");
+			} else if (!strcmp(arg, "pastend"))
+				entry(h->unique, 31, S_IFDIR | 0755);
 			else if (!strcmp(arg, "cached") && !cached_gone) {
 				struct fuse_entry_out e = {.nodeid = cached_node, .entry_valid = 3600,
 							   .attr_valid = 3600};
@@ -411,7 +427,8 @@ static void serve(void)
 			plus_asks += h->nodeid == 11 || h->nodeid == 12;
 			struct fuse_attr_out o = {.attr_valid = 0};
 
-			bool dir = h->nodeid == 1 || h->nodeid == 5 || h->nodeid == 6;
+			bool dir = h->nodeid == 1 || h->nodeid == 5 || h->nodeid == 6 ||
+				   h->nodeid == 31 || (h->nodeid == 30 && changeling_lookups > 1);
 
 			fill_attr(&o.attr, h->nodeid, dir ? S_IFDIR | 0755 : S_IFREG | 0644,
 				  h->nodeid == cached_node ? cached_size : 4096);
@@ -477,7 +494,9 @@ static void serve(void)
 				reply(h->unique, 0, NULL, 0);
 				break;
 			}
-			if (h->nodeid == 5) { /* a name longer than NAME_MAX */
+			if (h->nodeid == 31) { /* a name that runs past the reply's end */
+				len = dirent_put(d, 1, "short", 200); /* 32 bytes, namelen 200 */
+			} else if (h->nodeid == 5) { /* a name longer than NAME_MAX */
 				static char longname[301];
 
 				memset(longname, 'x', 300);
@@ -605,12 +624,78 @@ static void serve(void)
 			       (const char *)(ri + 1));
 			break;
 		}
-		case FUSE_INTERRUPT:
-			break; /* no reply */
+		case FUSE_INTERRUPT: {
+			struct fuse_interrupt_in *ii = (struct fuse_interrupt_in *)arg;
+
+			/* No reply to the INTERRUPT itself; "hang-eintr" gives
+			 * up with EINTR, as a server that honours them does. */
+			if (hang_eintr_unique && ii->unique == hang_eintr_unique) {
+				reply(hang_eintr_unique, -EINTR, NULL, 0);
+				hang_eintr_unique = 0;
+			}
+			break;
+		}
 		default:
 			reply(h->unique, -ENOSYS, NULL, 0);
 		}
 	}
+}
+
+static int list_error(const char *path);
+
+static void on_sigint(int sig)
+{
+	(void)sig;
+}
+
+/* A child that stats @path and reports how it ended: 0 when the stat
+ * failed with @err. */
+static pid_t stat_child(const char *path, int err)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		struct sigaction sa = {.sa_handler = on_sigint}; /* no SA_RESTART */
+		struct stat st;
+
+		sigaction(SIGINT, &sa, NULL);
+		errno = 0;
+		_exit(stat(path, &st) == -1 && errno == err ? 0 : 1);
+	}
+	return pid;
+}
+
+/* Callers of a server that does not answer. */
+static void waiter_checks(void)
+{
+	struct stat st;
+	int status;
+	pid_t pid;
+
+	/* SIGINT: the server gets an INTERRUPT, answers EINTR, the caller
+	 * gets EINTR. */
+	pid = stat_child(MNT "/hang-eintr", EINTR);
+	usleep(200000);
+	kill(pid, SIGINT);
+	EXPECT(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	/* Never answered at all: SIGKILL frees the caller, and the mount
+	 * and other tasks go on meanwhile. */
+	pid = stat_child(MNT "/hang-kill", 0);
+	usleep(200000);
+	EXPECT(stat(MNT "/good", &st) == 0); /* another task, the same server */
+	kill(pid, SIGKILL);
+	EXPECT(waitpid(pid, &status, 0) == pid && WIFSIGNALED(status) &&
+	       WTERMSIG(status) == SIGKILL);
+	EXPECT(stat(MNT "/good", &st) == 0);
+	/* A file that comes back as a directory under the same node: the
+	 * name is looked up afresh and names a new inode, as in Linux (the
+	 * old one's type never changes under its users). */
+	EXPECT(stat(MNT "/changeling", &st) == 0 && S_ISREG(st.st_mode));
+	EXPECT(stat(MNT "/changeling", &st) == 0 && S_ISDIR(st.st_mode));
+	/* A reply answered twice (the server checks the second fails). */
+	EXPECT(stat(MNT "/twice", &st) == 0);
+	/* A dirent whose name runs past the end of the reply: EIO. */
+	EXPECT(list_error(MNT "/pastend") == EIO);
 }
 
 /* Map @path's first page, read it, and let go: the page stays cached. */
@@ -741,6 +826,7 @@ static void client(void)
 	}
 	close(fd);
 	open_flags_checks();
+	waiter_checks();
 
 	/* POSIX locks go to the server, which asked for them at INIT. */
 	fd = open(MNT "/good", O_RDWR);
@@ -871,10 +957,21 @@ int main(int argc, char **argv)
 		printf("hang ended: %s\n", strerror(errno));
 	}
 
-	/* The server goes away (and our copy of its fd too): callers fail. */
+	/* The server goes away (and our copy of its fd too) with a request
+	 * in flight: its caller fails, and so do later ones. */
+	cl = fork();
+	if (cl == 0) {
+		struct stat st;
+
+		close(dev);
+		errno = 0;
+		_exit(stat(MNT "/hang-kill", &st) == -1 && errno == ENOTCONN ? 0 : 1);
+	}
+	usleep(200000);
 	kill(server, SIGKILL);
 	waitpid(server, &status, 0);
 	close(dev);
+	EXPECT(waitpid(cl, &status, 0) == cl && WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	{
 		struct stat st;
 
