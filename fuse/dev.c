@@ -287,6 +287,14 @@ static void wait_after_interrupt(struct fuse_conn *fc, struct fuse_req *req, str
 	}
 }
 
+/* A reply is being copied into @req's buffer (dev_write): wait until it
+ * is in, before the caller lets its buffer go.  fc->lock held. */
+static void wait_copy(struct fuse_conn *fc, struct fuse_req *req)
+{
+	while (req->copying)
+		pthread_cond_wait(&fc->changed, &fc->lock);
+}
+
 int fuse_request(struct fuse_conn *fc, uint32_t opcode, uint64_t nodeid,
 		 const struct fuse_arg *args, int nargs, void *out, size_t out_size, bool exact,
 		 size_t *out_len)
@@ -327,6 +335,9 @@ int fuse_request(struct fuse_conn *fc, uint32_t opcode, uint64_t nodeid,
 		if (err == -ETIMEDOUT && req->state != FUSE_REQ_DONE) {
 			/* A hung server: end the connection, and with it every
 			 * wait on it (this request included). */
+			wait_copy(fc, req);
+			if (req->state == FUSE_REQ_DONE)
+				continue;
 			req->abandoned = true;
 			req->out = NULL;
 			req->out_size = 0;
@@ -361,6 +372,9 @@ int fuse_request(struct fuse_conn *fc, uint32_t opcode, uint64_t nodeid,
 				continue;
 		}
 		/* Killed: leave the request to the server; its reply is dropped. */
+		wait_copy(fc, req);
+		if (req->state == FUSE_REQ_DONE)
+			continue;
 		req->abandoned = true;
 		req->out = NULL;
 		req->out_size = 0;
@@ -471,49 +485,42 @@ int fuse_send_destroy(struct fuse_conn *fc)
 /*
  * The FORGETs at the head of the queue, as one FUSE_BATCH_FORGET (7.16),
  * as many as the server's buffer holds.  Only the run at the head, so
- * that no FORGET overtakes what was queued before it.  fc->lock held.
+ * that no FORGET overtakes what was queued before it.  They leave the
+ * queue here, under fc->lock; the message is copied out after (*@msg, of
+ * *@len bytes), since the copy may fault (see dev_read).
  */
-static ssize_t read_forgets(struct fuse_conn *fc, struct vfs_io *io)
+static void take_pending(struct fuse_conn *fc, struct fuse_req *req);
+
+static int take_forgets(struct fuse_conn *fc, size_t room, unsigned char **msg, size_t *len)
 {
 	const size_t head = sizeof(struct fuse_in_header) + sizeof(struct fuse_batch_forget_in);
-	size_t max = (io->len - head) / sizeof(struct fuse_forget_one), count = 0, len;
-	struct fuse_req *req = fc->pending;
-	unsigned char *msg;
+	size_t max = (room - head) / sizeof(struct fuse_forget_one), count = 0;
+	uint64_t unique = fc->pending->unique;
 	struct fuse_in_header *h;
-	int err;
 
 	if (max > 1024)
 		max = 1024;
-	msg = malloc(head + max * sizeof(struct fuse_forget_one));
-	if (!msg)
+	*msg = malloc(head + max * sizeof(struct fuse_forget_one));
+	if (!*msg)
 		return -ENOMEM;
-	for (; req && req->opcode == FUSE_FORGET && count < max; req = req->next) {
+	while (fc->pending && fc->pending->opcode == FUSE_FORGET && count < max) {
+		struct fuse_req *req = fc->pending;
 		const struct fuse_in_header *rh = (const void *)req->in;
 		const struct fuse_forget_in *fo = (const void *)(req->in + sizeof(*rh));
 		struct fuse_forget_one one = {.nodeid = rh->nodeid, .nlookup = fo->nlookup};
 
-		memcpy(msg + head + count++ * sizeof(one), &one, sizeof(one));
-	}
-	len = head + count * sizeof(struct fuse_forget_one);
-	h = (struct fuse_in_header *)msg;
-	*h = (struct fuse_in_header){.len = (uint32_t)len, .opcode = FUSE_BATCH_FORGET,
-				     .unique = fc->pending->unique};
-	*(struct fuse_batch_forget_in *)(msg + sizeof(*h)) =
-		(struct fuse_batch_forget_in){.count = (uint32_t)count};
-	err = io->copy(io, msg, 0, len, true);
-	free(msg);
-	if (err)
-		return err;
-	while (count--) {
-		req = fc->pending;
-		fc->pending = req->next;
-		fc->npending--;
+		memcpy(*msg + head + count++ * sizeof(one), &one, sizeof(one));
+		take_pending(fc, req);
 		req_free(req); /* FORGETs are no_reply */
 	}
-	if (!fc->pending)
-		fc->pending_tail = &fc->pending;
+	*len = head + count * sizeof(struct fuse_forget_one);
+	h = (struct fuse_in_header *)*msg;
+	*h = (struct fuse_in_header){.len = (uint32_t)*len, .opcode = FUSE_BATCH_FORGET,
+				     .unique = unique};
+	*(struct fuse_batch_forget_in *)(*msg + sizeof(*h)) =
+		(struct fuse_batch_forget_in){.count = (uint32_t)count};
 	pthread_cond_broadcast(&fc->changed);
-	return (ssize_t)len;
+	return 0;
 }
 
 /* Take @req, the first pending request, off the queue.  fc->lock held. */
@@ -525,11 +532,21 @@ static void take_pending(struct fuse_conn *fc, struct fuse_req *req)
 	fc->npending--;
 }
 
+/*
+ * The server's read.  The request leaves the queue under fc->lock, and is
+ * copied out without it: the server's buffer may be a mapping of a file
+ * on this very connection, whose fault asks this connection (and so takes
+ * fc->lock) to fill the page.  The request keeps its message until it is
+ * done; the reader copies it from a buffer of its own.
+ */
 static ssize_t dev_read(struct vfs_file *f, struct vfs_io *io, uint64_t off)
 {
 	struct fuse_conn *fc = f->priv;
 	struct fuse_req *req;
-	ssize_t n;
+	unsigned char *msg;
+	size_t len;
+	uint64_t unique;
+	bool no_reply;
 	int err = 0;
 
 	if (io->len < FUSE_MIN_READ_BUFFER)
@@ -551,9 +568,12 @@ static ssize_t dev_read(struct vfs_file *f, struct vfs_io *io, uint64_t off)
 		req = fc->pending;
 		if (req->opcode == FUSE_FORGET && req->next && req->next->opcode == FUSE_FORGET &&
 		    fc->minor >= 16) {
-			n = read_forgets(fc, io);
+			err = take_forgets(fc, io->len, &msg, &len);
 			unlock_ended(fc);
-			return n;
+			if (!err)
+				err = io->copy(io, msg, 0, len, true);
+			free(msg);
+			return err ? err : (ssize_t)len; /* (lost if the copy fails, as Linux's) */
 		}
 		if (req->in_len <= io->len)
 			break;
@@ -565,14 +585,17 @@ static ssize_t dev_read(struct vfs_file *f, struct vfs_io *io, uint64_t off)
 		else
 			req_finish(fc, req, req->opcode == FUSE_SETXATTR ? -E2BIG : -EIO);
 	}
-	err = io->copy(io, req->in, 0, req->in_len, true);
-	if (err) {
+	len = req->in_len;
+	msg = malloc(len);
+	if (!msg) {
 		unlock_ended(fc);
-		return err;
+		return -ENOMEM;
 	}
-	n = (ssize_t)req->in_len;
+	memcpy(msg, req->in, len);
 	take_pending(fc, req);
-	if (req->no_reply) {
+	unique = req->unique;
+	no_reply = req->no_reply;
+	if (no_reply) {
 		req_free(req);
 	} else {
 		req->state = FUSE_REQ_SENT;
@@ -581,7 +604,24 @@ static ssize_t dev_read(struct vfs_file *f, struct vfs_io *io, uint64_t off)
 	}
 	pthread_cond_broadcast(&fc->changed);
 	unlock_ended(fc);
-	return n;
+
+	err = io->copy(io, msg, 0, len, true);
+	free(msg);
+	if (err && !no_reply) {
+		/* The server never got it: the request fails (EIO, as Linux's),
+		 * unless it ended meanwhile. */
+		struct fuse_req **pp;
+
+		pthread_mutex_lock(&fc->lock);
+		for (pp = &fc->processing; *pp && (*pp)->unique != unique; pp = &(*pp)->next)
+			;
+		if ((req = *pp)) {
+			*pp = req->next;
+			req_finish(fc, req, -EIO);
+		}
+		unlock_ended(fc);
+	}
+	return err ? err : (ssize_t)len;
 }
 
 /* A notification: its payload's head (all of it but for STORE's data)
@@ -666,11 +706,20 @@ static ssize_t dev_write(struct vfs_file *f, struct vfs_io *io, uint64_t off)
 		pthread_mutex_unlock(&fc->lock);
 		return err;
 	}
+	/* Ours now: off the list, so that nothing else ends it, and marked,
+	 * so that a caller giving up waits for the copy into its buffer. */
+	*pp = req->next;
 	if (!oh.error && (payload > req->out_size || (req->out_exact && payload != req->out_size)))
 		err = -EINVAL; /* the wrong size for this reply */
-	if (!err && payload && req->out)
+	if (!err && payload && req->out) {
+		/* Without fc->lock: the server's buffer may fault into this
+		 * connection (see dev_read). */
+		req->copying = true;
+		pthread_mutex_unlock(&fc->lock);
 		err = io->copy(io, req->out, sizeof(oh), payload, false);
-	*pp = req->next;
+		pthread_mutex_lock(&fc->lock);
+		req->copying = false;
+	}
 	req->out_len = err ? 0 : payload;
 	req_finish(fc, req, err ? -EIO : oh.error); /* a bad reply is EIO to the caller */
 	unlock_ended(fc);

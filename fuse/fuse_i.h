@@ -52,6 +52,7 @@ struct fuse_req {
 	bool counted;		 /* one of the max_background in flight */
 	bool abandoned;		 /* the caller gave up: freed when done */
 	bool no_reply;		 /* FORGET, INTERRUPT: freed when read */
+	bool copying;		 /* dev_write copies the reply into out, unlocked */
 	unsigned char *in;	 /* header and arguments, malloc'd */
 	size_t in_len;
 	void *out;		 /* reply payload goes here */
