@@ -536,8 +536,8 @@ static void take_pending(struct fuse_conn *fc, struct fuse_req *req)
  * The server's read.  The request leaves the queue under fc->lock, and is
  * copied out without it: the server's buffer may be a mapping of a file
  * on this very connection, whose fault asks this connection (and so takes
- * fc->lock) to fill the page.  The request keeps its message until it is
- * done; the reader copies it from a buffer of its own.
+ * fc->lock) to fill the page.  The reader takes the request's message
+ * (nothing needs it once it is sent) and copies it from there.
  */
 static ssize_t dev_read(struct vfs_file *f, struct vfs_io *io, uint64_t off)
 {
@@ -586,12 +586,8 @@ static ssize_t dev_read(struct vfs_file *f, struct vfs_io *io, uint64_t off)
 			req_finish(fc, req, req->opcode == FUSE_SETXATTR ? -E2BIG : -EIO);
 	}
 	len = req->in_len;
-	msg = malloc(len);
-	if (!msg) {
-		unlock_ended(fc);
-		return -ENOMEM;
-	}
-	memcpy(msg, req->in, len);
+	msg = req->in; /* the reader's now: nothing reads it once it is sent */
+	req->in = NULL;
 	take_pending(fc, req);
 	unique = req->unique;
 	no_reply = req->no_reply;
