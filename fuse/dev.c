@@ -295,20 +295,13 @@ static void wait_copy(struct fuse_conn *fc, struct fuse_req *req)
 		pthread_cond_wait(&fc->changed, &fc->lock);
 }
 
-int fuse_request(struct fuse_conn *fc, uint32_t opcode, uint64_t nodeid,
-		 const struct fuse_arg *args, int nargs, void *out, size_t out_size, bool exact,
-		 size_t *out_len)
+/* Send @req and wait for its answer (see fuse_request). */
+static int request(struct fuse_conn *fc, struct fuse_req *req, size_t *out_len)
 {
-	struct fuse_req *req = req_new(fc, opcode, nodeid, args, nargs);
 	struct task *t = task_current();
 	struct timespec deadline;
 	int err = 0;
 
-	if (!req)
-		return -ENOMEM;
-	req->out = out;
-	req->out_size = out_size;
-	req->out_exact = exact;
 	pthread_mutex_lock(&fc->lock);
 	/* Wait for FUSE_INIT's reply, and for room in the queue. */
 	while (fc->connected && (!fc->initialized || fc->npending >= FUSE_MAX_PENDING) && !err)
@@ -340,6 +333,7 @@ int fuse_request(struct fuse_conn *fc, uint32_t opcode, uint64_t nodeid,
 				continue;
 			req->abandoned = true;
 			req->out = NULL;
+			req->nsg = 0;
 			req->out_size = 0;
 			pthread_mutex_unlock(&fc->lock);
 			fprintf(stderr, "ksentry: FUSE server did not answer within %u ms: "
@@ -377,6 +371,7 @@ int fuse_request(struct fuse_conn *fc, uint32_t opcode, uint64_t nodeid,
 			continue;
 		req->abandoned = true;
 		req->out = NULL;
+		req->nsg = 0;
 		req->out_size = 0;
 		pthread_mutex_unlock(&fc->lock);
 		return -EINTR;
@@ -387,6 +382,35 @@ int fuse_request(struct fuse_conn *fc, uint32_t opcode, uint64_t nodeid,
 	pthread_mutex_unlock(&fc->lock);
 	req_free(req);
 	return err;
+}
+
+int fuse_request(struct fuse_conn *fc, uint32_t opcode, uint64_t nodeid,
+		 const struct fuse_arg *args, int nargs, void *out, size_t out_size, bool exact,
+		 size_t *out_len)
+{
+	struct fuse_req *req = req_new(fc, opcode, nodeid, args, nargs);
+
+	if (!req)
+		return -ENOMEM;
+	req->out = out;
+	req->out_size = out_size;
+	req->out_exact = exact;
+	return request(fc, req, out_len);
+}
+
+int fuse_request_sg(struct fuse_conn *fc, uint32_t opcode, uint64_t nodeid,
+		    const struct fuse_arg *args, int nargs, const struct fuse_sg *sg, int nsg,
+		    size_t *out_len)
+{
+	struct fuse_req *req = req_new(fc, opcode, nodeid, args, nargs);
+
+	if (!req)
+		return -ENOMEM;
+	req->sg = sg;
+	req->nsg = nsg;
+	for (int i = 0; i < nsg; i++)
+		req->out_size += sg[i].len;
+	return request(fc, req, out_len);
 }
 
 /* --- FUSE_INIT --- */
@@ -671,6 +695,23 @@ int fuse_send_notify_reply(struct fuse_conn *fc, uint64_t notify_unique, uint64_
 	return 0;
 }
 
+/* A reply's @len bytes of payload from the server's @io straight into the
+ * caller's pinned pieces: the one copy of a FUSE_READ. */
+static int copy_to_sg(struct vfs_io *io, const struct fuse_sg *sg, int nsg, size_t len)
+{
+	size_t at = sizeof(struct fuse_out_header);
+	int err = 0;
+
+	for (int i = 0; i < nsg && len && !err; i++) {
+		size_t n = sg[i].len < len ? sg[i].len : len;
+
+		err = io->copy(io, sg[i].p, at, n, false);
+		at += n;
+		len -= n;
+	}
+	return err;
+}
+
 static ssize_t dev_write(struct vfs_file *f, struct vfs_io *io, uint64_t off)
 {
 	struct fuse_conn *fc = f->priv;
@@ -707,12 +748,13 @@ static ssize_t dev_write(struct vfs_file *f, struct vfs_io *io, uint64_t off)
 	*pp = req->next;
 	if (!oh.error && (payload > req->out_size || (req->out_exact && payload != req->out_size)))
 		err = -EINVAL; /* the wrong size for this reply */
-	if (!err && payload && req->out) {
+	if (!err && payload && (req->out || req->nsg)) {
 		/* Without fc->lock: the server's buffer may fault into this
 		 * connection (see dev_read). */
 		req->copying = true;
 		pthread_mutex_unlock(&fc->lock);
-		err = io->copy(io, req->out, sizeof(oh), payload, false);
+		err = req->out ? io->copy(io, req->out, sizeof(oh), payload, false)
+			       : copy_to_sg(io, req->sg, req->nsg, payload);
 		pthread_mutex_lock(&fc->lock);
 		req->copying = false;
 	}

@@ -15,8 +15,10 @@
  * directory entry must fit in the reply, carry a name without '/' or NUL
  * of at most 255 bytes, and move the offset on.  What fails is EIO.
  *
- * Data: READ replies are copied from the server's buffer to a bounce
- * buffer and then to the caller (two copies; one is issue 7's target).
+ * Data: READ replies are copied from the server's buffer straight into
+ * the caller's (pinned) buffer, one copy, where the caller's memory is
+ * anonymous; else through a bounce buffer.  WRITE data is copied into the
+ * request and from there into the server's buffer.
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -1213,12 +1215,33 @@ static const struct mm_mappable_ops fuse_mappable = {
 
 /* --- open files --- */
 
+/* Hold up to @want bytes of @io's caller side from @at, in pieces: how
+ * many (their total in *@got); 0 when it cannot be held. */
+static int pin_caller(struct vfs_io *io, size_t at, size_t want, struct vfs_io_pin *pins,
+		      struct fuse_sg *sg, size_t *got)
+{
+	int n = 0;
+
+	*got = 0;
+	while (io->pin && *got < want && n < FUSE_SG_MAX &&
+	       io->pin(io, at + *got, want - *got, true, &pins[n]) == 0) {
+		sg[n] = (struct fuse_sg){.p = pins[n].p, .len = pins[n].len};
+		*got += pins[n++].len;
+	}
+	return n;
+}
+
+/*
+ * read(2): READs of at most max_read (and 128 KiB) each.  Where the
+ * caller's buffer can be pinned (anonymous memory), the server's reply is
+ * copied straight into it: one copy.  Else through a bounce buffer.
+ */
 static ssize_t ffile_read(struct vfs_file *f, struct vfs_io *io, uint64_t off)
 {
 	struct fuse_file *ff = f->priv;
 	struct fuse_conn *fc = ff->fi->fc;
 	size_t chunk = fc->max_read < IO_CHUNK_MAX ? fc->max_read : IO_CHUNK_MAX, done = 0;
-	unsigned char *buf;
+	unsigned char *buf = NULL;
 	int err = 0;
 
 	/* What mappings wrote reaches the server before a read asks it. */
@@ -1227,18 +1250,31 @@ static ssize_t ffile_read(struct vfs_file *f, struct vfs_io *io, uint64_t off)
 		if (err)
 			return err;
 	}
-	buf = malloc(chunk);
-	if (!buf)
-		return -ENOMEM;
 	while (done < io->len) {
-		size_t want = io->len - done < chunk ? io->len - done : chunk, got = 0;
-		struct fuse_read_in in = {.fh = ff->fh, .offset = off + done, .size = (uint32_t)want,
+		size_t want = io->len - done < chunk ? io->len - done : chunk, got = 0, pinned;
+		struct vfs_io_pin pins[FUSE_SG_MAX];
+		struct fuse_sg sg[FUSE_SG_MAX];
+		int n = pin_caller(io, done, want, pins, sg, &pinned);
+		struct fuse_read_in in = {.fh = ff->fh, .offset = off + done,
 					  .flags = (uint32_t)f->flags};
 
-		err = fuse_request(fc, FUSE_READ, ff->fi->nodeid, &(struct fuse_arg){&in, sizeof(in)},
-				   1, buf, want, false, &got);
-		if (!err && got)
-			err = io->copy(io, buf, done, got, true);
+		if (n) {
+			in.size = (uint32_t)(want = pinned);
+			err = fuse_request_sg(fc, FUSE_READ, ff->fi->nodeid,
+					      &(struct fuse_arg){&in, sizeof(in)}, 1, sg, n, &got);
+			while (n--)
+				io->unpin(io, &pins[n]);
+		} else {
+			if (!buf && !(buf = malloc(chunk))) {
+				err = -ENOMEM;
+				break;
+			}
+			in.size = (uint32_t)want;
+			err = fuse_request(fc, FUSE_READ, ff->fi->nodeid,
+					   &(struct fuse_arg){&in, sizeof(in)}, 1, buf, want, false, &got);
+			if (!err && got)
+				err = io->copy(io, buf, done, got, true);
+		}
 		if (err || got == 0)
 			break;
 		done += got;

@@ -53,6 +53,8 @@ struct fuse_req {
 	bool abandoned;		 /* the caller gave up: freed when done */
 	bool no_reply;		 /* FORGET, INTERRUPT: freed when read */
 	bool copying;		 /* dev_write copies the reply into out, unlocked */
+	const struct fuse_sg *sg; /* or into these pieces of the caller's memory */
+	int nsg;
 	unsigned char *in;	 /* header and arguments, malloc'd */
 	size_t in_len;
 	void *out;		 /* reply payload goes here */
@@ -171,6 +173,20 @@ int fuse_notify(struct fuse_conn *fc, int code, const unsigned char *p, size_t h
  * the page cache holds of @nodeid at @offset. */
 int fuse_send_notify_reply(struct fuse_conn *fc, uint64_t notify_unique, uint64_t nodeid,
 			   uint64_t offset, const void *data, uint32_t size);
+
+/* A piece of a caller's own memory (pinned) that a reply's payload is
+ * copied straight into: one copy, from the server's buffer. */
+#define FUSE_SG_MAX 32
+struct fuse_sg {
+	unsigned char *p;
+	size_t len;
+};
+
+/* fuse_request, with the reply's payload (at most the pieces' total)
+ * copied into @sg instead of a buffer. */
+int fuse_request_sg(struct fuse_conn *fc, uint32_t opcode, uint64_t nodeid,
+		    const struct fuse_arg *args, int nargs, const struct fuse_sg *sg, int nsg,
+		    size_t *out_len);
 
 /* The most data a STORE notification may carry (Linux's has no bound: it
  * copies page by page; ours copies the whole payload first). */

@@ -1266,6 +1266,44 @@ int mm_futex_key(struct mm *mm, uint64_t va, uint64_t *off)
 }
 
 /* Walk [va, va + len) in host-contiguous chunks; @fn copies each. */
+int mm_pin(struct mm *mm, uint64_t va, size_t len, bool write, struct mm_pin *pin)
+{
+	struct segset_seg *v, *pm;
+	uint64_t avail, end;
+	int err;
+
+	if (!mm->frames || len == 0)
+		return -EAGAIN;
+	if (__builtin_add_overflow(va, len, &end) || end > PLATFORM_USER_END)
+		return -EFAULT;
+	pthread_mutex_lock(&mm->lock);
+	v = segset_find(&mm->vmas, va, NULL);
+	/* A file mapping's pages are the object's (and guest_ptr would fill
+	 * them without the lock): not pinned here. */
+	err = v && vma_of(v)->mobj ? -EAGAIN
+				   : guest_ptr(mm, va, write ? MM_ACCESS_WRITE : MM_ACCESS_READ,
+					       &pin->p, &avail);
+	if (!err) {
+		pm = segset_find(&mm->pmas, va, NULL);
+		pin->len = avail < len ? (size_t)avail : len;
+		pin->fr = pma_frames(pm, abi_page_round_down(va),
+				     abi_page_round_down(va + pin->len + ABI_PAGE_MASK) -
+					     abi_page_round_down(va));
+		pthread_mutex_lock(&mm->frames->lock);
+		err = frame_ref_set_inc_ref_and_account(&mm->frames->extra, pin->fr, NULL)
+			      ? -EAGAIN
+			      : 0;
+		pthread_mutex_unlock(&mm->frames->lock);
+	}
+	pthread_mutex_unlock(&mm->lock);
+	return err == -EAGAIN ? -EAGAIN : err ? -EFAULT : 0;
+}
+
+void mm_unpin(struct mm *mm, struct mm_pin *pin)
+{
+	release_frames(mm, pin->fr); /* the last owner, if the guest let go */
+}
+
 static int copy_walk(struct mm *mm, uint64_t va, size_t len, enum mm_access access,
 		     void (*fn)(unsigned char *guest, void *host, size_t n), unsigned char *host)
 {

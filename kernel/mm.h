@@ -210,6 +210,28 @@ int64_t mm_mremap(struct mm *mm, uint64_t old_addr, uint64_t old_len, uint64_t n
  * reads zeros); hints are accepted and ignored; others are -EINVAL. */
 int mm_madvise(struct mm *mm, uint64_t addr, uint64_t len, int advice);
 
+/*
+ * Guest memory held for the sentry to copy into or out of with no lock
+ * held (FUSE replies copied straight into a reader's buffer): the frames
+ * behind a piece of anonymous memory, given one more owner so that they
+ * stay, even if the guest unmaps them meanwhile, until mm_unpin.
+ * Copy-on-write is broken first for @write, so the frames are the mm's
+ * own; a fork while they are pinned shares them, and a write through the
+ * pin after it reaches the child too (Linux's old get_user_pages race).
+ */
+struct mm_pin {
+	unsigned char *p;	/* the sentry's pointer to the piece */
+	size_t len;
+	struct file_range fr;	/* the frames held (whole pages) */
+};
+
+/* Pin the first piece of [va, va + len): up to @len bytes, to the end of
+ * its PMA.  0, -EFAULT (not mapped with the rights), or -EAGAIN for
+ * memory that cannot be pinned (file mappings; an mm that never forks):
+ * copy it the usual way then. */
+int mm_pin(struct mm *mm, uint64_t va, size_t len, bool write, struct mm_pin *pin);
+void mm_unpin(struct mm *mm, struct mm_pin *pin);
+
 /* Where the heap starts; set by exec, page aligned. */
 void mm_set_brk_start(struct mm *mm, uint64_t start);
 

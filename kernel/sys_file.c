@@ -48,10 +48,33 @@ static bool user_range_ok(uint64_t addr, uint64_t len)
 	return addr <= ABI_USER_END && len <= ABI_USER_END - addr;
 }
 
+static int guest_pin(struct vfs_io *io, size_t at, size_t n, bool to_caller,
+		     struct vfs_io_pin *pin)
+{
+	struct guest_io *g = (struct guest_io *)io;
+	struct mm_pin mp;
+	int err = mm_pin(g->t->mm, g->addr + at, n, to_caller, &mp);
+
+	if (!err)
+		*pin = (struct vfs_io_pin){.p = mp.p, .len = mp.len, .frames_start = mp.fr.start,
+					   .frames_end = mp.fr.end};
+	return err;
+}
+
+static void guest_unpin(struct vfs_io *io, struct vfs_io_pin *pin)
+{
+	struct guest_io *g = (struct guest_io *)io;
+	struct mm_pin mp = {.p = pin->p, .len = pin->len,
+			    .fr = file_range_make(pin->frames_start, pin->frames_end)};
+
+	mm_unpin(g->t->mm, &mp);
+}
+
 static struct guest_io guest_io(struct task *t, uint64_t addr, uint64_t len)
 {
-	return (struct guest_io){.io = {.copy = guest_copy, .len = (size_t)len}, .t = t,
-				 .addr = addr};
+	return (struct guest_io){.io = {.copy = guest_copy, .pin = guest_pin, .unpin = guest_unpin,
+					.len = (size_t)len},
+				 .t = t, .addr = addr};
 }
 
 /* --- fds and paths from arguments --- */

@@ -90,10 +90,23 @@ typedef int (*vfs_emit_fn)(void *ctx, const struct vfs_dirent *d);
  * or the guest's (through a copy function, so that a file system never
  * touches guest memory itself).
  */
+/* A piece of the caller's side held for a copy made with no lock held. */
+struct vfs_io_pin {
+	unsigned char *p; /* the sentry's pointer to it */
+	size_t len;
+	uint64_t frames_start, frames_end; /* what holds it (the io's own) */
+};
+
 struct vfs_io {
 	/* Copy @n bytes between the file's @buf and position @at of the
 	 * caller's side; returns 0 or -EFAULT. */
 	int (*copy)(struct vfs_io *io, void *buf, size_t at, size_t n, bool to_caller);
+	/* Optional: hold the first piece of [at, at + n) of the caller's side
+	 * (to be written if @to_caller), so that a file system can copy
+	 * straight into or out of it (FUSE READ replies: one copy).  0, or
+	 * -EAGAIN when it cannot (then use copy), -EFAULT. */
+	int (*pin)(struct vfs_io *io, size_t at, size_t n, bool to_caller, struct vfs_io_pin *pin);
+	void (*unpin)(struct vfs_io *io, struct vfs_io_pin *pin);
 	void *priv;
 	size_t len; /* bytes wanted */
 };

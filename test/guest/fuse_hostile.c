@@ -732,6 +732,21 @@ static void open_flags_checks(void)
 	if (m != MAP_FAILED)
 		munmap(m, 4096);
 	close(fd);
+	/* A read into memory that cannot be pinned (a private mapping of a
+	 * FUSE file) goes through the bounce buffer, and still lands. */
+	fd = open(MNT "/good", O_RDONLY);
+	{
+		int mfd = open(MNT "/stored", O_RDONLY);
+		char *into = mfd >= 0 ? mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE, mfd, 0)
+				      : MAP_FAILED;
+
+		EXPECT(into != MAP_FAILED && read(fd, into + 100, 16) == 5 &&
+		       memcmp(into + 100, "ddddd", 5) == 0);
+		if (into != MAP_FAILED)
+			munmap(into, 4096);
+		close(mfd);
+	}
+	close(fd);
 	/* Twice each: the second open keeps the cached page only if the
 	 * server said KEEP_CACHE. */
 	map_once(MNT "/kept");
