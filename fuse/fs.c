@@ -1548,13 +1548,14 @@ static int fdir_iterate(struct vfs_file *f, uint64_t *pos, vfs_emit_fn emit, voi
 	return err;
 }
 
+/* What every open regular file has; the three kinds differ in mapping
+ * and seeking. */
+#define FUSE_FILE_IO                                                                       \
+	.read = ffile_read, .write = ffile_write, .fsync = ffile_fsync, .flush = ffile_flush, \
+	.lock = ffile_lock, .release = ffile_release
+
 static const struct vfs_file_ops fuse_file_ops = {
-	.read = ffile_read,
-	.write = ffile_write,
-	.fsync = ffile_fsync,
-	.flush = ffile_flush,
-	.lock = ffile_lock,
-	.release = ffile_release,
+	FUSE_FILE_IO,
 	.mappable = &fuse_mappable,
 	.seekable = true,
 };
@@ -1562,12 +1563,7 @@ static const struct vfs_file_ops fuse_file_ops = {
 /* FOPEN_NONSEEKABLE: lseek, pread and pwrite are ESPIPE; reads and
  * writes carry offset 0 (as FOPEN_STREAM, which the server may also say). */
 static const struct vfs_file_ops fuse_stream_ops = {
-	.read = ffile_read,
-	.write = ffile_write,
-	.fsync = ffile_fsync,
-	.flush = ffile_flush,
-	.lock = ffile_lock,
-	.release = ffile_release,
+	FUSE_FILE_IO,
 	.seekable = false,
 };
 
@@ -1575,12 +1571,7 @@ static const struct vfs_file_ops fuse_stream_ops = {
  * gets a copy made at mmap time, a writable MAP_SHARED is ENODEV (as in
  * Linux, which refuses every MAP_SHARED of such a file). */
 static const struct vfs_file_ops fuse_direct_ops = {
-	.read = ffile_read,
-	.write = ffile_write,
-	.fsync = ffile_fsync,
-	.flush = ffile_flush,
-	.lock = ffile_lock,
-	.release = ffile_release,
+	FUSE_FILE_IO,
 	.seekable = true,
 };
 
