@@ -547,6 +547,17 @@ static int take_forgets(struct fuse_conn *fc, size_t room, unsigned char **msg, 
 	return 0;
 }
 
+/* Where the request in flight with @unique is linked (*slot NULL: none).
+ * fc->lock held. */
+static struct fuse_req **processing_slot(struct fuse_conn *fc, uint64_t unique)
+{
+	struct fuse_req **pp;
+
+	for (pp = &fc->processing; *pp && (*pp)->unique != unique; pp = &(*pp)->next)
+		;
+	return pp;
+}
+
 /* Take @req, the first pending request, off the queue.  fc->lock held. */
 static void take_pending(struct fuse_conn *fc, struct fuse_req *req)
 {
@@ -633,8 +644,7 @@ static ssize_t dev_read(struct vfs_file *f, struct vfs_io *io, uint64_t off)
 		struct fuse_req **pp;
 
 		pthread_mutex_lock(&fc->lock);
-		for (pp = &fc->processing; *pp && (*pp)->unique != unique; pp = &(*pp)->next)
-			;
+		pp = processing_slot(fc, unique);
 		if ((req = *pp)) {
 			*pp = req->next;
 			req_finish(fc, req, -EIO);
@@ -735,8 +745,7 @@ static ssize_t dev_write(struct vfs_file *f, struct vfs_io *io, uint64_t off)
 	if (oh.error && payload)
 		return -EINVAL;
 	pthread_mutex_lock(&fc->lock);
-	for (pp = &fc->processing; *pp && (*pp)->unique != oh.unique; pp = &(*pp)->next)
-		;
+	pp = processing_slot(fc, oh.unique);
 	req = *pp;
 	err = !fc->connected ? -ENODEV : !req ? -ENOENT : 0;
 	if (err) {

@@ -170,6 +170,14 @@ static int commit_charge(struct mm *mm, uint64_t len)
 	return 0;
 }
 
+/* Charge @len bytes that are already accounted for elsewhere (a move:
+ * what the old place gave back), past the limit or not. */
+static void commit_keep(struct mm *mm, uint64_t len)
+{
+	if (mm->frames && len)
+		__atomic_add_fetch(&mm->frames->committed, len, __ATOMIC_RELAXED);
+}
+
 static void commit_uncharge(struct mm *mm, uint64_t len)
 {
 	if (mm->frames && len)
@@ -1047,10 +1055,7 @@ static int move_locked(struct mm *mm, struct file_range old, uint64_t to, uint64
 	}
 	remove_vmas(mm, old); /* uncharges old's length... */
 	if (v.charged) /* ... which dst takes back, with its growth already charged */
-		(void)__atomic_add_fetch(&mm->frames->committed, new_len < file_range_len(old)
-								 ? new_len
-								 : file_range_len(old),
-					 __ATOMIC_RELAXED);
+		commit_keep(mm, new_len < file_range_len(old) ? new_len : file_range_len(old));
 	err = insert_vma(mm, dst, &v); /* reserved: cannot fail */
 	if (!err)
 		err = map_pmas(mm, dst);

@@ -26,6 +26,21 @@ static int failures;
 		}                                                                                  \
 	} while (0)
 
+/* Programs that work in a scratch directory: its path (set by main),
+ * and @rel under it; eight results in turn, so that the arguments of one
+ * call may hold several. */
+static const char *scratch_dir;
+
+static inline char *scratch(const char *rel)
+{
+	static char buf[8][512];
+	static int i;
+
+	i = (i + 1) % 8;
+	snprintf(buf[i], sizeof(buf[i]), "%s/%s", scratch_dir, rel);
+	return buf[i];
+}
+
 /* EXPECT(condition): a check named by where it stands, silent when it
  * holds; for programs with many small checks and one verdict line. */
 #define EXPECT(cond)                                                                               \

@@ -35,27 +35,15 @@
 #define RENAME_EXCHANGE	 (1 << 1)
 #endif
 
-static const char *base;
-
-static char *p(const char *rel)
-{
-	static char buf[8][512];
-	static int i;
-
-	i = (i + 1) % 8;
-	snprintf(buf[i], sizeof(buf[i]), "%s/%s", base, rel);
-	return buf[i];
-}
-
 static char *p_file(void)
 {
-	return p("f");
+	return scratch("f");
 }
 
 static void test_read_write(void)
 {
 	char buf[64] = {0};
-	int fd = open(p("f"), O_RDWR | O_CREAT | O_TRUNC, 0644);
+	int fd = open(scratch("f"), O_RDWR | O_CREAT | O_TRUNC, 0644);
 	struct stat st;
 
 	CHECK("open-create", fd >= 0, "fd %d", fd);
@@ -69,17 +57,17 @@ static void test_read_write(void)
 	CHECK("ftruncate", ftruncate(fd, 5) == 0 && fstat(fd, &st) == 0 && st.st_size == 5, "size");
 	CHECK("lseek-end", lseek(fd, 0, SEEK_END) == 5, "end");
 	close(fd);
-	fd = open(p("f"), O_WRONLY | O_APPEND);
+	fd = open(scratch("f"), O_WRONLY | O_APPEND);
 	CHECK("append", write(fd, "!", 1) == 1 && close(fd) == 0, "append");
-	fd = open(p("f"), O_RDONLY);
+	fd = open(scratch("f"), O_RDONLY);
 	memset(buf, 0, sizeof(buf));
 	CHECK("read-back", read(fd, buf, sizeof(buf)) == 6 && !strcmp(buf, "HELLO!"), "'%s'", buf);
 	CHECK("write-rdonly", write(fd, "x", 1) == -1 && errno == EBADF, "errno");
 	close(fd);
-	CHECK("excl", open(p("f"), O_RDWR | O_CREAT | O_EXCL, 0644) == -1 && errno == EEXIST, "e");
-	CHECK("enoent", open(p("nope"), O_RDONLY) == -1 && errno == ENOENT, "e");
-	CHECK("enotdir", open(p("f/x"), O_RDONLY) == -1 && errno == ENOTDIR, "e");
-	CHECK("eisdir", open(base, O_WRONLY) == -1 && errno == EISDIR, "e");
+	CHECK("excl", open(scratch("f"), O_RDWR | O_CREAT | O_EXCL, 0644) == -1 && errno == EEXIST, "e");
+	CHECK("enoent", open(scratch("nope"), O_RDONLY) == -1 && errno == ENOENT, "e");
+	CHECK("enotdir", open(scratch("f/x"), O_RDONLY) == -1 && errno == ENOTDIR, "e");
+	CHECK("eisdir", open(scratch_dir, O_WRONLY) == -1 && errno == EISDIR, "e");
 }
 
 static void test_dirs(void)
@@ -89,12 +77,12 @@ static void test_dirs(void)
 	int n = 0, seen = 0;
 	char cwd[512];
 
-	CHECK("mkdir", mkdir(p("d"), 0755) == 0, "mkdir");
-	CHECK("mkdir-eexist", mkdir(p("d"), 0755) == -1 && errno == EEXIST, "e");
-	close(open(p("d/a"), O_CREAT | O_WRONLY, 0644));
-	close(open(p("d/b"), O_CREAT | O_WRONLY, 0644));
-	CHECK("rmdir-notempty", rmdir(p("d")) == -1 && errno == ENOTEMPTY, "e");
-	d = opendir(p("d"));
+	CHECK("mkdir", mkdir(scratch("d"), 0755) == 0, "mkdir");
+	CHECK("mkdir-eexist", mkdir(scratch("d"), 0755) == -1 && errno == EEXIST, "e");
+	close(open(scratch("d/a"), O_CREAT | O_WRONLY, 0644));
+	close(open(scratch("d/b"), O_CREAT | O_WRONLY, 0644));
+	CHECK("rmdir-notempty", rmdir(scratch("d")) == -1 && errno == ENOTEMPTY, "e");
+	d = opendir(scratch("d"));
 	CHECK("opendir", d != NULL, "opendir");
 	while (d && (e = readdir(d))) {
 		n++;
@@ -103,13 +91,13 @@ static void test_dirs(void)
 	if (d)
 		closedir(d);
 	CHECK("readdir", n == 4 && seen == 3, "n %d seen %d", n, seen);
-	CHECK("chdir", chdir(p("d")) == 0 && getcwd(cwd, sizeof(cwd)) && !strcmp(cwd, p("d")),
+	CHECK("chdir", chdir(scratch("d")) == 0 && getcwd(cwd, sizeof(cwd)) && !strcmp(cwd, scratch("d")),
 	      "cwd '%s'", cwd);
 	CHECK("relative-open", access("a", F_OK) == 0, "relative");
 	CHECK("chdir-back", chdir("/") == 0, "chdir /");
-	CHECK("unlink", unlink(p("d/a")) == 0 && unlink(p("d/b")) == 0, "unlink");
-	CHECK("rmdir", rmdir(p("d")) == 0, "rmdir");
-	CHECK("rmdir-gone", rmdir(p("d")) == -1 && errno == ENOENT, "e");
+	CHECK("unlink", unlink(scratch("d/a")) == 0 && unlink(scratch("d/b")) == 0, "unlink");
+	CHECK("rmdir", rmdir(scratch("d")) == 0, "rmdir");
+	CHECK("rmdir-gone", rmdir(scratch("d")) == -1 && errno == ENOENT, "e");
 }
 
 static void test_links(void)
@@ -118,27 +106,27 @@ static void test_links(void)
 	struct stat st;
 	int fd;
 
-	CHECK("symlink", symlink("f", p("sl")) == 0, "symlink");
-	CHECK("readlink", readlink(p("sl"), buf, sizeof(buf)) == 1 && buf[0] == 'f', "'%s'", buf);
-	CHECK("lstat", lstat(p("sl"), &st) == 0 && S_ISLNK(st.st_mode), "lstat");
-	CHECK("stat-follows", stat(p("sl"), &st) == 0 && S_ISREG(st.st_mode), "stat");
-	CHECK("nofollow", open(p("sl"), O_RDONLY | O_NOFOLLOW) == -1 && errno == ELOOP, "e");
-	CHECK("link", link(p("f"), p("hl")) == 0 && stat(p("f"), &st) == 0 && st.st_nlink == 2,
+	CHECK("symlink", symlink("f", scratch("sl")) == 0, "symlink");
+	CHECK("readlink", readlink(scratch("sl"), buf, sizeof(buf)) == 1 && buf[0] == 'f', "'%s'", buf);
+	CHECK("lstat", lstat(scratch("sl"), &st) == 0 && S_ISLNK(st.st_mode), "lstat");
+	CHECK("stat-follows", stat(scratch("sl"), &st) == 0 && S_ISREG(st.st_mode), "stat");
+	CHECK("nofollow", open(scratch("sl"), O_RDONLY | O_NOFOLLOW) == -1 && errno == ELOOP, "e");
+	CHECK("link", link(scratch("f"), scratch("hl")) == 0 && stat(scratch("f"), &st) == 0 && st.st_nlink == 2,
 	      "nlink %ld", (long)st.st_nlink);
-	CHECK("rename", rename(p("hl"), p("hl2")) == 0 && access(p("hl"), F_OK) == -1 &&
-			      access(p("hl2"), F_OK) == 0,
+	CHECK("rename", rename(scratch("hl"), scratch("hl2")) == 0 && access(scratch("hl"), F_OK) == -1 &&
+			      access(scratch("hl2"), F_OK) == 0,
 	      "rename");
-	fd = open(p("hl2"), O_RDONLY);
-	CHECK("unlink-open", unlink(p("hl2")) == 0 && read(fd, buf, 5) == 5, "read after unlink");
+	fd = open(scratch("hl2"), O_RDONLY);
+	CHECK("unlink-open", unlink(scratch("hl2")) == 0 && read(fd, buf, 5) == 5, "read after unlink");
 	close(fd);
-	CHECK("loop", symlink("loop", p("loop")) == 0 && open(p("loop"), O_RDONLY) == -1 &&
+	CHECK("loop", symlink("loop", scratch("loop")) == 0 && open(scratch("loop"), O_RDONLY) == -1 &&
 			      errno == ELOOP,
 	      "e");
 }
 
 static void test_fds(void)
 {
-	int fd = open(p("f"), O_RDONLY), d, flags;
+	int fd = open(scratch("f"), O_RDONLY), d, flags;
 
 	d = dup(fd);
 	CHECK("dup", d > fd, "dup %d", d);
@@ -200,14 +188,14 @@ static void test_stat_family(void)
 	int a, b;
 
 #ifdef STATX_BASIC_STATS
-	CHECK("statx", statx(AT_FDCWD, p("f"), 0, STATX_BASIC_STATS, &sx) == 0 &&
+	CHECK("statx", statx(AT_FDCWD, scratch("f"), 0, STATX_BASIC_STATS, &sx) == 0 &&
 			       sx.stx_size == 6 && S_ISREG(sx.stx_mode),
 	      "size %llu", (unsigned long long)sx.stx_size);
 #endif
-	CHECK("statfs", statfs(base, &sf) == 0 && sf.f_bsize == 4096 && sf.f_namelen == 255,
+	CHECK("statfs", statfs(scratch_dir, &sf) == 0 && sf.f_bsize == 4096 && sf.f_namelen == 255,
 	      "bsize %ld", (long)sf.f_bsize);
-	a = open(p("f"), O_RDONLY);
-	b = open(p("copy"), O_RDWR | O_CREAT | O_TRUNC, 0644);
+	a = open(scratch("f"), O_RDONLY);
+	b = open(scratch("copy"), O_RDWR | O_CREAT | O_TRUNC, 0644);
 	CHECK("copy_file_range", copy_file_range(a, &in, b, &out, 100, 0) == 6 && in == 6 &&
 				     out == 6,
 	      "in %ld out %ld", (long)in, (long)out);
@@ -219,22 +207,22 @@ static void test_xattr_fallocate(void)
 {
 	char val[32] = {0}, list[128];
 	struct stat st;
-	int fd = open(p("x"), O_RDWR | O_CREAT | O_TRUNC, 0644);
+	int fd = open(scratch("x"), O_RDWR | O_CREAT | O_TRUNC, 0644);
 
-	CHECK("setxattr", setxattr(p("x"), "user.k", "v1", 2, XATTR_CREATE) == 0, "set");
-	CHECK("setxattr-exists", setxattr(p("x"), "user.k", "v", 1, XATTR_CREATE) == -1 &&
+	CHECK("setxattr", setxattr(scratch("x"), "user.k", "v1", 2, XATTR_CREATE) == 0, "set");
+	CHECK("setxattr-exists", setxattr(scratch("x"), "user.k", "v", 1, XATTR_CREATE) == -1 &&
 					 errno == EEXIST,
 	      "errno");
-	CHECK("getxattr", getxattr(p("x"), "user.k", val, sizeof(val)) == 2 && !memcmp(val, "v1", 2),
+	CHECK("getxattr", getxattr(scratch("x"), "user.k", val, sizeof(val)) == 2 && !memcmp(val, "v1", 2),
 	      "'%s'", val);
-	CHECK("getxattr-size", getxattr(p("x"), "user.k", NULL, 0) == 2, "size");
-	CHECK("getxattr-erange", getxattr(p("x"), "user.k", val, 1) == -1 && errno == ERANGE, "e");
-	CHECK("listxattr", listxattr(p("x"), list, sizeof(list)) == 7 && !strcmp(list, "user.k"),
+	CHECK("getxattr-size", getxattr(scratch("x"), "user.k", NULL, 0) == 2, "size");
+	CHECK("getxattr-erange", getxattr(scratch("x"), "user.k", val, 1) == -1 && errno == ERANGE, "e");
+	CHECK("listxattr", listxattr(scratch("x"), list, sizeof(list)) == 7 && !strcmp(list, "user.k"),
 	      "list");
 	CHECK("removexattr", fremovexattr(fd, "user.k") == 0 &&
-				 getxattr(p("x"), "user.k", val, sizeof(val)) == -1 && errno == ENODATA,
+				 getxattr(scratch("x"), "user.k", val, sizeof(val)) == -1 && errno == ENODATA,
 	      "remove");
-	CHECK("bad-namespace", setxattr(p("x"), "bogus.k", "v", 1, 0) == -1 && errno == EOPNOTSUPP,
+	CHECK("bad-namespace", setxattr(scratch("x"), "bogus.k", "v", 1, 0) == -1 && errno == EOPNOTSUPP,
 	      "errno %d", errno);
 	CHECK("fallocate", fallocate(fd, 0, 0, 8192) == 0 && fstat(fd, &st) == 0 &&
 				st.st_size == 8192,
@@ -257,7 +245,7 @@ static int fd_open(int fd)
 
 static void test_fcntl_ioctl(void)
 {
-	int fd = open(p("f"), O_RDONLY), pp[2], on = 1, off = 0, n = -1;
+	int fd = open(scratch("f"), O_RDONLY), pp[2], on = 1, off = 0, n = -1;
 	struct stat st;
 	char c;
 
@@ -299,7 +287,7 @@ static void test_fcntl_ioctl(void)
 
 static void test_close_range_dup3(void)
 {
-	int fd = open(p("f"), O_RDONLY);
+	int fd = open(scratch("f"), O_RDONLY);
 
 	dup2(fd, 70);
 	dup2(fd, 71);
@@ -343,19 +331,19 @@ static void test_creat_vectors(void)
 	struct iovec w[2] = {{"abc", 3}, {"defg", 4}};
 	struct iovec r[2] = {{a, 2}, {b, 5}};
 	struct stat st;
-	int fd = (int)syscall(SYS_creat, p("cr"), 0640);
+	int fd = (int)syscall(SYS_creat, scratch("cr"), 0640);
 
 	CHECK("creat", fd >= 0 && write(fd, "xyz", 3) == 3, "fd %d", fd);
 	CHECK("creat-wronly", read(fd, buf, 1) == -1 && errno == EBADF, "e");
 	CHECK("creat-mode", fstat(fd, &st) == 0 && (st.st_mode & 07777) == 0640, "mode %o",
 	      st.st_mode);
 	close(fd);
-	fd = (int)syscall(SYS_creat, p("cr"), 0600);
+	fd = (int)syscall(SYS_creat, scratch("cr"), 0600);
 	CHECK("creat-truncates",
 	      fd >= 0 && fstat(fd, &st) == 0 && st.st_size == 0 && (st.st_mode & 07777) == 0640,
 	      "size %ld mode %o", (long)st.st_size, st.st_mode);
 	close(fd);
-	fd = open(p("v"), O_RDWR | O_CREAT | O_TRUNC, 0644);
+	fd = open(scratch("v"), O_RDWR | O_CREAT | O_TRUNC, 0644);
 	CHECK("pwritev", pwritev(fd, w, 2, 3) == 7 && lseek(fd, 0, SEEK_CUR) == 0, "pwritev");
 	CHECK("pwritev-size", fstat(fd, &st) == 0 && st.st_size == 10, "size %ld",
 	      (long)st.st_size);
@@ -381,39 +369,39 @@ static void test_chown_sync(void)
 	struct stat st, lst;
 	int fd, pp[2];
 
-	symlink("f", p("csl"));
+	symlink("f", scratch("csl"));
 	CHECK("chown",
-	      chown(p("f"), 100, -1) == 0 && stat(p("f"), &st) == 0 && st.st_uid == 100 &&
+	      chown(scratch("f"), 100, -1) == 0 && stat(scratch("f"), &st) == 0 && st.st_uid == 100 &&
 		  st.st_gid == 0,
 	      "uid %d gid %d", st.st_uid, st.st_gid);
-	fd = open(p("f"), O_RDONLY);
+	fd = open(scratch("f"), O_RDONLY);
 	CHECK("fchown",
 	      fchown(fd, -1, 200) == 0 && fstat(fd, &st) == 0 && st.st_uid == 100 &&
 		  st.st_gid == 200,
 	      "uid %d gid %d", st.st_uid, st.st_gid);
 	CHECK("fchownat-nofollow",
-	      fchownat(AT_FDCWD, p("csl"), 1234, 5678, AT_SYMLINK_NOFOLLOW) == 0 &&
-		  lstat(p("csl"), &lst) == 0 && lst.st_uid == 1234 && lst.st_gid == 5678 &&
-		  stat(p("f"), &st) == 0 && st.st_uid == 100 && st.st_gid == 200,
+	      fchownat(AT_FDCWD, scratch("csl"), 1234, 5678, AT_SYMLINK_NOFOLLOW) == 0 &&
+		  lstat(scratch("csl"), &lst) == 0 && lst.st_uid == 1234 && lst.st_gid == 5678 &&
+		  stat(scratch("f"), &st) == 0 && st.st_uid == 100 && st.st_gid == 200,
 	      "link %d:%d file %d:%d", lst.st_uid, lst.st_gid, st.st_uid, st.st_gid);
 	CHECK("lchown",
-	      lchown(p("csl"), 42, 43) == 0 && lstat(p("csl"), &lst) == 0 && lst.st_uid == 42 &&
-		  lst.st_gid == 43 && stat(p("f"), &st) == 0 && st.st_uid == 100,
+	      lchown(scratch("csl"), 42, 43) == 0 && lstat(scratch("csl"), &lst) == 0 && lst.st_uid == 42 &&
+		  lst.st_gid == 43 && stat(scratch("f"), &st) == 0 && st.st_uid == 100,
 	      "link %d:%d", lst.st_uid, lst.st_gid);
 	CHECK("fchownat-follows",
-	      fchownat(AT_FDCWD, p("csl"), 0, 0, 0) == 0 && stat(p("f"), &st) == 0 &&
-		  st.st_uid == 0 && st.st_gid == 0 && lstat(p("csl"), &lst) == 0 &&
+	      fchownat(AT_FDCWD, scratch("csl"), 0, 0, 0) == 0 && stat(scratch("f"), &st) == 0 &&
+		  st.st_uid == 0 && st.st_gid == 0 && lstat(scratch("csl"), &lst) == 0 &&
 		  lst.st_uid == 42,
 	      "file %d:%d", st.st_uid, st.st_gid);
-	CHECK("fchownat-bad-flag", fchownat(AT_FDCWD, p("f"), 0, 0, 0x4) == -1 && errno == EINVAL,
+	CHECK("fchownat-bad-flag", fchownat(AT_FDCWD, scratch("f"), 0, 0, 0x4) == -1 && errno == EINVAL,
 	      "e");
-	CHECK("chown-enoent", chown(p("nope"), 0, 0) == -1 && errno == ENOENT, "e");
+	CHECK("chown-enoent", chown(scratch("nope"), 0, 0) == -1 && errno == ENOENT, "e");
 	CHECK("fsync", fsync(fd) == 0, "fsync");
 	CHECK("fdatasync", fdatasync(fd) == 0, "fdatasync");
 	sync();
 	CHECK("syncfs", syncfs(fd) == 0, "syncfs");
 	close(fd);
-	fd = open(base, O_RDONLY | O_DIRECTORY);
+	fd = open(scratch_dir, O_RDONLY | O_DIRECTORY);
 	CHECK("fsync-dir", fsync(fd) == 0, "fsync dir");
 	close(fd);
 	CHECK("fsync-ebadf", fsync(999) == -1 && errno == EBADF, "e");
@@ -433,78 +421,78 @@ static void test_access_rename_mknod(void)
 	int fd;
 
 	CHECK("faccessat2-eaccess",
-	      syscall(SYS_faccessat2, AT_FDCWD, p("f"), R_OK | W_OK, AT_EACCESS) == 0, "e");
+	      syscall(SYS_faccessat2, AT_FDCWD, scratch("f"), R_OK | W_OK, AT_EACCESS) == 0, "e");
 	CHECK("faccessat2-noexec",
-	      syscall(SYS_faccessat2, AT_FDCWD, p("f"), X_OK, AT_EACCESS) == -1 && errno == EACCES,
+	      syscall(SYS_faccessat2, AT_FDCWD, scratch("f"), X_OK, AT_EACCESS) == -1 && errno == EACCES,
 	      "e");
 	CHECK("faccessat2-bad-flag",
-	      syscall(SYS_faccessat2, AT_FDCWD, p("f"), R_OK, 0x4) == -1 && errno == EINVAL, "e");
+	      syscall(SYS_faccessat2, AT_FDCWD, scratch("f"), R_OK, 0x4) == -1 && errno == EINVAL, "e");
 	CHECK("faccessat2-bad-mode",
-	      syscall(SYS_faccessat2, AT_FDCWD, p("f"), 8, 0) == -1 && errno == EINVAL, "e");
+	      syscall(SYS_faccessat2, AT_FDCWD, scratch("f"), 8, 0) == -1 && errno == EINVAL, "e");
 	CHECK("faccessat2-enoent",
-	      syscall(SYS_faccessat2, AT_FDCWD, p("nope"), F_OK, AT_EACCESS) == -1 &&
+	      syscall(SYS_faccessat2, AT_FDCWD, scratch("nope"), F_OK, AT_EACCESS) == -1 &&
 		  errno == ENOENT,
 	      "e");
-	symlink("nope", p("dangling"));
+	symlink("nope", scratch("dangling"));
 	CHECK("faccessat2-nofollow",
-	      syscall(SYS_faccessat2, AT_FDCWD, p("dangling"), F_OK, AT_SYMLINK_NOFOLLOW) == 0,
+	      syscall(SYS_faccessat2, AT_FDCWD, scratch("dangling"), F_OK, AT_SYMLINK_NOFOLLOW) == 0,
 	      "e");
 
-	fd = open(p("ra"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	fd = open(scratch("ra"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	write(fd, "A", 1);
 	close(fd);
-	fd = open(p("rb"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	fd = open(scratch("rb"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	write(fd, "BB", 2);
 	close(fd);
 	CHECK("renameat2-noreplace",
-	      syscall(SYS_renameat2, AT_FDCWD, p("ra"), AT_FDCWD, p("rb"), RENAME_NOREPLACE) ==
+	      syscall(SYS_renameat2, AT_FDCWD, scratch("ra"), AT_FDCWD, scratch("rb"), RENAME_NOREPLACE) ==
 		      -1 &&
 		  errno == EEXIST,
 	      "e");
 	CHECK("renameat2-exchange",
-	      syscall(SYS_renameat2, AT_FDCWD, p("ra"), AT_FDCWD, p("rb"), RENAME_EXCHANGE) == 0,
+	      syscall(SYS_renameat2, AT_FDCWD, scratch("ra"), AT_FDCWD, scratch("rb"), RENAME_EXCHANGE) == 0,
 	      "exchange");
-	fd = open(p("ra"), O_RDONLY);
+	fd = open(scratch("ra"), O_RDONLY);
 	CHECK("renameat2-exchanged-a", read(fd, buf, sizeof(buf)) == 2 && !strcmp(buf, "BB"),
 	      "'%s'", buf);
 	close(fd);
 	memset(buf, 0, sizeof(buf));
-	fd = open(p("rb"), O_RDONLY);
+	fd = open(scratch("rb"), O_RDONLY);
 	CHECK("renameat2-exchanged-b", read(fd, buf, sizeof(buf)) == 1 && !strcmp(buf, "A"), "'%s'",
 	      buf);
 	close(fd);
 	CHECK("renameat2-exchange-enoent",
-	      syscall(SYS_renameat2, AT_FDCWD, p("ra"), AT_FDCWD, p("nope"), RENAME_EXCHANGE) ==
+	      syscall(SYS_renameat2, AT_FDCWD, scratch("ra"), AT_FDCWD, scratch("nope"), RENAME_EXCHANGE) ==
 		      -1 &&
 		  errno == ENOENT,
 	      "e");
 	CHECK("renameat2-both-flags",
-	      syscall(SYS_renameat2, AT_FDCWD, p("ra"), AT_FDCWD, p("rb"),
+	      syscall(SYS_renameat2, AT_FDCWD, scratch("ra"), AT_FDCWD, scratch("rb"),
 		      RENAME_EXCHANGE | RENAME_NOREPLACE) == -1 &&
 		  errno == EINVAL,
 	      "e");
 	CHECK("renameat2-noreplace-new",
-	      syscall(SYS_renameat2, AT_FDCWD, p("ra"), AT_FDCWD, p("rc"), RENAME_NOREPLACE) == 0 &&
-		  access(p("ra"), F_OK) == -1 && access(p("rc"), F_OK) == 0,
+	      syscall(SYS_renameat2, AT_FDCWD, scratch("ra"), AT_FDCWD, scratch("rc"), RENAME_NOREPLACE) == 0 &&
+		  access(scratch("ra"), F_OK) == -1 && access(scratch("rc"), F_OK) == 0,
 	      "rename");
 
 	CHECK("mknodat-reg",
-	      mknodat(AT_FDCWD, p("node"), S_IFREG | 0640, 0) == 0 && stat(p("node"), &st) == 0 &&
+	      mknodat(AT_FDCWD, scratch("node"), S_IFREG | 0640, 0) == 0 && stat(scratch("node"), &st) == 0 &&
 		  S_ISREG(st.st_mode) && (st.st_mode & 07777) == 0640 && st.st_size == 0,
 	      "mode %o", st.st_mode);
 	CHECK("mknodat-eexist",
-	      mknodat(AT_FDCWD, p("node"), S_IFREG | 0640, 0) == -1 && errno == EEXIST, "e");
+	      mknodat(AT_FDCWD, scratch("node"), S_IFREG | 0640, 0) == -1 && errno == EEXIST, "e");
 	CHECK("mknodat-type-0",
-	      mknodat(AT_FDCWD, p("node0"), 0644, 0) == 0 && stat(p("node0"), &st) == 0 &&
+	      mknodat(AT_FDCWD, scratch("node0"), 0644, 0) == 0 && stat(scratch("node0"), &st) == 0 &&
 		  S_ISREG(st.st_mode),
 	      "mode %o", st.st_mode);
-	fd = open(p("node"), O_RDWR);
+	fd = open(scratch("node"), O_RDWR);
 	CHECK("mknodat-usable",
 	      fd >= 0 && write(fd, "n", 1) == 1 && pread(fd, buf, 1, 0) == 1 && buf[0] == 'n',
 	      "fd %d", fd);
 	close(fd);
 	CHECK("mknodat-fifo",
-	      mknodat(AT_FDCWD, p("fifo"), S_IFIFO | 0600, 0) == 0 && stat(p("fifo"), &st) == 0 &&
+	      mknodat(AT_FDCWD, scratch("fifo"), S_IFIFO | 0600, 0) == 0 && stat(scratch("fifo"), &st) == 0 &&
 		  S_ISFIFO(st.st_mode),
 	      "mode %o", st.st_mode);
 }
@@ -518,17 +506,17 @@ static void test_chroot(void)
 	int status = -1, fd;
 	pid_t pid;
 
-	mkdir(p("jail"), 0755);
-	mkdir(p("jail/sub"), 0755);
-	fd = open(p("jail/marker"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	mkdir(scratch("jail"), 0755);
+	mkdir(scratch("jail/sub"), 0755);
+	fd = open(scratch("jail/marker"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	close(fd);
-	stat(p("jail"), &inner);
+	stat(scratch("jail"), &inner);
 	fflush(stdout);
 	pid = fork();
 	if (pid == 0) {
 		char cwd[64] = {0};
 
-		if (chroot(p("jail")) != 0)
+		if (chroot(scratch("jail")) != 0)
 			_exit(1);
 		if (chdir("/") != 0 || !getcwd(cwd, sizeof(cwd)) || strcmp(cwd, "/"))
 			_exit(2);
@@ -553,15 +541,15 @@ static void test_chroot(void)
 	      pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
 		  WEXITSTATUS(status) == 0,
 	      "child status %x", status);
-	CHECK("chroot-parent-unchanged", access(p("jail/marker"), F_OK) == 0, "parent moved");
+	CHECK("chroot-parent-unchanged", access(scratch("jail/marker"), F_OK) == 0, "parent moved");
 }
 
 int main(int argc, char **argv)
 {
 	/* EPIPE, not death by SIGPIPE, for the broken-pipe check. */
 	signal(SIGPIPE, SIG_IGN);
-	base = argc > 1 ? argv[1] : "/tmp/files-test";
-	mkdir(base, 0755);
+	scratch_dir = argc > 1 ? argv[1] : "/tmp/files-test";
+	mkdir(scratch_dir, 0755);
 	umask(022);
 	test_read_write();
 	test_dirs();

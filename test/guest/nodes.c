@@ -34,23 +34,10 @@
 #define SYS_faccessat2 439
 #endif
 
-static const char *base;
-
-/* The *at forms throughout: musl's mknod and mkfifo make the old mknod
- * syscall (133), which the sandbox's table does not carry yet. */
+/* The *at form throughout, as the sandbox and Linux both have it. */
 static int mk(const char *path, mode_t mode, dev_t dev)
 {
 	return mknodat(AT_FDCWD, path, mode, dev);
-}
-
-static char *p(const char *rel)
-{
-	static char buf[8][512];
-	static int i;
-
-	i = (i + 1) % 8;
-	snprintf(buf[i], sizeof(buf[i]), "%s/%s", base, rel);
-	return buf[i];
 }
 
 static void sleep_ms(long ms)
@@ -78,16 +65,16 @@ static void test_chrdev(void)
 	int fd, fd2, err2;
 
 	CHECK("mknod-null",
-	      mk(p("null"), S_IFCHR | 0666, makedev(1, 3)) == 0 && stat(p("null"), &st) == 0 &&
+	      mk(scratch("null"), S_IFCHR | 0666, makedev(1, 3)) == 0 && stat(scratch("null"), &st) == 0 &&
 		  S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3),
 	      "mknod c 1 3");
-	fd = open(p("null"), O_RDWR);
+	fd = open(scratch("null"), O_RDWR);
 	CHECK("node-null", fd >= 0 && read(fd, buf, sizeof(buf)) == 0 && write(fd, "gone", 4) == 4,
 	      "fd %d", fd);
 	close(fd);
 
 	memset(buf, 0xff, sizeof(buf));
-	fd = mk(p("zero"), S_IFCHR | 0666, makedev(1, 5)) ? -1 : open(p("zero"), O_RDWR);
+	fd = mk(scratch("zero"), S_IFCHR | 0666, makedev(1, 5)) ? -1 : open(scratch("zero"), O_RDWR);
 	CHECK("node-zero",
 	      fd >= 0 && read(fd, buf, sizeof(buf)) == (ssize_t)sizeof(buf) &&
 		  all_zero(buf, sizeof(buf)) && write(fd, "x", 1) == 1,
@@ -95,7 +82,7 @@ static void test_chrdev(void)
 	close(fd);
 
 	memset(buf, 0xff, sizeof(buf));
-	fd = mk(p("full"), S_IFCHR | 0666, makedev(1, 7)) ? -1 : open(p("full"), O_RDWR);
+	fd = mk(scratch("full"), S_IFCHR | 0666, makedev(1, 7)) ? -1 : open(scratch("full"), O_RDWR);
 	errno = 0;
 	CHECK("node-full",
 	      fd >= 0 && read(fd, buf, 8) == 8 && all_zero(buf, 8) && write(fd, "x", 1) == -1 &&
@@ -104,8 +91,8 @@ static void test_chrdev(void)
 	close(fd);
 
 	memset(buf, 0, sizeof(buf));
-	fd = mk(p("random"), S_IFCHR | 0444, makedev(1, 8)) ? -1 : open(p("random"), O_RDONLY);
-	fd2 = mk(p("urandom"), S_IFCHR | 0444, makedev(1, 9)) ? -1 : open(p("urandom"), O_RDONLY);
+	fd = mk(scratch("random"), S_IFCHR | 0444, makedev(1, 8)) ? -1 : open(scratch("random"), O_RDONLY);
+	fd2 = mk(scratch("urandom"), S_IFCHR | 0444, makedev(1, 9)) ? -1 : open(scratch("urandom"), O_RDONLY);
 	CHECK("node-random",
 	      fd >= 0 && fd2 >= 0 && read(fd, buf, 32) == 32 && read(fd2, buf + 32, 32) == 32 &&
 		  !all_zero(buf, 32) && !all_zero(buf + 32, 32),
@@ -118,7 +105,7 @@ static void test_chrdev(void)
 	fd = open("/dev/tty", O_RDWR);
 	err2 = fd < 0 ? errno : 0;
 	close(fd);
-	fd = mk(p("tty"), S_IFCHR | 0666, makedev(5, 0)) ? -2 : open(p("tty"), O_RDWR);
+	fd = mk(scratch("tty"), S_IFCHR | 0666, makedev(5, 0)) ? -2 : open(scratch("tty"), O_RDWR);
 	CHECK("node-tty", fd != -2 && (fd >= 0) == (err2 == 0) && (fd >= 0 || errno == err2),
 	      "node fd %d, /dev/tty errno %d", fd, err2);
 	close(fd);
@@ -126,24 +113,24 @@ static void test_chrdev(void)
 	/* A number no driver has (240 is "local/experimental"). */
 	errno = 0;
 	CHECK("node-no-driver",
-	      mk(p("nodrv"), S_IFCHR | 0666, makedev(240, 0)) == 0 &&
-		  open(p("nodrv"), O_RDONLY) == -1 && errno == ENXIO,
+	      mk(scratch("nodrv"), S_IFCHR | 0666, makedev(240, 0)) == 0 &&
+		  open(scratch("nodrv"), O_RDONLY) == -1 && errno == ENXIO,
 	      "open c 240 0");
 	/* Through a hard link and a rename it stays the same device. */
-	fd = link(p("zero"), p("zero2")) || rename(p("zero2"), p("zero3"))
+	fd = link(scratch("zero"), scratch("zero2")) || rename(scratch("zero2"), scratch("zero3"))
 		 ? -1
-		 : open(p("zero3"), O_RDONLY);
+		 : open(scratch("zero3"), O_RDONLY);
 	memset(buf, 0xff, sizeof(buf));
 	CHECK("node-linked", fd >= 0 && read(fd, buf, 4) == 4 && all_zero(buf, 4), "fd %d", fd);
 	close(fd);
-	unlink(p("null"));
-	unlink(p("zero"));
-	unlink(p("zero3"));
-	unlink(p("full"));
-	unlink(p("random"));
-	unlink(p("urandom"));
-	unlink(p("tty"));
-	unlink(p("nodrv"));
+	unlink(scratch("null"));
+	unlink(scratch("zero"));
+	unlink(scratch("zero3"));
+	unlink(scratch("full"));
+	unlink(scratch("random"));
+	unlink(scratch("urandom"));
+	unlink(scratch("tty"));
+	unlink(scratch("nodrv"));
 }
 
 /* --- named pipes --- */
@@ -163,24 +150,24 @@ static void test_fifo(void)
 	int fd, fd2, status;
 
 	CHECK("mkfifo",
-	      mkfifoat(AT_FDCWD, p("fifo"), 0600) == 0 && stat(p("fifo"), &st) == 0 &&
+	      mkfifoat(AT_FDCWD, scratch("fifo"), 0600) == 0 && stat(scratch("fifo"), &st) == 0 &&
 		  S_ISFIFO(st.st_mode),
 	      "mkfifo");
 	CHECK("mknod-fifo",
-	      mk(p("fifo2"), S_IFIFO | 0600, 0) == 0 && stat(p("fifo2"), &st) == 0 &&
+	      mk(scratch("fifo2"), S_IFIFO | 0600, 0) == 0 && stat(scratch("fifo2"), &st) == 0 &&
 		  S_ISFIFO(st.st_mode),
 	      "mknod S_IFIFO");
 
 	/* Without a reader a non-blocking writer is refused... */
 	errno = 0;
 	CHECK("fifo-wronly-nonblock-enxio",
-	      open(p("fifo"), O_WRONLY | O_NONBLOCK) == -1 && errno == ENXIO,
+	      open(scratch("fifo"), O_WRONLY | O_NONBLOCK) == -1 && errno == ENXIO,
 	      "open O_WRONLY|O_NONBLOCK");
 	/* ...a non-blocking reader is not, and reads end of file. */
-	fd = open(p("fifo"), O_RDONLY | O_NONBLOCK);
+	fd = open(scratch("fifo"), O_RDONLY | O_NONBLOCK);
 	CHECK("fifo-rdonly-nonblock", fd >= 0 && read(fd, buf, sizeof(buf)) == 0, "fd %d", fd);
 	/* With that reader, a non-blocking writer gets in. */
-	fd2 = open(p("fifo"), O_WRONLY | O_NONBLOCK);
+	fd2 = open(scratch("fifo"), O_WRONLY | O_NONBLOCK);
 	CHECK("fifo-wronly-with-reader",
 	      fd2 >= 0 && write(fd2, "ab", 2) == 2 && read(fd, buf, sizeof(buf)) == 2 &&
 		  !memcmp(buf, "ab", 2),
@@ -191,7 +178,7 @@ static void test_fifo(void)
 	close(fd);
 
 	/* O_RDWR never waits: it is both ends. */
-	fd = open(p("fifo"), O_RDWR);
+	fd = open(scratch("fifo"), O_RDWR);
 	memset(buf, 0, sizeof(buf));
 	CHECK("fifo-rdwr",
 	      fd >= 0 && write(fd, "self", 4) == 4 && read(fd, buf, 4) == 4 &&
@@ -203,10 +190,10 @@ static void test_fifo(void)
 	pid = fork();
 	if (pid == 0) {
 		sleep_ms(200);
-		fd = open(p("fifo"), O_WRONLY);
+		fd = open(scratch("fifo"), O_WRONLY);
 		_exit(fd >= 0 && write(fd, "from child", 10) == 10 ? 0 : 1);
 	}
-	fd = open(p("fifo"), O_RDONLY);
+	fd = open(scratch("fifo"), O_RDONLY);
 	memset(buf, 0, sizeof(buf));
 	CHECK("fifo-reader-waits-for-writer",
 	      fd >= 0 && read(fd, buf, sizeof(buf)) == 10 && !strcmp(buf, "from child") &&
@@ -218,11 +205,11 @@ static void test_fifo(void)
 	/* A blocking writer waits for a reader. */
 	pid = fork();
 	if (pid == 0) {
-		fd = open(p("fifo"), O_WRONLY);
+		fd = open(scratch("fifo"), O_WRONLY);
 		_exit(fd >= 0 && write(fd, "to parent", 9) == 9 ? 0 : 1);
 	}
 	sleep_ms(200);
-	fd = open(p("fifo"), O_RDONLY);
+	fd = open(scratch("fifo"), O_RDONLY);
 	memset(buf, 0, sizeof(buf));
 	CHECK("fifo-writer-waits-for-reader",
 	      fd >= 0 && read(fd, buf, sizeof(buf)) == 9 && !strcmp(buf, "to parent") &&
@@ -234,12 +221,12 @@ static void test_fifo(void)
 	sigaction(SIGALRM, &sa, NULL);
 	setitimer(ITIMER_REAL, &it, NULL);
 	errno = 0;
-	fd = open(p("fifo2"), O_RDONLY);
+	fd = open(scratch("fifo2"), O_RDONLY);
 	CHECK("fifo-open-eintr", fd == -1 && errno == EINTR, "fd %d", fd);
 	close(fd);
 	/* Every open of the FIFO shares one pipe... */
-	fd = open(p("fifo"), O_RDWR);
-	fd2 = fd < 0 ? -1 : open(p("fifo"), O_RDONLY | O_NONBLOCK);
+	fd = open(scratch("fifo"), O_RDWR);
+	fd2 = fd < 0 ? -1 : open(scratch("fifo"), O_RDONLY | O_NONBLOCK);
 	CHECK("fifo-shared",
 	      fd >= 0 && fd2 >= 0 && write(fd, "z", 1) == 1 && read(fd2, buf, sizeof(buf)) == 1 &&
 		  buf[0] == 'z',
@@ -248,13 +235,13 @@ static void test_fifo(void)
 	CHECK("fifo-left-data", write(fd, "left", 4) == 4, "write");
 	close(fd);
 	close(fd2);
-	fd = open(p("fifo"), O_RDWR | O_NONBLOCK);
+	fd = open(scratch("fifo"), O_RDWR | O_NONBLOCK);
 	errno = 0;
 	CHECK("fifo-data-gone", fd >= 0 && read(fd, buf, sizeof(buf)) == -1 && errno == EAGAIN,
 	      "fd %d", fd);
 	close(fd);
-	unlink(p("fifo"));
-	unlink(p("fifo2"));
+	unlink(scratch("fifo"));
+	unlink(scratch("fifo2"));
 }
 
 /* --- O_PATH --- */
@@ -265,10 +252,10 @@ static void test_o_path(void)
 	struct stat st;
 	int fd, fd2;
 
-	fd = open(p("data"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	fd = open(scratch("data"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	CHECK("opath-setup", fd >= 0 && write(fd, "12345", 5) == 5, "fd %d", fd);
 	close(fd);
-	fd = open(p("data"), O_PATH);
+	fd = open(scratch("data"), O_PATH);
 	CHECK("opath-fstat",
 	      fd >= 0 && fstat(fd, &st) == 0 && st.st_size == 5 && S_ISREG(st.st_mode), "fd %d",
 	      fd);
@@ -310,13 +297,13 @@ static void test_o_path(void)
 	CHECK("opath-dup", fd2 >= 0 && fstat(fd2, &st) == 0 && st.st_size == 5, "fd %d", fd2);
 	close(fd2);
 	CHECK("opath-unchanged",
-	      stat(p("data"), &st) == 0 && (st.st_mode & 07777) == 0644 && st.st_size == 5,
+	      stat(scratch("data"), &st) == 0 && (st.st_mode & 07777) == 0644 && st.st_size == 5,
 	      "mode %o size %lld", st.st_mode, (long long)st.st_size);
 	close(fd);
 
-	mkdir(p("dir"), 0755);
-	fd = open(p("dir"), O_PATH | O_DIRECTORY);
-	snprintf(want, sizeof(want), "%s", p("dir"));
+	mkdir(scratch("dir"), 0755);
+	fd = open(scratch("dir"), O_PATH | O_DIRECTORY);
+	snprintf(want, sizeof(want), "%s", scratch("dir"));
 	fd2 = open(".", O_PATH | O_DIRECTORY);
 	CHECK("opath-fchdir",
 	      fd >= 0 && fchdir(fd) == 0 && getcwd(cwd, sizeof(cwd)) &&
@@ -341,26 +328,26 @@ static void test_empty_path(void)
 	struct stat st, st2;
 	int fd, opath, dfd;
 
-	fd = open(p("e"), O_RDWR | O_CREAT | O_TRUNC, 0644);
-	opath = open(p("e"), O_PATH);
+	fd = open(scratch("e"), O_RDWR | O_CREAT | O_TRUNC, 0644);
+	opath = open(scratch("e"), O_PATH);
 	CHECK("empty-setup", fd >= 0 && opath >= 0 && fstat(fd, &st) == 0, "fds %d %d", fd, opath);
 
 	/* linkat: a new name for the open file itself. */
 	errno = 0;
 	CHECK("linkat-empty-needs-flag",
-	      linkat(fd, "", AT_FDCWD, p("e-bad"), 0) == -1 && errno == ENOENT, "linkat no flag");
+	      linkat(fd, "", AT_FDCWD, scratch("e-bad"), 0) == -1 && errno == ENOENT, "linkat no flag");
 	CHECK("linkat-empty-path",
-	      linkat(fd, "", AT_FDCWD, p("e-link"), AT_EMPTY_PATH) == 0 &&
-		  stat(p("e-link"), &st2) == 0 && st2.st_ino == st.st_ino && st2.st_nlink == 2,
+	      linkat(fd, "", AT_FDCWD, scratch("e-link"), AT_EMPTY_PATH) == 0 &&
+		  stat(scratch("e-link"), &st2) == 0 && st2.st_ino == st.st_ino && st2.st_nlink == 2,
 	      "linkat AT_EMPTY_PATH");
 	CHECK("linkat-empty-opath",
-	      linkat(opath, "", AT_FDCWD, p("e-link2"), AT_EMPTY_PATH) == 0 &&
-		  stat(p("e-link2"), &st2) == 0 && st2.st_ino == st.st_ino,
+	      linkat(opath, "", AT_FDCWD, scratch("e-link2"), AT_EMPTY_PATH) == 0 &&
+		  stat(scratch("e-link2"), &st2) == 0 && st2.st_ino == st.st_ino,
 	      "linkat O_PATH fd");
-	dfd = open(base, O_RDONLY | O_DIRECTORY);
+	dfd = open(scratch_dir, O_RDONLY | O_DIRECTORY);
 	errno = 0;
 	CHECK("linkat-empty-dir-eperm",
-	      linkat(dfd, "", AT_FDCWD, p("d-link"), AT_EMPTY_PATH) == -1 && errno == EPERM,
+	      linkat(dfd, "", AT_FDCWD, scratch("d-link"), AT_EMPTY_PATH) == -1 && errno == EPERM,
 	      "linkat of a directory");
 	close(dfd);
 
@@ -369,11 +356,11 @@ static void test_empty_path(void)
 	CHECK("fchownat-empty-needs-flag", fchownat(fd, "", 1234, 5678, 0) == -1 && errno == ENOENT,
 	      "fchownat no flag");
 	CHECK("fchownat-empty-path",
-	      fchownat(fd, "", 1234, 5678, AT_EMPTY_PATH) == 0 && stat(p("e"), &st2) == 0 &&
+	      fchownat(fd, "", 1234, 5678, AT_EMPTY_PATH) == 0 && stat(scratch("e"), &st2) == 0 &&
 		  st2.st_uid == 1234 && st2.st_gid == 5678,
 	      "fchownat AT_EMPTY_PATH");
 	CHECK("fchownat-empty-opath",
-	      fchownat(opath, "", 0, 0, AT_EMPTY_PATH) == 0 && stat(p("e"), &st2) == 0 &&
+	      fchownat(opath, "", 0, 0, AT_EMPTY_PATH) == 0 && stat(scratch("e"), &st2) == 0 &&
 		  st2.st_uid == 0 && st2.st_gid == 0,
 	      "fchownat O_PATH fd");
 
@@ -395,7 +382,7 @@ static void test_empty_path(void)
 	/* utimensat with "" and the flag: the fd's file (not futimens'
 	 * NULL path). */
 	CHECK("utimensat-empty-path",
-	      syscall(SYS_utimensat, fd, "", ts, AT_EMPTY_PATH) == 0 && stat(p("e"), &st2) == 0 &&
+	      syscall(SYS_utimensat, fd, "", ts, AT_EMPTY_PATH) == 0 && stat(scratch("e"), &st2) == 0 &&
 		  st2.st_atim.tv_sec == 1000000000 && st2.st_mtim.tv_sec == 1200000000 &&
 		  st2.st_mtim.tv_nsec == 500,
 	      "utimensat AT_EMPTY_PATH");
@@ -404,12 +391,12 @@ static void test_empty_path(void)
 	      syscall(SYS_utimensat, fd, "", ts, 0) == -1 && errno == ENOENT, "utimensat no flag");
 
 	/* An unlinked file has no name to link again (no O_TMPFILE here). */
-	unlink(p("e"));
-	unlink(p("e-link"));
-	unlink(p("e-link2"));
+	unlink(scratch("e"));
+	unlink(scratch("e-link"));
+	unlink(scratch("e-link2"));
 	errno = 0;
 	CHECK("linkat-empty-unlinked",
-	      linkat(fd, "", AT_FDCWD, p("e-again"), AT_EMPTY_PATH) == -1 && errno == ENOENT,
+	      linkat(fd, "", AT_FDCWD, scratch("e-again"), AT_EMPTY_PATH) == -1 && errno == ENOENT,
 	      "linkat of an unlinked file");
 	close(fd);
 	close(opath);
@@ -442,8 +429,8 @@ int main(int argc, char **argv)
 {
 	if (argc > 1 && !strncmp(argv[1], "link-", 5))
 		return link_tool(argc, argv);
-	base = argc > 1 ? argv[1] : "/tmp/nodes-test";
-	mkdir(base, 0755);
+	scratch_dir = argc > 1 ? argv[1] : "/tmp/nodes-test";
+	mkdir(scratch_dir, 0755);
 	umask(022);
 	setvbuf(stdout, NULL, _IONBF, 0); /* children fork: no doubled output */
 	test_chrdev();
