@@ -83,6 +83,8 @@ struct fuse_file {
 static const struct vfs_inode_ops fuse_inode_ops;
 static const struct vfs_file_ops fuse_file_ops, fuse_dir_ops;
 static const struct vfs_file_ops *file_ops_for(uint32_t open_flags);
+static int fuse_fallocate(struct vfs_inode *inode, struct vfs_file *f, int mode, uint64_t off,
+			  uint64_t len);
 
 static struct fuse_inode *fino(struct vfs_inode *i)
 {
@@ -1079,6 +1081,7 @@ static const struct vfs_inode_ops fuse_inode_ops = {
 	.getxattr = fuse_getxattr,
 	.listxattr = fuse_listxattr,
 	.removexattr = fuse_removexattr,
+	.fallocate = fuse_fallocate,
 	.evict = fuse_evict,
 };
 
@@ -1350,6 +1353,79 @@ static int ffile_fsync(struct vfs_file *f)
 	return err;
 }
 
+/*
+ * fallocate(2): FALLOCATE on the file's handle.  Dirty mapped pages of
+ * the range go to the server first (its answer may move their blocks),
+ * and after a punched hole the cached pages read zeros, as Linux's.
+ * ENOSYS: EOPNOTSUPP from then on.
+ */
+static int fuse_fallocate(struct vfs_inode *inode, struct vfs_file *f, int mode, uint64_t off,
+			  uint64_t len)
+{
+	static const unsigned char zeros[64 * 1024];
+	struct fuse_inode *fi = fino(inode);
+	struct fuse_file *ff = f && f->inode == inode ? f->priv : NULL;
+	struct fuse_fallocate_in in;
+	uint64_t end;
+	int err;
+
+	if (!ff || ff->is_dir || fi->fc->no_fallocate)
+		return -EOPNOTSUPP;
+	if (__builtin_add_overflow(off, len, &end) || end > INT64_MAX)
+		return -EFBIG;
+	err = fmap_writeback(f, off, len, true);
+	if (err)
+		return err;
+	in = (struct fuse_fallocate_in){.fh = ff->fh, .offset = off, .length = len,
+					 .mode = (uint32_t)mode};
+	err = fuse_request(fi->fc, FUSE_FALLOCATE, fi->nodeid, &(struct fuse_arg){&in, sizeof(in)},
+			   1, NULL, 0, true, NULL);
+	if (err == -ENOSYS) {
+		fi->fc->no_fallocate = true;
+		return -EOPNOTSUPP;
+	}
+	if (err)
+		return err;
+	pthread_mutex_lock(&fi->lock);
+	if (!(mode & FALLOC_FL_KEEP_SIZE) && end > fi->attr.size)
+		fi->attr.size = end;
+	if (end > fi->attr.size)
+		end = fi->attr.size; /* no page is cached past the size */
+	fi->expiry = (struct timespec){0, 0}; /* blocks and times changed */
+	pthread_mutex_unlock(&fi->lock);
+	for (uint64_t at = off; (mode & FALLOC_FL_PUNCH_HOLE) && at < end; at += sizeof(zeros))
+		pagecache_update(&fi->pc, at, zeros,
+				 end - at < sizeof(zeros) ? end - at : sizeof(zeros));
+	return 0;
+}
+
+/* SEEK_DATA / SEEK_HOLE: LSEEK, after the dirty mapped pages are written
+ * back (they are data the server has not seen).  ENOSYS: not asked again,
+ * and the VFS's generic answer serves. */
+static int64_t ffile_seek_data(struct vfs_file *f, int64_t off, int whence)
+{
+	struct fuse_file *ff = f->priv;
+	struct fuse_conn *fc = ff->fi->fc;
+	struct fuse_lseek_in in = {
+		.fh = ff->fh, .offset = (uint64_t)off, .whence = (uint32_t)whence};
+	struct fuse_lseek_out o = {0};
+	int err;
+
+	if (fc->no_lseek)
+		return -ENOSYS;
+	err = fmap_writeback(f, 0, UINT64_MAX, true);
+	if (err)
+		return err;
+	err = fuse_request(fc, FUSE_LSEEK, ff->fi->nodeid, &(struct fuse_arg){&in, sizeof(in)}, 1,
+			   &o, sizeof(o), true, NULL);
+	if (err == -ENOSYS)
+		fc->no_lseek = true;
+	if (err)
+		return err;
+	/* The server's word, within what an offset can be. */
+	return o.offset > INT64_MAX ? -EIO : (int64_t)o.offset;
+}
+
 /* close(2) of an fd: FLUSH, so a server may report a late write error
  * (the caller cannot see it: close's result is not ours to change yet). */
 /* The id a lock owner (an fd table or an open file) has for the server:
@@ -1552,7 +1628,7 @@ static int fdir_iterate(struct vfs_file *f, uint64_t *pos, vfs_emit_fn emit, voi
  * and seeking. */
 #define FUSE_FILE_IO                                                                       \
 	.read = ffile_read, .write = ffile_write, .fsync = ffile_fsync, .flush = ffile_flush, \
-	.lock = ffile_lock, .release = ffile_release
+	.lock = ffile_lock, .seek_data = ffile_seek_data, .release = ffile_release
 
 static const struct vfs_file_ops fuse_file_ops = {
 	FUSE_FILE_IO,

@@ -103,6 +103,7 @@ struct fuse_conn {
 	uint32_t max_read;	 /* mount's max_read=, or max_write */
 	bool no_open, no_opendir; /* the server said ENOSYS: opens are not needed */
 	bool no_flush, no_fsync, no_xattr;
+	bool no_fallocate, no_lseek; /* ENOSYS to FALLOCATE, LSEEK */
 	bool no_lock;		 /* the server said ENOSYS to a lock op: ours serve */
 	bool no_create;		 /* ENOSYS to CREATE: MKNOD then OPEN */
 	uint64_t owner_key;	 /* lock owners go to the server keyed, never as pointers */

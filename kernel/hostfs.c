@@ -55,6 +55,7 @@ struct host_dir {
 	int fd; /* O_RDONLY | O_DIRECTORY, for getdents64 */
 	_Alignas(8) char buf[8192]; /* getdents64 records are 8-byte aligned */
 	size_t len, at;
+	uint64_t pos; /* iterate's position the stream is at: 1 + entries taken */
 	bool eof;
 };
 
@@ -219,7 +220,6 @@ static const struct vfs_file_ops host_file_ops = {
 	.seekable = true,
 };
 
-/* Read the next host entry into *@d; false at the end or on error. */
 static ssize_t host_write(struct vfs_file *f, struct vfs_io *io, uint64_t off);
 static int host_fsync(struct vfs_file *f);
 
@@ -231,6 +231,7 @@ static const struct vfs_file_ops host_rw_file_ops = {
 	.seekable = true,
 };
 
+/* Read the next host entry into *@d; false at the end or on error. */
 static bool next_host_entry(struct host_dir *hd, struct dirent64 **d)
 {
 	if (hd->at >= hd->len) {
@@ -250,17 +251,35 @@ static bool next_host_entry(struct host_dir *hd, struct dirent64 **d)
 	return true;
 }
 
+/* Start the host directory over and take entries up to position @pos
+ * (lseek and seekdir on the sandbox's fd; past the end: at the end). */
+static void host_dir_seek(struct host_dir *hd, uint64_t pos)
+{
+	struct dirent64 *d;
+
+	lseek(hd->fd, 0, SEEK_SET);
+	hd->len = hd->at = 0;
+	hd->eof = false;
+	hd->pos = 1;
+	while (hd->pos < pos && next_host_entry(hd, &d)) {
+		hd->at += d->d_reclen;
+		hd->pos++;
+	}
+}
+
 static int host_iterate(struct vfs_file *f, uint64_t *pos, vfs_emit_fn emit, void *ctx)
 {
 	struct host_dir *hd = f->priv;
 	struct dirent64 *d;
 
-	if (*pos == 0) {
-		/* Fresh or rewound: start the host directory over. */
-		lseek(hd->fd, 0, SEEK_SET);
-		hd->len = hd->at = 0;
-		hd->eof = false;
+	if (*pos == 0) { /* fresh or rewound: start over */
 		*pos = 1;
+		hd->pos = 0;
+	}
+	if (hd->pos != *pos) {
+		host_dir_seek(hd, *pos);
+		if (hd->pos != *pos)
+			return 0; /* sought past the end */
 	}
 	while (next_host_entry(hd, &d)) {
 		/* Host inode numbers are not shown; a stable hash stands in. */
@@ -270,7 +289,7 @@ static int host_iterate(struct vfs_file *f, uint64_t *pos, vfs_emit_fn emit, voi
 		if (emit(ctx, &e))
 			return 0;
 		hd->at += d->d_reclen;
-		(*pos)++;
+		*pos = ++hd->pos;
 	}
 	return 0;
 }

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
@@ -375,51 +376,69 @@ int64_t sys_lseek(struct task *t, const uint64_t a[6])
 
 /* --- directories --- */
 
+/* getdents64's records, made in the sentry and copied out at once. */
 struct dirent_buf {
-	struct task *t;
-	uint64_t addr, size, used;
-	int err;
+	unsigned char *buf;
+	size_t size, used;
+	struct dirent64 *last; /* its d_off waits for the next entry's position */
+	uint64_t first;	       /* where the first was read */
+	bool full;	       /* an entry did not fit */
 };
 
 static int emit_dirent64(void *c, const struct vfs_dirent *d)
 {
 	struct dirent_buf *b = c;
-	unsigned char rec[sizeof(struct dirent64) + VFS_NAME_MAX + 8];
-	struct dirent64 *de = (struct dirent64 *)rec;
+	struct dirent64 *de = (struct dirent64 *)(b->buf + b->used);
 	size_t reclen = (offsetof(struct dirent64, d_name) + d->len + 1 + 7) & ~(size_t)7;
 
-	if (b->used + reclen > b->size)
+	if (b->used + reclen > b->size) {
+		b->full = true;
 		return 1;
-	memset(rec, 0, reclen);
+	}
+	if (b->last)
+		b->last->d_off = (int64_t)d->at; /* the entry before ends where this begins */
+	else
+		b->first = d->at;
+	memset(de, 0, reclen);
 	de->d_ino = d->ino;
-	de->d_off = (int64_t)(b->used + reclen);
 	de->d_reclen = (unsigned short)reclen;
 	de->d_type = d->type;
 	memcpy(de->d_name, d->name, d->len);
-	b->err = mm_copy_out(b->t->mm, b->addr + b->used, rec, reclen);
-	if (b->err)
-		return 1;
+	b->last = de;
 	b->used += reclen;
 	return 0;
 }
 
+#define GETDENTS_MAX (64 * 1024) /* records made per call, at most */
+
 int64_t sys_getdents64(struct task *t, const uint64_t a[6])
 {
-	struct dirent_buf b = {.t = t, .addr = a[1], .size = (uint32_t)a[2]};
-	struct vfs_file *f = get_io_file(t, a[0]);
+	uint32_t size = (uint32_t)a[2];
+	struct dirent_buf b = {.size = size < GETDENTS_MAX ? size : GETDENTS_MAX};
+	struct vfs_file *f;
+	uint64_t end = 0;
 	int err;
 
+	if (!user_range_ok(a[1], size))
+		return -EFAULT;
+	f = get_io_file(t, a[0]);
 	if (!f)
 		return -EBADF;
-	err = vfs_iterate(f, emit_dirent64, &b);
+	b.buf = malloc(b.size ? b.size : 1);
+	err = b.buf ? vfs_iterate_at(f, emit_dirent64, &b, &end) : -ENOMEM;
+	if (!err && b.last)
+		b.last->d_off = (int64_t)end;
+	if (!err && b.used == 0 && b.full)
+		err = -EINVAL; /* too small for the next entry */
+	if (!err && (err = mm_copy_out(t->mm, a[1], b.buf, b.used)) != 0) {
+		/* Not delivered: read them again next time. */
+		pthread_mutex_lock(&f->lock);
+		f->dir_pos = f->offset = b.first;
+		pthread_mutex_unlock(&f->lock);
+	}
 	vfs_file_put(f);
-	if (err)
-		return err;
-	if (b.err)
-		return b.err;
-	if (b.used == 0 && b.size > 0 && b.size < sizeof(struct dirent64) + VFS_NAME_MAX)
-		return -EINVAL; /* possibly too small for the next entry */
-	return (int64_t)b.used;
+	free(b.buf);
+	return err ? err : (int64_t)b.used;
 }
 
 int64_t sys_mkdirat(struct task *t, const uint64_t a[6])

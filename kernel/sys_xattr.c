@@ -210,7 +210,7 @@ int64_t sys_fallocate(struct task *t, const uint64_t a[6])
 	else if (f->path.mnt->flags & MS_RDONLY)
 		err = -EROFS;
 	else
-		err = i->ops->fallocate ? i->ops->fallocate(i, mode, a[2], a[3]) : -EOPNOTSUPP;
+		err = i->ops->fallocate ? i->ops->fallocate(i, f, mode, a[2], a[3]) : -EOPNOTSUPP;
 	vfs_file_put(f);
 	return err;
 }

@@ -46,6 +46,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "loop_config.h"
+
 #define CHUNK		(64 * 1024)	/* unit of file storage; absent = hole */
 #define MAX_FILE	(1ULL << 40)	/* EFBIG past 1 TiB */
 #define MAX_XATTR_VALUE	65536		/* XATTR_SIZE_MAX */
@@ -1421,14 +1423,9 @@ static int serve(struct fuse_session *se, const struct fuse_cmdline_opts *opts)
 
 	if (opts->singlethread)
 		return fuse_session_loop(se);
-	cfg = fuse_loop_cfg_create();
+	cfg = loop_config(opts);
 	if (!cfg)
 		return -ENOMEM;
-	fuse_loop_cfg_set_clone_fd(cfg, (unsigned)opts->clone_fd);
-	/* UINT_MAX is "not given"; libfuse 3.14 would warn about it. */
-	if (opts->max_idle_threads != UINT_MAX)
-		fuse_loop_cfg_set_idle_threads(cfg, opts->max_idle_threads);
-	fuse_loop_cfg_set_max_threads(cfg, opts->max_threads);
 	status = fuse_session_loop_mt(se, cfg);
 	fuse_loop_cfg_destroy(cfg);
 	return status;

@@ -527,6 +527,27 @@ ssize_t vfs_write(struct vfs_file *f, struct vfs_io *io, int64_t off)
 	return n;
 }
 
+/*
+ * SEEK_DATA / SEEK_HOLE from @off: ENXIO at or past the end; else the
+ * file system's answer, or Linux's generic one (all data, the one hole
+ * at the end).  f->lock held.
+ */
+static int64_t seek_data(struct vfs_file *f, int64_t off, int whence)
+{
+	struct stat st;
+	int64_t pos = -ENOSYS;
+
+	if (!f->inode || !S_ISREG(f->inode->mode) || vfs_getattr(f->inode, &st) != 0)
+		return -EINVAL;
+	if (off < 0 || off >= st.st_size)
+		return -ENXIO;
+	if (f->ops->seek_data)
+		pos = f->ops->seek_data(f, off, whence);
+	if (pos == -ENOSYS)
+		pos = whence == SEEK_DATA ? off : st.st_size;
+	return pos;
+}
+
 int64_t vfs_lseek(struct vfs_file *f, int64_t off, int whence)
 {
 	struct stat st;
@@ -545,6 +566,13 @@ int64_t vfs_lseek(struct vfs_file *f, int64_t off, int whence)
 	case SEEK_END:
 		base = f->inode && vfs_getattr(f->inode, &st) == 0 ? st.st_size : 0;
 		break;
+	case SEEK_DATA:
+	case SEEK_HOLE:
+		pos = seek_data(f, off, whence);
+		if (pos >= 0)
+			f->offset = (uint64_t)pos;
+		pthread_mutex_unlock(&f->lock);
+		return pos;
 	default:
 		pthread_mutex_unlock(&f->lock);
 		return -EINVAL;
@@ -554,14 +582,32 @@ int64_t vfs_lseek(struct vfs_file *f, int64_t off, int whence)
 		return -EINVAL;
 	}
 	f->offset = (uint64_t)pos;
-	if (pos == 0 && whence == SEEK_SET)
-		f->dir_pos = 0; /* rewinddir */
+	if (f->inode && vfs_is_dir(f->inode))
+		f->dir_pos = (uint64_t)pos; /* seekdir, rewinddir: iterate from there */
 	pthread_mutex_unlock(&f->lock);
 	return pos;
 }
 
-int vfs_iterate(struct vfs_file *f, vfs_emit_fn emit, void *ctx)
+/* Between a file system's iterate and the caller's emit: each entry
+ * learns the position it was read at. */
+struct iterate_at {
+	vfs_emit_fn emit;
+	void *ctx;
+	const uint64_t *pos;
+};
+
+static int emit_at(void *c, const struct vfs_dirent *d)
 {
+	struct iterate_at *it = c;
+	struct vfs_dirent e = *d;
+
+	e.at = *it->pos;
+	return it->emit(it->ctx, &e);
+}
+
+int vfs_iterate_at(struct vfs_file *f, vfs_emit_fn emit, void *ctx, uint64_t *end)
+{
+	struct iterate_at it = {emit, ctx, &f->dir_pos};
 	int err;
 
 	if (!f->inode || !vfs_is_dir(f->inode))
@@ -569,7 +615,17 @@ int vfs_iterate(struct vfs_file *f, vfs_emit_fn emit, void *ctx)
 	if (!f->ops || !f->ops->iterate)
 		return -ENOTDIR;
 	pthread_mutex_lock(&f->lock);
-	err = f->ops->iterate(f, &f->dir_pos, emit, ctx);
+	err = f->ops->iterate(f, &f->dir_pos, emit_at, &it);
+	/* A directory's offset is its position: lseek(SEEK_CUR) and
+	 * telldir see where reading goes on. */
+	f->offset = f->dir_pos;
+	if (end)
+		*end = f->dir_pos;
 	pthread_mutex_unlock(&f->lock);
 	return err;
+}
+
+int vfs_iterate(struct vfs_file *f, vfs_emit_fn emit, void *ctx)
+{
+	return vfs_iterate_at(f, emit, ctx, NULL);
 }

@@ -47,5 +47,8 @@ ssize_t vfs_read(struct vfs_file *f, struct vfs_io *io, int64_t off);
 ssize_t vfs_write(struct vfs_file *f, struct vfs_io *io, int64_t off);
 int64_t vfs_lseek(struct vfs_file *f, int64_t off, int whence);
 int vfs_iterate(struct vfs_file *f, vfs_emit_fn emit, void *ctx);
+/* As vfs_iterate, and *@end is the position after the last entry taken
+ * (getdents64's d_off of it: where reading goes on). */
+int vfs_iterate_at(struct vfs_file *f, vfs_emit_fn emit, void *ctx, uint64_t *end);
 
 #endif

@@ -381,7 +381,8 @@ static int ovl_setattr(struct vfs_inode *inode, const struct vfs_setattr *a)
 
 /* --- data and attributes that change in place --- */
 
-static int ovl_fallocate(struct vfs_inode *inode, int mode, uint64_t off, uint64_t len)
+static int ovl_fallocate(struct vfs_inode *inode, struct vfs_file *f, int mode, uint64_t off,
+			 uint64_t len)
 {
 	struct vfs_inode *u;
 	int err = copy_up(OI(inode));
@@ -389,7 +390,7 @@ static int ovl_fallocate(struct vfs_inode *inode, int mode, uint64_t off, uint64
 	if (err)
 		return err;
 	u = upper_of(OI(inode));
-	err = u->ops->fallocate ? u->ops->fallocate(u, mode, off, len) : -EOPNOTSUPP;
+	err = u->ops->fallocate ? u->ops->fallocate(u, NULL, mode, off, len) : -EOPNOTSUPP;
 	vfs_inode_put(u);
 	return err;
 }

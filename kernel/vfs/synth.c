@@ -269,8 +269,8 @@ static int dyn_iterate(struct vfs_file *f, uint64_t *pos, vfs_emit_fn emit, void
 	if (err)
 		return err;
 	for (; *pos < n; (*pos)++) {
-		struct vfs_dirent d = {2000 + *pos, DT_LNK, links[*pos].name,
-				       strlen(links[*pos].name)};
+		struct vfs_dirent d = {.ino = 2000 + *pos, .type = DT_LNK,
+				       .name = links[*pos].name, .len = strlen(links[*pos].name)};
 
 		if (emit(ctx, &d))
 			break;
@@ -287,18 +287,21 @@ static int synth_iterate(struct vfs_file *f, uint64_t *pos, vfs_emit_fn emit, vo
 	if (n->links)
 		return dyn_iterate(f, pos, emit, ctx);
 	if (*pos == 0) {
-		if (emit(ctx, &(struct vfs_dirent){f->inode->ino, DT_DIR, ".", 1}))
+		if (emit(ctx, &(struct vfs_dirent){.ino = f->inode->ino, .type = DT_DIR,
+						   .name = ".", .len = 1}))
 			return 0;
 		*pos = 1;
 	}
 	if (*pos == 1) {
-		if (emit(ctx, &(struct vfs_dirent){f->inode->ino, DT_DIR, "..", 2}))
+		if (emit(ctx, &(struct vfs_dirent){.ino = f->inode->ino, .type = DT_DIR,
+						   .name = "..", .len = 2}))
 			return 0;
 		*pos = 2;
 	}
 	for (const struct synth_node *c = n->children; c && c->name; c++, i++) {
 		/* Inode numbers of unvisited nodes: stable per position. */
-		struct vfs_dirent d = {1000 + i, dtype(c->mode), c->name, strlen(c->name)};
+		struct vfs_dirent d = {.ino = 1000 + i, .type = dtype(c->mode),
+				       .name = c->name, .len = strlen(c->name)};
 
 		if (i + 2 < *pos)
 			continue;
@@ -318,7 +321,8 @@ static int synth_iterate(struct vfs_file *f, uint64_t *pos, vfs_emit_fn emit, vo
 		for (size_t k = 0; k < cnt; k++) {
 			char name[24];
 			uint64_t at = 1000000 + (uint64_t)ids[k];
-			struct vfs_dirent d = {(uint64_t)ids[k] << 8, DT_DIR, name, 0};
+			struct vfs_dirent d = {.ino = (uint64_t)ids[k] << 8, .type = DT_DIR,
+					       .name = name, .len = 0};
 
 			if (at <= *pos)
 				continue;

@@ -628,7 +628,8 @@ static int tmpfs_setattr(struct vfs_inode *inode, const struct vfs_setattr *a)
 
 /* --- fallocate --- */
 
-static int tmpfs_fallocate(struct vfs_inode *inode, int mode, uint64_t off, uint64_t len)
+static int tmpfs_fallocate(struct vfs_inode *inode, struct vfs_file *f, int mode, uint64_t off,
+			   uint64_t len)
 {
 	struct tmpfs_inode *ti = TI(inode);
 	uint64_t end, pend;
@@ -849,13 +850,15 @@ static int tmpfs_iterate(struct vfs_file *f, uint64_t *pos, vfs_emit_fn emit, vo
 	int err = 0;
 
 	if (*pos == 0) {
-		d = (struct vfs_dirent){f->inode->ino, DT_DIR, ".", 1};
+		d = (struct vfs_dirent){.ino = f->inode->ino, .type = DT_DIR,
+					.name = ".", .len = 1};
 		if (emit(ctx, &d))
 			return 0;
 		*pos = 1;
 	}
 	if (*pos == 1) {
-		d = (struct vfs_dirent){parent ? parent->inode->ino : f->inode->ino, DT_DIR, "..", 2};
+		d = (struct vfs_dirent){.ino = parent ? parent->inode->ino : f->inode->ino,
+					.type = DT_DIR, .name = "..", .len = 2};
 		if (emit(ctx, &d))
 			return 0;
 		*pos = 2;
@@ -864,8 +867,8 @@ static int tmpfs_iterate(struct vfs_file *f, uint64_t *pos, vfs_emit_fn emit, vo
 	for (struct tmpfs_dirent *e = ti->entries; e; e = e->next, i++) {
 		if (i + 2 < *pos)
 			continue;
-		d = (struct vfs_dirent){e->inode->ino, dtype(e->inode->mode), e->name,
-					strlen(e->name)};
+		d = (struct vfs_dirent){.ino = e->inode->ino, .type = dtype(e->inode->mode),
+					.name = e->name, .len = strlen(e->name)};
 		if (emit(ctx, &d))
 			break;
 		*pos = i + 3;

@@ -79,6 +79,9 @@ struct vfs_dirent {
 	unsigned char type; /* DT_* */
 	const char *name;
 	size_t len;
+	/* Where it was read: the directory position (iterate's cookie) an
+	 * lseek(SEEK_SET) takes to read it again.  Set by vfs_iterate_at. */
+	uint64_t at;
 };
 
 /* Called by iterate() per entry; a non-zero return stops the iteration
@@ -153,9 +156,12 @@ struct vfs_inode_ops {
 	int (*setattr)(struct vfs_inode *inode, const struct vfs_setattr *attr);
 	/* Prepare @file (ops, priv) for @flags; called with a fresh file. */
 	int (*open)(struct vfs_inode *inode, struct vfs_file *file, int flags);
-	/* fallocate(2) on a regular file: @mode 0 or with FALLOC_FL_KEEP_SIZE
-	 * reserves [off, off + len); FALLOC_FL_PUNCH_HOLE|KEEP_SIZE frees it. */
-	int (*fallocate)(struct vfs_inode *inode, int mode, uint64_t off, uint64_t len);
+	/* fallocate(2) on a regular file through open file @f (NULL when the
+	 * call comes through another file system's inode, the overlay's):
+	 * @mode 0 or with FALLOC_FL_KEEP_SIZE reserves [off, off + len);
+	 * FALLOC_FL_PUNCH_HOLE|KEEP_SIZE frees it. */
+	int (*fallocate)(struct vfs_inode *inode, struct vfs_file *f, int mode, uint64_t off,
+			 uint64_t len);
 	/* Extended attributes.  getxattr/listxattr return the size (and copy
 	 * when @size is big enough: -ERANGE otherwise; 0 asks for the size). */
 	int (*setxattr)(struct vfs_inode *inode, const char *name, const void *value, size_t size,
@@ -188,6 +194,10 @@ struct vfs_file_ops {
 	/* fstat of a file without an inode (pipes, host stdio). */
 	int (*stat)(struct vfs_file *f, struct stat *st);
 	void (*release)(struct vfs_file *f);
+	/* lseek(2)'s SEEK_DATA and SEEK_HOLE from @off (below the size):
+	 * where the file system knows its holes (FUSE's LSEEK).  Optional,
+	 * or -ENOSYS: the whole file is data, as Linux's generic answer. */
+	int64_t (*seek_data)(struct vfs_file *f, int64_t off, int whence);
 	/* close(2) of one fd of the file, from the fd table @owner (FUSE's
 	 * FLUSH, which also drops that owner's locks); optional. */
 	void (*flush)(struct vfs_file *f, const void *owner);

@@ -70,6 +70,71 @@ static void test_read_write(void)
 	CHECK("eisdir", open(scratch_dir, O_WRONLY) == -1 && errno == EISDIR, "e");
 }
 
+/* The names getdents64 gives @fd from where it stands, in a buffer of
+ * @size: into @names, their d_off into @offs.  The count, or -1. */
+static int dents(int fd, size_t size, char names[][32], long long *offs, int max)
+{
+	char buf[4096];
+	long n = syscall(SYS_getdents64, fd, buf, size), at = 0;
+	int k = 0;
+
+	if (n < 0)
+		return -1;
+	while (at < n && k < max) {
+		struct dirent64 *e = (struct dirent64 *)(buf + at);
+
+		snprintf(names[k], 32, "%s", e->d_name);
+		offs[k++] = (long long)e->d_off;
+		at += e->d_reclen;
+	}
+	return k;
+}
+
+/*
+ * Directory positions (@dir holds a and b): d_off is where reading goes
+ * on, lseek(SEEK_SET) to it resumes there, telldir/seekdir come back to a
+ * name, and a small buffer at the end reads 0, not EINVAL.  Servers such
+ * as libfuse's passthrough rely on the first two.
+ */
+static void test_dir_positions(const char *dir)
+{
+	char all[8][32], again[8][32];
+	long long offs[8], offs2[8];
+	int fd = open(dir, O_RDONLY | O_DIRECTORY), n, m;
+	struct dirent *e;
+	long here;
+	DIR *d;
+
+	n = dents(fd, 4096, all, offs, 8);
+	CHECK("dents-all", n == 4, "%d names", n);
+	CHECK("dents-eof-small", dents(fd, 64, again, offs2, 8) == 0, "at the end");
+	CHECK("dents-cur", n == 4 && lseek(fd, 0, SEEK_CUR) == offs[3], "SEEK_CUR at the end");
+	m = n == 4 && lseek(fd, offs[1], SEEK_SET) == offs[1] ? dents(fd, 4096, again, offs2, 8) : -1;
+	CHECK("dents-resume", m == 2 && !strcmp(again[0], all[2]) && !strcmp(again[1], all[3]),
+	      "%d names after the second", m);
+	m = lseek(fd, 0, SEEK_SET) == 0 ? dents(fd, 40, again, offs2, 8) : -1;
+	CHECK("dents-one-by-one", m == 1 && !strcmp(again[0], all[0]) && offs2[0] == offs[0],
+	      "%d names in 40 bytes", m);
+	errno = 0;
+	CHECK("dents-too-small", dents(fd, 8, again, offs2, 8) == -1 && errno == EINVAL, "8 bytes");
+	close(fd);
+	/* telldir after two names, read on to the end, seekdir back: the
+	 * third name again. */
+	d = opendir(dir);
+	for (int i = 0; d && i < 2; i++)
+		readdir(d);
+	here = d ? telldir(d) : -1;
+	while (d && readdir(d))
+		;
+	if (d)
+		seekdir(d, here);
+	e = d ? readdir(d) : NULL;
+	CHECK("seekdir", e && n == 4 && !strcmp(e->d_name, all[2]), "'%s' after seekdir",
+	      e ? e->d_name : "(none)");
+	if (d)
+		closedir(d);
+}
+
 static void test_dirs(void)
 {
 	DIR *d;
@@ -95,6 +160,7 @@ static void test_dirs(void)
 	      "cwd '%s'", cwd);
 	CHECK("relative-open", access("a", F_OK) == 0, "relative");
 	CHECK("chdir-back", chdir("/") == 0, "chdir /");
+	test_dir_positions(scratch("d"));
 	CHECK("unlink", unlink(scratch("d/a")) == 0 && unlink(scratch("d/b")) == 0, "unlink");
 	CHECK("rmdir", rmdir(scratch("d")) == 0, "rmdir");
 	CHECK("rmdir-gone", rmdir(scratch("d")) == -1 && errno == ENOENT, "e");

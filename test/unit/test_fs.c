@@ -445,6 +445,52 @@ Test(fs, hostfs_lookup_and_data)
 	cr_assert_eq(open_err("/host/file", O_RDONLY | O_DIRECTORY, NULL), -ENOTDIR);
 }
 
+/* Take @left entries, with where each was read; then say full. */
+struct taken {
+	int left, n;
+	char names[8][16];
+	uint64_t at[8];
+};
+
+static int take(void *c, const struct vfs_dirent *d)
+{
+	struct taken *t = c;
+
+	if (t->left == 0 || t->n == 8)
+		return 1;
+	t->left--;
+	snprintf(t->names[t->n], sizeof(t->names[0]), "%.*s", (int)d->len, d->name);
+	t->at[t->n++] = d->at;
+	return 0;
+}
+
+/* seekdir on a host directory: a position iterate gave resumes there,
+ * one past the end reads nothing (the host stream is started over). */
+Test(fs, hostfs_directory_positions)
+{
+	struct vfs_file *dir = open_path("/host/dir", O_RDONLY | O_DIRECTORY);
+	struct taken first = {.left = 2}, rest = {.left = 8}, again = {.left = 8}, one = {.left = 1};
+	struct taken none = {.left = 8};
+	uint64_t end;
+
+	cr_assert_eq(vfs_iterate_at(dir, take, &first, &end), 0);
+	cr_assert_eq(first.n, 2);
+	cr_assert_eq(vfs_iterate(dir, take, &rest), 0);
+	cr_assert_eq(rest.n, 2, "4 names in all");
+	cr_assert_eq(vfs_lseek(dir, (int64_t)end, SEEK_SET), (int64_t)end);
+	cr_assert_eq(vfs_iterate(dir, take, &again), 0);
+	cr_assert_eq(again.n, 2);
+	cr_assert_str_eq(again.names[0], rest.names[0]);
+	cr_assert_str_eq(again.names[1], rest.names[1]);
+	cr_assert_eq(vfs_lseek(dir, (int64_t)first.at[1], SEEK_SET), (int64_t)first.at[1]);
+	cr_assert_eq(vfs_iterate(dir, take, &one), 0);
+	cr_assert_str_eq(one.names[0], first.names[1], "the second name again");
+	cr_assert_eq(vfs_lseek(dir, 1000, SEEK_SET), 1000);
+	cr_assert_eq(vfs_iterate(dir, take, &none), 0);
+	cr_assert_eq(none.n, 0, "past the end");
+	vfs_file_put(dir);
+}
+
 /* --- devfs --- */
 
 Test(fs, dev_null_zero_full_urandom)
