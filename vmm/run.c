@@ -6,6 +6,7 @@
  * running PROGRAM, found inside the sandbox.  The guest's exit status becomes ksentry's; a guest
  * killed by a signal exits 128+N, with a one-line reason on stderr.
  */
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdatomic.h>
 #include <getopt.h>
@@ -36,6 +37,7 @@ struct run_options {
 	int max_tasks;
 	struct fuse_config fuse;
 	const char *stats; /* NULL, "text" or "json" */
+	bool leak_check;
 	char *mounts[MAX_ENV]; /* --mount HOST:GUEST[:ro|rw], --tmpfs GUEST (as "tmpfs:GUEST") */
 	int nmounts;
 	char *env[MAX_ENV + 1];
@@ -65,6 +67,9 @@ static void run_usage(FILE *out)
 		"  --stats[=json]       at exit, memory by kind (now and peak), syscall\n"
 		"                       counts and FUSE requests by opcode on stderr,\n"
 		"                       as text or JSON\n"
+		"  --leak-check         after the sandbox is torn down, say how many bytes of\n"
+		"                       the memory file and how many host fds it left\n"
+		"                       behind; exit 70 if any (the hostile-input tests)\n"
 		"  --max-tasks N        most tasks (threads) alive at once; past it clone\n"
 		"                       and fork fail with EAGAIN (default 4096)\n"
 		"  --platform NAME      auto (default: kvm where it works, else ptrace), kvm, ptrace\n"
@@ -101,6 +106,7 @@ static int parse_options(int argc, char **argv, struct run_options *o)
 		{"cwd", required_argument, NULL, 'c'},
 		{"max-tasks", required_argument, NULL, 'T'},
 		{"stats", optional_argument, NULL, 'S'},
+		{"leak-check", no_argument, NULL, 'L'},
 		{"fuse-timeout", required_argument, NULL, 'F'},
 		{"mount", required_argument, NULL, 'M'},
 		{"tmpfs", required_argument, NULL, 't'},
@@ -175,6 +181,9 @@ static int parse_options(int argc, char **argv, struct run_options *o)
 			o->fuse.timeout_ms = (unsigned)ms;
 			break;
 		}
+		case 'L':
+			o->leak_check = true;
+			break;
 		case 'S':
 			o->stats = optarg ? optarg : "text";
 			if (strcmp(o->stats, "text") && strcmp(o->stats, "json")) {
@@ -384,6 +393,21 @@ static int exit_code(int status)
 
 static int run_sandbox(struct run_options *o, int argc, char **argv, int first);
 
+/* Host fds this process has open, or -1. */
+static int count_host_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n - 1; /* the listing's own */
+}
+
 int run_main(int argc, char **argv)
 {
 	struct run_options o = {.memory = DEFAULT_MEMORY, .platform = "auto", .root = "/"};
@@ -395,6 +419,18 @@ int run_main(int argc, char **argv)
 	return r;
 }
 
+/* --leak-check's verdict, once everything is torn down: the guest's
+ * exit code @code, or 70 if memory-file bytes or host fds were left. */
+static int leak_report(uint64_t left, int fds_before, int code)
+{
+	int fds_after = count_host_fds();
+	bool leaked = left || fds_after != fds_before || fds_before < 0;
+
+	fprintf(stderr, "ksentry: leak check: %lu memory-file bytes left, host fds %d before and %d after%s\n",
+		(unsigned long)left, fds_before, fds_after, leaked ? ": LEAK" : "");
+	return leaked ? 70 : code;
+}
+
 static int run_sandbox(struct run_options *op, int argc, char **argv, int first)
 {
 	struct run_options o = *op; /* the mount strings stay the caller's to free */
@@ -404,7 +440,8 @@ static int run_sandbox(struct run_options *op, int argc, char **argv, int first)
 	struct kernel k;
 	struct task *t;
 	char msg[256];
-	int err, status;
+	int err, status, fds_before;
+	uint64_t left;
 
 	if (!getenv("KSENTRY_NO_DEFAULT_ENV")) {
 		static char path[] = "PATH=/usr/local/bin:/usr/bin:/bin";
@@ -417,6 +454,7 @@ static int run_sandbox(struct run_options *op, int argc, char **argv, int first)
 	}
 	o.env[o.nenv] = NULL;
 
+	fds_before = o.leak_check ? count_host_fds() : 0;
 	memacct_init(&acct);
 	err = memfile_init(&mf, o.memory, &acct);
 	if (err) {
@@ -473,7 +511,10 @@ static int run_sandbox(struct run_options *op, int argc, char **argv, int first)
 	free(k.fuse_counts);
 	kernel_destroy(&k);
 	platform->ops->destroy(platform);
+	left = memfile_allocated(&mf);
 	memfile_destroy(&mf);
+	if (o.leak_check)
+		return leak_report(left, fds_before, exit_code(status));
 	return exit_code(status);
 
 err_kernel:

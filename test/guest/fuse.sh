@@ -70,11 +70,12 @@ cat /tmp/m/f 2>/dev/null && echo "read after the server died" || echo "read fail
 ls /tmp/m 2>/dev/null; echo "ls status \$?"
 umount /tmp/m; echo "umount \$?"
 KILL
-timeout 60 "$ks" run --platform "$platform" --cwd / "$busybox" sh "$t/kill.sh" >"$t/got2" 2>&1 </dev/null
+timeout 60 "$ks" run --leak-check --platform "$platform" --cwd / "$busybox" sh "$t/kill.sh" \
+	>"$t/got2" 2>&1 </dev/null
 status=$?
 if [[ $status -eq 0 ]] && grep -q "read failed as it must" "$t/got2" && grep -q "ls status 1" "$t/got2" &&
-	grep -q "umount 0" "$t/got2"; then
-	echo "ok a dead server fails its callers and the mount comes off"
+	grep -q "umount 0" "$t/got2" && grep -q "leak check: 0 memory-file bytes left" "$t/got2"; then
+	echo "ok a dead server fails its callers and the mount comes off, nothing left behind"
 else
 	echo "FAIL dead server (exit $status):"
 	cat "$t/got2"
