@@ -1537,6 +1537,32 @@ static size_t dirent_record(const unsigned char *p, size_t have, bool plus, stru
  * already), as Linux's fuse_direntplus_link.  Node 0, "." and ".." carry
  * nothing to keep.  -EIO for an entry inode_from_entry refuses.
  */
+/*
+ * A READDIRPLUS entry for a name cached already, of the same node and
+ * type: the node keeps one more lookup (forgotten with the rest at
+ * eviction) and takes the fresh attributes, as Linux's
+ * fuse_direntplus_link.  Making an inode only to FORGET it cost a
+ * request per name per listing.  False: the caller links it anew.
+ */
+static bool recount_cached(struct vfs_file *f, const struct fuse_entry_out *e, const char *name)
+{
+	struct vfs_dentry *d = vfs_dentry_cached(f->path.dentry, name);
+	struct fuse_inode *fi = d && d->inode && d->inode->fs == f->inode->fs ? fino(d->inode) : NULL;
+	bool same = fi && fi->nodeid == e->nodeid && e->nodeid != FUSE_ROOT_ID &&
+		    valid_type(e->attr.mode) && !((e->attr.mode ^ fi->base.mode) & S_IFMT);
+
+	if (same) {
+		set_attr(fi, &e->attr, e->attr_valid, e->attr_valid_nsec);
+		pthread_mutex_lock(&fi->lock);
+		fi->nlookup++; /* the server counted this lookup too */
+		fi->entry_expiry = expiry_after(e->entry_valid, e->entry_valid_nsec);
+		pthread_mutex_unlock(&fi->lock);
+	}
+	if (d)
+		vfs_dentry_put(d);
+	return same;
+}
+
 static int dirent_link(struct vfs_file *f, const struct fuse_entry_out *e, const char *name,
 		       size_t len)
 {
@@ -1548,11 +1574,13 @@ static int dirent_link(struct vfs_file *f, const struct fuse_entry_out *e, const
 
 	if (e->nodeid == 0 || (name[0] == '.' && (len == 1 || (len == 2 && name[1] == '.'))))
 		return 0;
+	memcpy(cname, name, len);
+	cname[len] = '\0';
+	if (f->path.dentry && recount_cached(f, e, cname))
+		return 0;
 	err = inode_from_entry(f->inode->fs, fc, e, &inode);
 	if (err)
 		return err == -ENOMEM ? 0 : err; /* no memory: simply not cached */
-	memcpy(cname, name, len);
-	cname[len] = '\0';
 	if (!f->path.dentry) {
 		vfs_inode_put(inode);
 		return 0;

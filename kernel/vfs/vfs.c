@@ -106,6 +106,16 @@ static struct vfs_dentry *find_child_locked(struct vfs_dentry *dir, const char *
 	return NULL;
 }
 
+struct vfs_dentry *vfs_dentry_cached(struct vfs_dentry *dir, const char *name)
+{
+	struct vfs_dentry *d;
+
+	pthread_mutex_lock(&dir->lock);
+	d = find_child_locked(dir, name);
+	pthread_mutex_unlock(&dir->lock);
+	return d;
+}
+
 /* Drop every cached descendant of @d, which left the tree: its children
  * hold @d, and @d's child list holds them, so they must go or leak. */
 static void prune_children(struct vfs_dentry *d)

@@ -12,6 +12,10 @@
  * ->lookup. */
 int vfs_dentry_lookup(struct vfs_dentry *dir, const char *name, struct vfs_dentry **out);
 
+/* The cached child @name of @dir with a reference, or NULL: the file
+ * system is not asked. */
+struct vfs_dentry *vfs_dentry_cached(struct vfs_dentry *dir, const char *name);
+
 /* Cache @inode (the caller's reference) as child @name of @dir; *@out
  * gets a reference.  If the name is already cached, that dentry wins. */
 int vfs_dentry_add(struct vfs_dentry *dir, const char *name, struct vfs_inode *inode,
