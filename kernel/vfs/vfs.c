@@ -39,6 +39,110 @@ void vfs_inode_put(struct vfs_inode *inode)
 		inode->ops->evict(inode);
 }
 
+/* --- a directory's cached children --- */
+
+/* Fewer children than this: the list is searched, no table is kept. */
+enum { CHILD_TABLE_MIN = 16 };
+
+static uint32_t name_hash(const char *name)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+
+	for (; *name; name++)
+		h = (h ^ (unsigned char)*name) * 16777619u;
+	return h;
+}
+
+static struct vfs_dentry **bucket_of(struct vfs_dentry *dir, uint32_t hash)
+{
+	return &dir->buckets[hash & (dir->nbuckets - 1)];
+}
+
+static void table_insert(struct vfs_dentry *dir, struct vfs_dentry *d)
+{
+	struct vfs_dentry **b = bucket_of(dir, d->hash);
+
+	d->hash_next = *b;
+	*b = d;
+}
+
+/* Rehash @dir's children into @n buckets (a power of two).  Without
+ * memory the old table stays: lookups are slower, never wrong. */
+static bool table_resize(struct vfs_dentry *dir, size_t n)
+{
+	struct vfs_dentry **b = calloc(n, sizeof(*b));
+
+	if (!b)
+		return false;
+	free(dir->buckets);
+	dir->buckets = b;
+	dir->nbuckets = n;
+	for (struct vfs_dentry *c = dir->child; c; c = c->sibling)
+		table_insert(dir, c);
+	return true;
+}
+
+/* Make @d a cached child of @dir; the tree's reference comes with it.
+ * Caller holds dir->lock. */
+static void child_link(struct vfs_dentry *dir, struct vfs_dentry *d)
+{
+	d->sibling = dir->child;
+	if (d->sibling)
+		d->sibling->psibling = &d->sibling;
+	d->psibling = &dir->child;
+	dir->child = d;
+	dir->nchildren++;
+	if (dir->nchildren > dir->nbuckets && dir->nchildren >= CHILD_TABLE_MIN &&
+	    table_resize(dir, dir->nbuckets ? dir->nbuckets * 2 : 2 * CHILD_TABLE_MIN))
+		return; /* the rehash placed @d */
+	if (dir->buckets)
+		table_insert(dir, d);
+}
+
+/* Take @d out of @dir's list and table; the caller gets the tree's
+ * reference.  Caller holds dir->lock. */
+static void child_unlink(struct vfs_dentry *dir, struct vfs_dentry *d)
+{
+	*d->psibling = d->sibling;
+	if (d->sibling)
+		d->sibling->psibling = d->psibling;
+	d->sibling = NULL;
+	d->psibling = NULL;
+	dir->nchildren--;
+	if (!dir->buckets)
+		return;
+	for (struct vfs_dentry **pp = bucket_of(dir, d->hash); *pp; pp = &(*pp)->hash_next) {
+		if (*pp == d) {
+			*pp = d->hash_next;
+			break;
+		}
+	}
+	d->hash_next = NULL;
+	if (!dir->nchildren) {
+		free(dir->buckets);
+		dir->buckets = NULL;
+		dir->nbuckets = 0;
+	}
+}
+
+/* Take all of @dir's children at once: the list's head, linked through
+ * sibling, each with the tree's reference.  Caller holds dir->lock. */
+static struct vfs_dentry *child_take_all(struct vfs_dentry *dir)
+{
+	struct vfs_dentry *head = dir->child;
+
+	for (struct vfs_dentry *c = head; c; c = c->sibling) {
+		c->psibling = NULL;
+		c->hash_next = NULL;
+	}
+	dir->child = NULL;
+	dir->nchildren = 0;
+	free(dir->buckets);
+	dir->buckets = NULL;
+	dir->nbuckets = 0;
+	return head;
+}
+
 /* --- dentries --- */
 
 struct vfs_dentry *vfs_dentry_new(struct vfs_dentry *parent, const char *name,
@@ -53,6 +157,7 @@ struct vfs_dentry *vfs_dentry_new(struct vfs_dentry *parent, const char *name,
 		free(d);
 		return NULL;
 	}
+	d->hash = name_hash(name);
 	atomic_init(&d->refs, 1);
 	pthread_mutex_init(&d->lock, NULL);
 	d->inode = inode;
@@ -73,6 +178,7 @@ void vfs_dentry_put(struct vfs_dentry *d)
 
 		vfs_inode_put(d->inode);
 		pthread_mutex_destroy(&d->lock);
+		free(d->buckets);
 		free(d->name);
 		free(d);
 		d = parent; /* drop the child's hold on its parent */
@@ -100,8 +206,18 @@ void vfs_path_put(struct vfs_path p)
  * dir->lock. */
 static struct vfs_dentry *find_child_locked(struct vfs_dentry *dir, const char *name)
 {
-	for (struct vfs_dentry *c = dir->child; c; c = c->sibling)
-		if (!strcmp(c->name, name))
+	struct vfs_dentry *c;
+	uint32_t hash;
+
+	if (!dir->buckets) {
+		for (c = dir->child; c; c = c->sibling)
+			if (!strcmp(c->name, name))
+				return vfs_dentry_get(c);
+		return NULL;
+	}
+	hash = name_hash(name);
+	for (c = *bucket_of(dir, hash); c; c = c->hash_next)
+		if (c->hash == hash && !strcmp(c->name, name))
 			return vfs_dentry_get(c);
 	return NULL;
 }
@@ -123,8 +239,7 @@ static void prune_children(struct vfs_dentry *d)
 	struct vfs_dentry *c, *next;
 
 	pthread_mutex_lock(&d->lock);
-	c = d->child;
-	d->child = NULL;
+	c = child_take_all(d);
 	pthread_mutex_unlock(&d->lock);
 	for (; c; c = next) {
 		next = c->sibling;
@@ -188,8 +303,7 @@ int vfs_dentry_add(struct vfs_dentry *dir, const char *name, struct vfs_inode *i
 		vfs_inode_put(inode);
 		return -ENOMEM;
 	}
-	d->sibling = dir->child;
-	dir->child = d; /* the tree's reference */
+	child_link(dir, d); /* the tree's reference */
 	pthread_mutex_unlock(&dir->lock);
 	*out = vfs_dentry_get(d);
 	return 0;
@@ -197,16 +311,12 @@ int vfs_dentry_add(struct vfs_dentry *dir, const char *name, struct vfs_inode *i
 
 void vfs_dentry_drop(struct vfs_dentry *dir, struct vfs_dentry *d)
 {
-	struct vfs_dentry **pp;
 	bool found = false;
 
 	pthread_mutex_lock(&dir->lock);
-	for (pp = &dir->child; *pp; pp = &(*pp)->sibling) {
-		if (*pp == d) {
-			*pp = d->sibling;
-			found = true;
-			break;
-		}
+	if (d->psibling && d->parent == dir) {
+		child_unlink(dir, d);
+		found = true;
 	}
 	pthread_mutex_unlock(&dir->lock);
 	d->dead = true;
@@ -216,25 +326,21 @@ void vfs_dentry_drop(struct vfs_dentry *dir, struct vfs_dentry *d)
 
 int vfs_dentry_move(struct vfs_dentry *d, struct vfs_dentry *to, const char *name)
 {
-	struct vfs_dentry *old = d->parent, **pp;
+	struct vfs_dentry *old = d->parent;
 	char *nname = strdup(name);
 
 	if (!nname)
 		return -ENOMEM;
 	pthread_mutex_lock(&old->lock);
-	for (pp = &old->child; *pp; pp = &(*pp)->sibling) {
-		if (*pp == d) {
-			*pp = d->sibling;
-			break;
-		}
-	}
+	if (d->psibling)
+		child_unlink(old, d);
 	pthread_mutex_unlock(&old->lock);
 	free(d->name);
 	d->name = nname;
+	d->hash = name_hash(nname);
 	d->parent = vfs_dentry_get(to);
 	pthread_mutex_lock(&to->lock);
-	d->sibling = to->child;
-	to->child = d; /* the tree's reference moves with it */
+	child_link(to, d); /* the tree's reference moves with it */
 	pthread_mutex_unlock(&to->lock);
 	vfs_dentry_put(old);
 	return 0;
@@ -246,8 +352,7 @@ static void prune(struct vfs_dentry *d)
 	struct vfs_dentry *c;
 
 	pthread_mutex_lock(&d->lock);
-	c = d->child;
-	d->child = NULL;
+	c = child_take_all(d);
 	pthread_mutex_unlock(&d->lock);
 	while (c) {
 		struct vfs_dentry *next = c->sibling;
@@ -344,21 +449,20 @@ int vfs_init(struct vfs *vfs, struct vfs_fs *fs)
  */
 static size_t prune_unused(struct vfs_dentry *d, struct vfs_dentry **victims, size_t *total)
 {
-	struct vfs_dentry **pp, *c;
+	struct vfs_dentry *c, *next;
 	size_t gone = 0;
 
 	pthread_mutex_lock(&d->lock);
-	for (pp = &d->child; (c = *pp);) {
+	for (c = d->child; c; c = next) {
 		long below = (long)prune_unused(c, victims, total);
 
+		next = c->sibling;
 		if (!c->mountpoint && !c->child && atomic_load(&c->refs) == 1 + below) {
-			*pp = c->sibling;
+			child_unlink(d, c);
 			c->sibling = *victims;
 			*victims = c;
 			gone++;
-			continue;
 		}
-		pp = &c->sibling;
 	}
 	pthread_mutex_unlock(&d->lock);
 	*total += gone;

@@ -231,8 +231,18 @@ struct vfs_dentry {
 	bool mountpoint;  /* some mount sits on it */
 
 	pthread_mutex_t lock;      /* protects the fields below */
-	struct vfs_dentry *child;  /* first cached child */
+	struct vfs_dentry *child;  /* first cached child; then child->sibling */
+	/* The cached children by name, once there are many (vfs.c, child_*):
+	 * a directory of 10,000 names that READDIRPLUS fills must not cost a
+	 * list walk per name.  NULL: the list is searched. */
+	struct vfs_dentry **buckets;
+	size_t nbuckets, nchildren;
+
+	/* In the parent's child list and table, under the parent's lock. */
 	struct vfs_dentry *sibling;
+	struct vfs_dentry **psibling; /* what points at this one in the list */
+	struct vfs_dentry *hash_next;
+	uint32_t hash;                /* of name */
 };
 
 struct vfs_fs {

@@ -444,3 +444,65 @@ Test(vfs, rename_moves_cached_subtrees)
 	expect_contents("/c/b/f", "x");
 	vfs_path_put(held);
 }
+
+/* A directory with thousands of cached names keeps them in a table that
+ * grows, shrinks and rehashes; every name must stay findable through
+ * creates, renames in and out, unlinks, and emptying it. */
+Test(vfs, many_names_in_one_directory)
+{
+	enum { N = 3000 };
+	char name[64], other[64];
+	struct stat st;
+
+	cr_assert_eq(vfs_mkdirat(&ctx, root, "/big", 0755), 0);
+	cr_assert_eq(vfs_mkdirat(&ctx, root, "/side", 0755), 0);
+	for (int i = 0; i < N; i++) {
+		snprintf(name, sizeof(name), "/big/f%d", i);
+		snprintf(other, sizeof(other), "%d", i);
+		write_file(name, other);
+	}
+	for (int i = 0; i < N; i += 3) { /* a third moves out */
+		snprintf(name, sizeof(name), "/big/f%d", i);
+		snprintf(other, sizeof(other), "/side/g%d", i);
+		cr_assert_eq(vfs_renameat(&ctx, root, name, root, other, 0), 0, "%s", name);
+	}
+	for (int i = 1; i < N; i += 3) { /* a third is renamed in place */
+		struct vfs_path before, after;
+
+		snprintf(name, sizeof(name), "/big/f%d", i);
+		snprintf(other, sizeof(other), "/big/renamed%d", i);
+		cr_assert_eq(vfs_resolve(&vfs, root, root, name, 0, &before, NULL, NULL), 0);
+		cr_assert_eq(vfs_renameat(&ctx, root, name, root, other, 0), 0, "%s", name);
+		cr_assert_eq(vfs_resolve(&vfs, root, root, other, 0, &after, NULL, NULL), 0);
+		cr_assert_eq(before.dentry, after.dentry, "%s: the cached dentry moved, found again", other);
+		vfs_path_put(before);
+		vfs_path_put(after);
+	}
+	for (int i = 2; i < N; i += 3) { /* a third goes */
+		snprintf(name, sizeof(name), "/big/f%d", i);
+		cr_assert_eq(vfs_unlinkat(&ctx, root, name, false), 0, "%s", name);
+	}
+	for (int i = 0; i < N; i++) {
+		snprintf(name, sizeof(name), "/big/f%d", i);
+		cr_assert_eq(stat_err(name, true, &st), -ENOENT, "%s is gone", name);
+		snprintf(other, sizeof(other), "%d", i);
+		if (i % 3 == 0)
+			snprintf(name, sizeof(name), "/side/g%d", i);
+		else if (i % 3 == 1)
+			snprintf(name, sizeof(name), "/big/renamed%d", i);
+		else
+			continue;
+		expect_contents(name, other);
+	}
+	for (int i = 1; i < N; i += 3) { /* empty /big, then fill it again */
+		snprintf(name, sizeof(name), "/big/renamed%d", i);
+		cr_assert_eq(vfs_unlinkat(&ctx, root, name, false), 0, "%s", name);
+	}
+	cr_assert_eq(vfs_unlinkat(&ctx, root, "/big", true), 0, "/big is empty");
+	cr_assert_eq(vfs_renameat(&ctx, root, "/side", root, "/big", 0), 0);
+	for (int i = 0; i < N; i += 3) {
+		snprintf(name, sizeof(name), "/big/g%d", i);
+		snprintf(other, sizeof(other), "%d", i);
+		expect_contents(name, other);
+	}
+}
