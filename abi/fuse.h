@@ -14,12 +14,12 @@
 #define FUSE_ABI_MINOR 31 /* the minor ksentry offers in FUSE_INIT */
 
 /* FUSE_INIT flags ksentry asks for.  Not asked (docs/fuse.md): writeback
- * cache, splice, flock locks, ioctls on directories, DAX, passthrough. */
+ * cache, splice, flock locks, DAX, passthrough. */
 #define FUSE_ABI_INIT_FLAGS                                                             \
 	(FUSE_ASYNC_READ | FUSE_ATOMIC_O_TRUNC | FUSE_BIG_WRITES | FUSE_MAX_PAGES |     \
 	 FUSE_PARALLEL_DIROPS | FUSE_HANDLE_KILLPRIV | FUSE_NO_OPEN_SUPPORT |           \
 	 FUSE_NO_OPENDIR_SUPPORT | FUSE_POSIX_LOCKS | FUSE_DO_READDIRPLUS |                \
-	 FUSE_READDIRPLUS_AUTO)
+	 FUSE_READDIRPLUS_AUTO | FUSE_HAS_IOCTL_DIR)
 
 #define FUSE_MIN_READ_BUFFER 8192 /* a server's read buffer must hold this */
 #define FUSE_MAX_ERRNO	     4095

@@ -22,6 +22,8 @@
  */
 #include <dirent.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <sys/ioctl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -78,6 +80,15 @@ struct fuse_file {
 	uint32_t open_flags;
 	bool is_dir;
 	struct fuse_inode *fi;
+
+	/* POLL (ffile_poll), under fc->nodes_lock: the file's handle for
+	 * NOTIFY_POLL (0: never polled), and whether the server's last "not
+	 * ready" for @poll_asked still stands. */
+	uint64_t kh;
+	struct fuse_file *poll_next; /* in fc->polled */
+	bool poll_waiting;
+	short poll_asked;
+	uint64_t poll_wakes;	     /* NOTIFY_POLLs for kh so far */
 };
 
 static const struct vfs_inode_ops fuse_inode_ops;
@@ -85,6 +96,7 @@ static const struct vfs_file_ops fuse_file_ops, fuse_dir_ops;
 static const struct vfs_file_ops *file_ops_for(uint32_t open_flags);
 static int fuse_fallocate(struct vfs_inode *inode, struct vfs_file *f, int mode, uint64_t off,
 			  uint64_t len);
+static int poll_wakeup(struct fuse_conn *fc, uint64_t kh);
 
 static struct fuse_inode *fino(struct vfs_inode *i)
 {
@@ -1053,9 +1065,14 @@ int fuse_notify(struct fuse_conn *fc, int code, const unsigned char *p, size_t h
 		memcpy(&o, p, sizeof(o));
 		return retrieve(fc, &o);
 	}
-	case FUSE_NOTIFY_POLL:
-		/* No POLL request is ever sent, so no handle to wake. */
-		return len == sizeof(struct fuse_notify_poll_wakeup_out) ? 0 : -EINVAL;
+	case FUSE_NOTIFY_POLL: {
+		struct fuse_notify_poll_wakeup_out o;
+
+		if (len != sizeof(o))
+			return -EINVAL;
+		memcpy(&o, p, sizeof(o));
+		return poll_wakeup(fc, o.kh);
+	}
 	default:
 		return -EINVAL;
 	}
@@ -1426,6 +1443,163 @@ static int64_t ffile_seek_data(struct vfs_file *f, int64_t off, int whence)
 	return o.offset > INT64_MAX ? -EIO : (int64_t)o.offset;
 }
 
+/* --- ioctl and poll --- */
+
+/* FS_IOC_GETFLAGS and FS_IOC_SETFLAGS say long but move an int (Linux's
+ * FUSE special-cases them too).  <linux/fs.h> clashes with glibc's
+ * <sys/mount.h>, hence the spelled-out numbers. */
+#define FUSE_FS_IOC_GETFLAGS _IOR('f', 1, long)
+#define FUSE_FS_IOC_SETFLAGS _IOW('f', 2, long)
+
+/*
+ * ioctl(2) on a FUSE file or directory: IOCTL, restricted as Linux's for
+ * FUSE (not CUSE): the command's own encoding says how much goes in and
+ * out, the server cannot ask for more (FUSE_IOCTL_RETRY is EIO), and
+ * what it sends back may not exceed what the command said.  A server
+ * without ioctls (ENOSYS) makes it ENOTTY.  The result is the server's,
+ * but a negative one past the errnos is EIO.
+ */
+static long ffile_ioctl(struct vfs_file *f, unsigned long cmd, uint64_t arg, void *task)
+{
+	struct fuse_file *ff = f->priv;
+	struct fuse_conn *fc = ff->fi->fc;
+	struct task *t = task;
+	size_t size = cmd == FUSE_FS_IOC_GETFLAGS || cmd == FUSE_FS_IOC_SETFLAGS ? sizeof(int)
+										 : _IOC_SIZE(cmd);
+	size_t in_size = _IOC_DIR(cmd) & _IOC_WRITE ? size : 0;
+	size_t out_size = _IOC_DIR(cmd) & _IOC_READ ? size : 0;
+	struct fuse_ioctl_in in = {.fh = ff->fh, .flags = ff->is_dir ? FUSE_IOCTL_DIR : 0,
+				   .cmd = (uint32_t)cmd, .arg = arg,
+				   .in_size = (uint32_t)in_size, .out_size = (uint32_t)out_size};
+	struct fuse_ioctl_out o;
+	unsigned char *buf = malloc(in_size + sizeof(o) + out_size);
+	size_t len = 0;
+	long err;
+
+	if (!buf)
+		return -ENOMEM;
+	if (cmd > UINT32_MAX) {
+		err = -ENOTTY; /* no such command: they are 32 bits */
+		goto out;
+	}
+	if (in_size && mm_copy_in(t->mm, buf, arg, in_size)) {
+		err = -EFAULT;
+		goto out;
+	}
+	err = fuse_request(fc, FUSE_IOCTL, ff->fi->nodeid,
+			   (struct fuse_arg[]){{&in, sizeof(in)}, {buf, in_size}}, in_size ? 2 : 1,
+			   buf + in_size, sizeof(o) + out_size, false, &len);
+	if (err == -ENOSYS)
+		err = -ENOTTY;
+	if (err)
+		goto out;
+	memcpy(&o, buf + in_size, len < sizeof(o) ? len : sizeof(o));
+	if (len < sizeof(o) || (o.flags & FUSE_IOCTL_RETRY) || o.result < -FUSE_MAX_ERRNO) {
+		err = -EIO;
+		goto out;
+	}
+	err = o.result;
+	if (len > sizeof(o) && mm_copy_out(t->mm, arg, buf + in_size + sizeof(o), len - sizeof(o)))
+		err = -EFAULT;
+out:
+	free(buf);
+	return err;
+}
+
+/* What poll(2) sees of a file whose server has no POLL: always ready,
+ * as Linux's DEFAULT_POLLMASK. */
+#define FUSE_POLL_DEFAULT (POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM)
+
+/*
+ * Readiness of a FUSE file: POLL, asking the server to send NOTIFY_POLL
+ * for the file's kh when it changes.  While a "not ready" stands (no
+ * NOTIFY_POLL since, and nothing more asked), it is the answer without
+ * asking again: poll(2) looks every millisecond, and must not become a
+ * request each time.
+ */
+static short ffile_poll(struct vfs_file *f, short events)
+{
+	struct fuse_file *ff = f->priv;
+	struct fuse_conn *fc = ff->fi->fc;
+	struct fuse_poll_in in = {.fh = ff->fh, .flags = FUSE_POLL_SCHEDULE_NOTIFY,
+				  .events = (uint16_t)events};
+	struct fuse_poll_out o = {0};
+	uint64_t wakes;
+	short revents;
+	int err;
+
+	if (fc->no_poll)
+		return events & FUSE_POLL_DEFAULT;
+	pthread_mutex_lock(&fc->nodes_lock);
+	if (!ff->kh) {
+		ff->kh = ++fc->next_kh;
+		ff->poll_next = fc->polled;
+		fc->polled = ff;
+	}
+	/* A connection that ended wakes nobody: ask, and fail. */
+	if (ff->poll_waiting && !(events & ~ff->poll_asked) &&
+	    __atomic_load_n(&fc->connected, __ATOMIC_RELAXED)) {
+		pthread_mutex_unlock(&fc->nodes_lock);
+		return 0;
+	}
+	ff->poll_waiting = false;
+	in.kh = ff->kh;
+	wakes = ff->poll_wakes;
+	pthread_mutex_unlock(&fc->nodes_lock);
+	err = fuse_request(fc, FUSE_POLL, ff->fi->nodeid, &(struct fuse_arg){&in, sizeof(in)}, 1,
+			   &o, sizeof(o), true, NULL);
+	if (err == -ENOSYS) {
+		fc->no_poll = true;
+		return events & FUSE_POLL_DEFAULT;
+	}
+	if (err)
+		return POLLERR;
+	revents = (short)(o.revents & (uint32_t)(events | POLLERR | POLLHUP));
+	if (!revents) {
+		/* Unless a NOTIFY_POLL came while we asked, it will wake us. */
+		pthread_mutex_lock(&fc->nodes_lock);
+		if (ff->poll_wakes == wakes) {
+			ff->poll_waiting = true;
+			ff->poll_asked = events;
+		}
+		pthread_mutex_unlock(&fc->nodes_lock);
+	}
+	return revents;
+}
+
+/* NOTIFY_POLL: the file with handle @kh may be ready; an unknown handle
+ * (a file closed since) is no error, as in Linux. */
+static int poll_wakeup(struct fuse_conn *fc, uint64_t kh)
+{
+	pthread_mutex_lock(&fc->nodes_lock);
+	for (struct fuse_file *ff = fc->polled; ff; ff = ff->poll_next) {
+		if (ff->kh == kh) {
+			ff->poll_waiting = false;
+			ff->poll_wakes++;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&fc->nodes_lock);
+	return 0;
+}
+
+/* The file goes: no NOTIFY_POLL can find it any more. */
+static void poll_forget(struct fuse_file *ff)
+{
+	struct fuse_conn *fc = ff->fi->fc;
+
+	if (!ff->kh)
+		return;
+	pthread_mutex_lock(&fc->nodes_lock);
+	for (struct fuse_file **pp = &fc->polled; *pp; pp = &(*pp)->poll_next) {
+		if (*pp == ff) {
+			*pp = ff->poll_next;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&fc->nodes_lock);
+}
+
 /* close(2) of an fd: FLUSH, so a server may report a late write error
  * (the caller cannot see it: close's result is not ours to change yet). */
 /* The id a lock owner (an fd table or an open file) has for the server:
@@ -1506,6 +1680,7 @@ static void ffile_release(struct vfs_file *f)
 						   &ff->fi->base);
 	else
 		vfs_inode_put(&ff->fi->base);
+	poll_forget(ff);
 	free(ff);
 }
 
@@ -1656,7 +1831,8 @@ static int fdir_iterate(struct vfs_file *f, uint64_t *pos, vfs_emit_fn emit, voi
  * and seeking. */
 #define FUSE_FILE_IO                                                                       \
 	.read = ffile_read, .write = ffile_write, .fsync = ffile_fsync, .flush = ffile_flush, \
-	.lock = ffile_lock, .seek_data = ffile_seek_data, .release = ffile_release
+	.lock = ffile_lock, .seek_data = ffile_seek_data, .release = ffile_release,     \
+	.ioctl = ffile_ioctl, .poll = ffile_poll
 
 static const struct vfs_file_ops fuse_file_ops = {
 	FUSE_FILE_IO,
@@ -1690,6 +1866,7 @@ static const struct vfs_file_ops *file_ops_for(uint32_t open_flags)
 
 static const struct vfs_file_ops fuse_dir_ops = {
 	.iterate = fdir_iterate,
+	.ioctl = ffile_ioctl,
 	.fsync = ffile_fsync,
 	.release = ffile_release,
 	.seekable = true,

@@ -104,6 +104,7 @@ struct fuse_conn {
 	bool no_open, no_opendir; /* the server said ENOSYS: opens are not needed */
 	bool no_flush, no_fsync, no_xattr;
 	bool no_fallocate, no_lseek; /* ENOSYS to FALLOCATE, LSEEK */
+	bool no_poll;		 /* ENOSYS to POLL: files are always ready */
 	bool no_lock;		 /* the server said ENOSYS to a lock op: ours serve */
 	bool no_create;		 /* ENOSYS to CREATE: MKNOD then OPEN */
 	uint64_t owner_key;	 /* lock owners go to the server keyed, never as pointers */
@@ -114,6 +115,9 @@ struct fuse_conn {
 	pthread_mutex_t nodes_lock;
 	struct fuse_inode *nodes[FUSE_NODE_BUCKETS];
 	uint64_t inval_epoch;	 /* INVAL_ENTRY and DELETE notifications so far */
+	/* Files polled so far, for NOTIFY_POLL (fs.c); nodes_lock. */
+	struct fuse_file *polled;
+	uint64_t next_kh;
 };
 
 /* The connection behind a /dev/fuse file, or NULL for another file. */

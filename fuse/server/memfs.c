@@ -18,8 +18,9 @@
  *
  * What a normal file system has: regular files (sparse, in 64 KiB
  * chunks), directories, symlinks, hard links, device nodes, FIFOs and
- * sockets, extended attributes, statfs, fsync, fallocate and
- * SEEK_DATA/SEEK_HOLE.  Nodes are numbered by the FUSE node ID and live
+ * sockets, extended attributes, statfs, fsync, fallocate,
+ * SEEK_DATA/SEEK_HOLE, the inode flags of FS_IOC_GETFLAGS/SETFLAGS, and
+ * poll (always ready).  Nodes are numbered by the FUSE node ID and live
  * while they have a name, a lookup the kernel has not forgotten, or an
  * open file.  POSIX locks are left to the kernel (no getlk/setlk, so
  * libfuse does not offer FUSE_POSIX_LOCKS), as most servers do.
@@ -40,6 +41,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/statvfs.h>
 #include <sys/uio.h>
 #include <sys/xattr.h>
@@ -90,6 +93,7 @@ struct node {
 	char *target;		/* symlinks */
 	struct dir dir;		/* directories */
 	struct xattr *xattrs;
+	unsigned inode_flags;	/* FS_IOC_GETFLAGS/SETFLAGS: kept, not enforced */
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -1007,6 +1011,95 @@ static void m_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_fi
 	fuse_reply_err(req, 0);
 }
 
+/* chattr/lsattr's ioctls (<linux/fs.h> clashes with <sys/mount.h>'s
+ * users, so the numbers are spelled out): the flags are kept and given
+ * back, and mean nothing else here.  Linux asks FS_IOC_FSGETXATTR before
+ * every SETFLAGS (vfs_fileattr_set), so that is answered too, from the
+ * same flags.  Any other command is ENOTTY. */
+#define MEMFS_IOC_GETFLAGS   _IOR('f', 1, long)
+#define MEMFS_IOC_SETFLAGS   _IOW('f', 2, long)
+#define MEMFS_IOC_FSGETXATTR _IOR('X', 31, struct memfs_fsxattr)
+
+struct memfs_fsxattr { /* <linux/fs.h>'s struct fsxattr */
+	uint32_t xflags, extsize, nextents, projid, cowextsize;
+	unsigned char pad[8];
+};
+
+/* FS_*_FL inode flags to FS_XFLAG_*: sync, immutable, append, nodump,
+ * noatime. */
+static uint32_t xflags_of(unsigned fl)
+{
+	static const unsigned map[][2] = {
+		{0x08, 0x20}, {0x10, 0x08}, {0x20, 0x10}, {0x40, 0x80}, {0x80, 0x40}};
+	uint32_t x = 0;
+
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (fl & map[i][0])
+			x |= map[i][1];
+	return x;
+}
+
+static void m_ioctl(fuse_req_t req, fuse_ino_t ino, unsigned cmd, void *arg,
+		    struct fuse_file_info *fi, unsigned flags, const void *in, size_t in_size,
+		    size_t out_size)
+{
+	unsigned cmd32 = cmd, val = 0;
+	struct node *n;
+
+	if (cmd32 == MEMFS_IOC_FSGETXATTR) {
+		struct memfs_fsxattr fx = {0};
+
+		if (out_size < sizeof(fx)) {
+			fuse_reply_err(req, EINVAL);
+			return;
+		}
+		pthread_mutex_lock(&lock);
+		n = get(ino);
+		if (n)
+			fx.xflags = xflags_of(n->inode_flags);
+		pthread_mutex_unlock(&lock);
+		if (n)
+			fuse_reply_ioctl(req, 0, &fx, sizeof(fx));
+		else
+			fuse_reply_err(req, ENOENT);
+		return;
+	}
+	if (cmd32 != MEMFS_IOC_GETFLAGS && cmd32 != MEMFS_IOC_SETFLAGS) {
+		fuse_reply_err(req, ENOTTY);
+		return;
+	}
+	if (cmd32 == MEMFS_IOC_GETFLAGS ? out_size < sizeof(val) : in_size < sizeof(val)) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	pthread_mutex_lock(&lock);
+	n = get(ino);
+	if (n && cmd32 == MEMFS_IOC_SETFLAGS) {
+		memcpy(&val, in, sizeof(val));
+		n->inode_flags = val;
+		stamp(&n->st.st_ctim);
+	} else if (n) {
+		val = n->inode_flags;
+	}
+	pthread_mutex_unlock(&lock);
+	if (!n)
+		fuse_reply_err(req, ENOENT);
+	else if (cmd32 == MEMFS_IOC_SETFLAGS)
+		fuse_reply_ioctl(req, 0, NULL, 0);
+	else
+		fuse_reply_ioctl(req, 0, &val, sizeof(val));
+}
+
+/* A file in memory is always ready, as a regular file is; nothing will
+ * change that, so the handle is not kept. */
+static void m_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
+		   struct fuse_pollhandle *ph)
+{
+	if (ph)
+		fuse_pollhandle_destroy(ph);
+	fuse_reply_poll(req, POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM);
+}
+
 static void m_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t len,
 			struct fuse_file_info *fi)
 {
@@ -1371,6 +1464,8 @@ static const struct fuse_lowlevel_ops ops = {
 	.fsync = m_fsync,
 	.fallocate = m_fallocate,
 	.lseek = m_lseek,
+	.ioctl = m_ioctl,
+	.poll = m_poll,
 	.opendir = m_opendir,
 	.readdir = m_readdir,
 	.readdirplus = m_readdirplus,

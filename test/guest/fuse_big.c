@@ -8,11 +8,17 @@
  *   SEEK_HOLE find the extents, and st_blocks stays small;
  * - a directory of 10,000 names listed with getdents64 (each name once),
  *   with a big buffer and with a small one, then emptied and removed.
+ * - with --ioctl (a server with ioctl and poll, memfs): FS_IOC_SETFLAGS
+ *   and GETFLAGS on a file and a directory go to the server and back,
+ *   another command is ENOTTY, and poll(2) gives the server's readiness.
  * Runs in the sandbox and natively (the same binary on Linux's FUSE).
  */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <sys/ioctl.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -183,17 +189,56 @@ static void test_many_names(void)
 	CHECK("many-rmdir", rmdir(scratch("many")) == 0, "rmdir");
 }
 
+/* <linux/fs.h>'s, which clashes with <sys/mount.h> users. */
+#define IOC_GETFLAGS _IOR('f', 1, long)
+#define IOC_SETFLAGS _IOW('f', 2, long)
+#define NODUMP_FL 0x00000040
+
+static void test_ioctl_poll(void)
+{
+	int fd = open(scratch("flags"), O_CREAT | O_RDWR, 0644);
+	int dfd = open(scratch_dir, O_RDONLY | O_DIRECTORY);
+	int flags = -1, set = NODUMP_FL;
+	struct pollfd p = {.fd = fd, .events = POLLIN | POLLOUT};
+
+	CHECK("ioctl-getflags", fd >= 0 && ioctl(fd, IOC_GETFLAGS, &flags) == 0 && flags == 0,
+	      "flags %#x", flags);
+	CHECK("ioctl-setflags", ioctl(fd, IOC_SETFLAGS, &set) == 0, "set");
+	flags = -1;
+	CHECK("ioctl-flags-kept", ioctl(fd, IOC_GETFLAGS, &flags) == 0 && flags == NODUMP_FL,
+	      "flags %#x", flags);
+	flags = -1;
+	CHECK("ioctl-dir", dfd >= 0 && ioctl(dfd, IOC_GETFLAGS, &flags) == 0 && flags == 0,
+	      "flags %#x", flags);
+	errno = 0;
+	CHECK("ioctl-unknown", ioctl(fd, _IOR('z', 9, int), &flags) == -1 && errno == ENOTTY,
+	      "not ENOTTY");
+	CHECK("poll-ready", poll(&p, 1, 1000) == 1 && p.revents == (POLLIN | POLLOUT),
+	      "revents %#x", p.revents);
+	close(fd);
+	close(dfd);
+	CHECK("ioctl-unlink", unlink(scratch("flags")) == 0, "unlink");
+}
+
 int main(int argc, char **argv)
 {
+	bool holes = false, ioctls = false;
+
 	if (argc < 2) {
-		fprintf(stderr, "usage: fuse_big DIR [--holes]\n");
+		fprintf(stderr, "usage: fuse_big DIR [--holes] [--ioctl]\n");
 		return 2;
+	}
+	for (int i = 2; i < argc; i++) {
+		holes |= !strcmp(argv[i], "--holes");
+		ioctls |= !strcmp(argv[i], "--ioctl");
 	}
 	scratch_dir = argv[1];
 	mkdir(scratch_dir, 0755);
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	test_sparse(argc > 2 && !strcmp(argv[2], "--holes"));
+	test_sparse(holes);
 	test_many_names();
+	if (ioctls)
+		test_ioctl_poll();
 	printf(failures ? "fuse-big FAILED (%d)\n" : "fuse-big ok\n", failures);
 	return failures != 0;
 }

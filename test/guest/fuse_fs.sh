@@ -41,7 +41,7 @@ cat >"$t/round.sh" <<ROUND
 mnt=\$2 src=\$3 plain=\$4 out=\$(dirname "\$4")/fuse-fs
 mkdir -p "\$mnt" "\$src"
 if [ "\$1" = memfs ]; then
-	$memfs "\$mnt" -f -s -o default_permissions & holes=--holes
+	$memfs "\$mnt" -f -s -o default_permissions & holes="--holes --ioctl"
 else
 	$passthrough "\$src" "\$mnt" -f -s -o default_permissions & holes=
 fi
