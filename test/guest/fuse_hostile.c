@@ -11,7 +11,9 @@
  * "big" (a file whose READ replies are longer than asked), and "shifty"
  * (a new node at every lookup: the old ones come back as BATCH_FORGET),
  * "cached" (hour-long timeouts) and "notify-WHAT" names, whose lookup makes
- * the server change "cached" and send notifications, good and bad.
+ * the server change "cached" and send notifications, good and bad;
+ * "polled" (not ready until "poll-wake" sends NOTIFY_POLL) and "ioctls"
+ * (commands answered well and badly).
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -24,11 +26,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -70,7 +74,67 @@ static struct stat st_unused;
 #define DIRECT_NODE 22 /* "direct": opened FOPEN_DIRECT_IO */
 #define KEPT_NODE   23 /* "kept": opened FOPEN_KEEP_CACHE */
 #define UNKEPT_NODE 24 /* "unkept": the same without it */
+#define POLLED_NODE 25 /* "polled": POLL says not ready until "poll-wake" */
+#define IOCTL_NODE  26 /* "ioctls": IOCTL answers, good and bad */
 static int reads_of[32];  /* READs per node, for the ones above */
+static uint64_t poll_kh;
+static bool poll_ready, poll_no_notify_flag;
+static int poll_asks;
+
+/* The "ioctls" file's commands: sum echoes a+b back; the others lie. */
+struct sum_arg {
+	uint32_t a, b;
+};
+#define IOC_SUM	      _IOWR('h', 1, struct sum_arg)
+#define IOC_TOO_LONG  _IOR('h', 2, uint32_t) /* answers 8 bytes */
+#define IOC_BAD_ERRNO _IO('h', 3)	     /* result -99999 */
+#define IOC_SEVEN     _IO('h', 4)	     /* result 7 */
+#define IOC_RETRY     _IO('h', 5)	     /* FUSE_IOCTL_RETRY */
+#define IOC_NOSYS     _IO('h', 6)	     /* ENOSYS */
+
+static void serve_ioctl(const struct fuse_in_header *h, const struct fuse_ioctl_in *in)
+{
+	struct {
+		struct fuse_ioctl_out o;
+		uint32_t data[2];
+	} r = {{0}};
+	size_t len = sizeof(r.o);
+
+	switch (in->cmd) {
+	case IOC_SUM: {
+		const struct sum_arg *a = (const void *)(in + 1);
+
+		if (in->in_size != sizeof(*a) || in->out_size != sizeof(*a) || in->flags) {
+			printf("FAIL ioctl sum: in %u out %u flags %#x\n", in->in_size,
+			       in->out_size, in->flags);
+			r.o.result = -EINVAL;
+			break;
+		}
+		r.data[0] = a->a + a->b;
+		r.data[1] = 1;
+		len += 8;
+		break;
+	}
+	case IOC_TOO_LONG:
+		len += 8;
+		if (reply_raw(h->unique, 0, &r, len, 16 + len) != -1 || errno != EINVAL)
+			printf("FAIL the sandbox took an IOCTL answer longer than asked\n");
+		return;
+	case IOC_BAD_ERRNO:
+		r.o.result = -99999;
+		break;
+	case IOC_SEVEN:
+		r.o.result = 7;
+		break;
+	case IOC_RETRY:
+		r.o.flags = FUSE_IOCTL_RETRY;
+		break;
+	default:
+		reply(h->unique, -ENOSYS, NULL, 0);
+		return;
+	}
+	reply(h->unique, 0, &r, len);
+}
 
 /* "cached": long timeouts, so that only notifications show its changes. */
 static uint64_t cached_node = 7, cached_size = 4096;
@@ -398,6 +462,24 @@ static void serve(void)
 
 				fill_attr(&e.attr, node, S_IFREG | 0644, 4096);
 				reply(h->unique, 0, &e, sizeof(e));
+			} else if (!strcmp(arg, "polled") || !strcmp(arg, "ioctls")) {
+				entry(h->unique, arg[0] == 'p' ? POLLED_NODE : IOCTL_NODE,
+				      S_IFREG | 0644);
+			} else if (!strcmp(arg, "poll-wake")) {
+				struct fuse_notify_poll_wakeup_out w = {.kh = poll_kh};
+				struct fuse_notify_poll_wakeup_out other = {.kh = poll_kh + 1000};
+
+				poll_ready = true;
+				notify_refused(FUSE_NOTIFY_POLL, &w, sizeof(w) - 1, NULL, 0, EINVAL,
+					       "a short NOTIFY_POLL");
+				notify_taken(FUSE_NOTIFY_POLL, &other, sizeof(other), NULL, 0,
+					     "a NOTIFY_POLL for a handle it does not know");
+				notify_taken(FUSE_NOTIFY_POLL, &w, sizeof(w), NULL, 0, "NOTIFY_POLL");
+				reply(h->unique, -ENOENT, NULL, 0);
+			} else if (!strcmp(arg, "poll-count")) {
+				printf("poll: %d POLL asked%s\n", poll_asks,
+				       poll_no_notify_flag ? ", one without SCHEDULE_NOTIFY" : "");
+				reply(h->unique, -ENOENT, NULL, 0);
 			} else if (!strcmp(arg, "read-counts")) {
 				printf("keep-cache: %d READ with it, %d without\n", reads_of[KEPT_NODE],
 				       reads_of[UNKEPT_NODE]);
@@ -614,6 +696,19 @@ static void serve(void)
 			reply(h->unique, 0, NULL, 0);
 			break;
 		}
+		case FUSE_POLL: {
+			struct fuse_poll_in *pi = (struct fuse_poll_in *)arg;
+			struct fuse_poll_out o = {.revents = poll_ready ? POLLIN : 0};
+
+			poll_asks++;
+			poll_kh = pi->kh;
+			poll_no_notify_flag |= !(pi->flags & FUSE_POLL_SCHEDULE_NOTIFY);
+			reply(h->unique, 0, &o, sizeof(o));
+			break;
+		}
+		case FUSE_IOCTL:
+			serve_ioctl(h, (struct fuse_ioctl_in *)arg);
+			break;
 		case FUSE_NOTIFY_REPLY: {
 			struct fuse_notify_retrieve_in *ri = (struct fuse_notify_retrieve_in *)arg;
 
@@ -756,6 +851,54 @@ static void open_flags_checks(void)
 	EXPECT(stat(MNT "/read-counts", &st_unused) == -1);
 }
 
+/* IOCTL: the command's encoding sizes what moves; lies are EIO. */
+static void ioctl_checks(void)
+{
+	int fd = open(MNT "/ioctls", O_RDWR);
+	struct sum_arg a = {.a = 40, .b = 2};
+	uint32_t v = 0;
+
+	EXPECT(fd >= 0 && ioctl(fd, IOC_SUM, &a) == 0 && a.a == 42 && a.b == 1);
+	errno = 0;
+	EXPECT(ioctl(fd, IOC_SUM, (void *)8) == -1 && errno == EFAULT);
+	errno = 0;
+	EXPECT(ioctl(fd, IOC_TOO_LONG, &v) == -1 && errno == EIO);
+	errno = 0;
+	EXPECT(ioctl(fd, IOC_BAD_ERRNO) == -1 && errno == EIO);
+	EXPECT(ioctl(fd, IOC_SEVEN) == 7);
+	errno = 0;
+	EXPECT(ioctl(fd, IOC_RETRY) == -1 && errno == EIO);
+	errno = 0;
+	EXPECT(ioctl(fd, IOC_NOSYS) == -1 && errno == ENOTTY);
+	close(fd);
+}
+
+/* POLL: "not ready" stands, without asking again, until NOTIFY_POLL. */
+static void poll_checks(void)
+{
+	int fd = open(MNT "/polled", O_RDONLY);
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	struct timespec t0, t1;
+	struct stat st;
+	pid_t waker;
+	long ms;
+
+	EXPECT(fd >= 0 && poll(&p, 1, 0) == 0);
+	waker = fork();
+	if (waker == 0) {
+		usleep(300000);
+		_exit(stat(MNT "/poll-wake", &st) == -1 ? 0 : 1);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	EXPECT(poll(&p, 1, 5000) == 1 && p.revents == POLLIN);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	EXPECT(ms >= 250 && ms < 4000);
+	waitpid(waker, NULL, 0);
+	close(fd);
+	EXPECT(stat(MNT "/poll-count", &st) == -1);
+}
+
 /* Read a directory to its end: the errno it ended with (0: none), and
  * no entry may have come from the bad listing. */
 static int list_error(const char *path)
@@ -842,6 +985,8 @@ static void client(void)
 	close(fd);
 	open_flags_checks();
 	waiter_checks();
+	ioctl_checks();
+	poll_checks();
 
 	/* POSIX locks go to the server, which asked for them at INIT. */
 	fd = open(MNT "/good", O_RDWR);
