@@ -257,6 +257,16 @@ static int background(struct fuse_conn *fc, uint32_t opcode, uint64_t nodeid,
 	return 0;
 }
 
+bool fuse_congested(struct fuse_conn *fc)
+{
+	bool congested;
+
+	pthread_mutex_lock(&fc->lock);
+	congested = fc->active_background >= fc->congestion_threshold;
+	pthread_mutex_unlock(&fc->lock);
+	return congested;
+}
+
 int fuse_request_background(struct fuse_conn *fc, uint32_t opcode, uint64_t nodeid,
 			    const struct fuse_arg *args, int nargs, bool no_reply)
 {
@@ -442,14 +452,16 @@ static void init_done(struct fuse_conn *fc, struct fuse_req *req)
 					   ? o->congestion_threshold
 					   : fc->max_background * 3 / 4;
 	fc->time_gran = o->time_gran >= 1 && o->time_gran <= 1000000000 ? o->time_gran : 1;
-	fc->max_readahead = o->max_readahead;
+	/* At most what was offered (INIT's max_readahead below), as Linux. */
+	fc->max_readahead = o->max_readahead < FUSE_READAHEAD_OFFER ? o->max_readahead
+								     : FUSE_READAHEAD_OFFER;
 	fc->initialized = true;
 }
 
 int fuse_send_init(struct fuse_conn *fc)
 {
 	struct fuse_init_in in = {.major = FUSE_ABI_MAJOR, .minor = FUSE_ABI_MINOR,
-				  .max_readahead = 128 * 1024, .flags = FUSE_ABI_INIT_FLAGS};
+				  .max_readahead = FUSE_READAHEAD_OFFER, .flags = FUSE_ABI_INIT_FLAGS};
 	struct fuse_req *req = req_new(fc, FUSE_INIT, 0, &(struct fuse_arg){&in, sizeof(in)}, 1);
 
 	if (!req)

@@ -38,6 +38,7 @@
 #define FUSE_MAGIC	0x65735546
 #define DIR_BUF		8192
 #define IO_CHUNK_MAX	(128 * 1024)
+#define PAGE_BYTES	4096
 #define NEG_MAX		32 /* names a directory remembers as missing */
 
 struct fuse_fs {
@@ -1148,17 +1149,22 @@ static int pc_write_as(struct vfs_file *f, uint64_t off, const void *buf, size_t
 					   .flags = (uint32_t)f->flags};
 		struct fuse_arg a[2] = {{&in, sizeof(in)}, {(const unsigned char *)buf + done, n}};
 		struct fuse_write_out o = {0};
-		int err;
 
 		/* The file stays until the WRITE is over, and with it its
-		 * handle: RELEASE comes after (as Linux's writepage's ref). */
-		if (bg)
+		 * handle: RELEASE comes after (as Linux's writepage's ref).
+		 * A congested connection takes no more queued WRITEs: the
+		 * exiting task waits for this one, so that what the server is
+		 * behind on stays bounded (a kill still frees it). */
+		bool queued = bg && !fuse_congested(fc);
+		int err;
+
+		if (queued)
 			err = fuse_request_background_then(fc, FUSE_WRITE, ff->fi->nodeid, a, 2,
 							   put_file, vfs_file_get(f));
 		else
 			err = fuse_request(fc, FUSE_WRITE, ff->fi->nodeid, a, 2, &o, sizeof(o), true,
 					   NULL);
-		if (!err && !bg && o.size != n)
+		if (!err && !queued && o.size != n)
 			err = -EIO; /* a short write loses mapped data: say so */
 		if (err)
 			return err;
@@ -1207,9 +1213,20 @@ static void fmap_unpin(void *obj, struct file_range fr)
 	pagecache_unpin(&mapped_inode(obj)->pc, fr);
 }
 
+/*
+ * Bring in the faulting page at @off and up to @len - 1 pages after it:
+ * the fault's readahead, which the server's max_readahead bounds (as
+ * Linux's ra_pages), and which a congested connection gets none of (as
+ * Linux skips async readahead then): only the page that is needed.
+ */
 static int fmap_fill(void *obj, uint64_t off, uint64_t len)
 {
-	return pagecache_fill(&mapped_inode(obj)->pc, off, len, pc_read, obj);
+	struct fuse_conn *fc = mapped_inode(obj)->fc;
+	uint64_t most = fuse_congested(fc) ? 0 : fc->max_readahead & ~(uint64_t)(PAGE_BYTES - 1);
+
+	if (most < PAGE_BYTES)
+		most = PAGE_BYTES;
+	return pagecache_fill(&mapped_inode(obj)->pc, off, len < most ? len : most, pc_read, obj);
 }
 
 static int fmap_writeback(void *obj, uint64_t off, uint64_t len, bool wait)

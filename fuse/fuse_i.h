@@ -37,6 +37,7 @@
 
 #define FUSE_MAX_PENDING 1024 /* queued requests per connection; then callers wait */
 #define FUSE_NODE_BUCKETS 1024 /* the node table's hash */
+#define FUSE_READAHEAD_OFFER (128 * 1024) /* INIT's max_readahead */
 
 struct fuse_conn;
 struct fuse_inode;
@@ -98,7 +99,7 @@ struct fuse_conn {
 	uint16_t max_background;       /* 12 until the reply says */
 	uint16_t congestion_threshold; /* 9 until then; see docs/fuse.md */
 	uint32_t time_gran;	       /* ns; timestamps the server keeps */
-	uint32_t max_readahead;	       /* what the server takes; no readahead yet */
+	uint32_t max_readahead;	       /* bounds a mapping's fill (fs.c fmap_fill) */
 	uint32_t max_write;
 	uint32_t max_read;	 /* mount's max_read=, or max_write */
 	bool no_open, no_opendir; /* the server said ENOSYS: opens are not needed */
@@ -128,6 +129,10 @@ void fuse_conn_put(struct fuse_conn *fc);
 
 /* End the connection: fail every request, wake everyone. */
 void fuse_conn_abort(struct fuse_conn *fc);
+
+/* As many background requests in flight as congestion_threshold: the
+ * server is behind, so readahead and writeback hold back (fs.c). */
+bool fuse_congested(struct fuse_conn *fc);
 
 /* Queue FUSE_INIT (the mount does it; the reply may come any time). */
 int fuse_send_init(struct fuse_conn *fc);

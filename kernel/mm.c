@@ -593,11 +593,11 @@ struct mm_fill {
 /*
  * Back the window @w of file VMA @v with the object's pinned frames.
  * -EAGAIN when a page is not in memory: *@fill says which to bring in
- * (without the lock), and the fault is tried again.  Needs a reserved PMA
- * node per page of @w.
+ * (without the lock), and the fault is tried again; with @fill NULL such
+ * pages are left out.  Needs a reserved PMA node per page of @w.
  */
-static int back_file(struct mm *mm, struct segset_seg *v, struct file_range w,
-		     struct mm_fill *fill)
+static int back_file_range(struct mm *mm, struct segset_seg *v, struct file_range w,
+			   struct mm_fill *fill)
 {
 	const struct mm_vma *vma = vma_of(v);
 	struct file_range vr = segset_seg_range(v);
@@ -620,6 +620,10 @@ static int back_file(struct mm *mm, struct segset_seg *v, struct file_range w,
 		}
 		end = segset_gap_range(g).end < w.end ? segset_gap_range(g).end : w.end;
 		err = vma->mops->pin(vma->mobj, off, end - at, dirty, &fr);
+		if (err == -EAGAIN && !fill) {
+			at += PG; /* around the fault: only what is in memory */
+			continue;
+		}
 		if (err == -EAGAIN) {
 			*fill = (struct mm_fill){.ops = vma->mops, .obj = vma->mobj, .off = off,
 						 .len = vr.end - at < MM_FILL_MAX ? vr.end - at
@@ -637,6 +641,21 @@ static int back_file(struct mm *mm, struct segset_seg *v, struct file_range w,
 		at += file_range_len(fr);
 	}
 	return 0;
+}
+
+/* Back the fault-around window @w of file VMA @v: the page of @addr,
+ * filled first if it must be (-EAGAIN with *@fill), then whatever else
+ * of the window the object has in memory.  A fill reads ahead from the
+ * faulting page as far as the object lets it (FUSE: max_readahead, or
+ * nothing while congested); the window never makes a fault wait for
+ * more than its own page. */
+static int back_file(struct mm *mm, struct segset_seg *v, struct file_range w, uint64_t addr,
+		     struct mm_fill *fill)
+{
+	uint64_t page = addr & ~(uint64_t)(PG - 1);
+	int err = back_file_range(mm, v, file_range_make(page, page + PG), fill);
+
+	return err ? err : back_file_range(mm, v, w, NULL);
 }
 
 /* Bring in what a fault asked for and drop the reference.  Caller holds
@@ -666,7 +685,7 @@ static int fault_locked(struct mm *mm, uint64_t addr, enum mm_access access,
 	w = fault_window(v, addr);
 	err = segset_reserve(&mm->pmas, MM_FAULT_AROUND + 2);
 	if (!err)
-		err = vma_of(v)->mobj ? back_file(mm, v, w, fill) : back_range(mm, w);
+		err = vma_of(v)->mobj ? back_file(mm, v, w, addr, fill) : back_range(mm, w);
 	if (!err && (access & MM_ACCESS_WRITE))
 		err = break_cow(mm, w);
 	if (!err)

@@ -76,6 +76,11 @@ static struct stat st_unused;
 #define UNKEPT_NODE 24 /* "unkept": the same without it */
 #define POLLED_NODE 25 /* "polled": POLL says not ready until "poll-wake" */
 #define IOCTL_NODE  26 /* "ioctls": IOCTL answers, good and bad */
+#define RA_NODE	    27 /* "ra": 1 MiB, mapped: how much a fault reads */
+#define RA_HOLD_NODE 28 /* "ra-hold": its RELEASE is held, the mount congested */
+#define RA_SIZE	    (1 << 20)
+static int ra_reads, ra_bytes, ra_counts;
+static uint64_t ra_held_release;
 static int reads_of[32];  /* READs per node, for the ones above */
 static uint64_t poll_kh;
 static bool poll_ready, poll_no_notify_flag;
@@ -366,7 +371,7 @@ static void serve(void)
 		case FUSE_INIT: {
 			struct fuse_init_out o = {.major = 7, .minor = 31, .max_write = 65536,
 						  .max_readahead = 65536, .flags = FUSE_POSIX_LOCKS,
-						  .max_background = 1};
+						  .max_background = 1, .congestion_threshold = 1};
 
 			if (plus_mode)
 				o.flags |= FUSE_DO_READDIRPLUS;
@@ -465,6 +470,19 @@ static void serve(void)
 			} else if (!strcmp(arg, "polled") || !strcmp(arg, "ioctls")) {
 				entry(h->unique, arg[0] == 'p' ? POLLED_NODE : IOCTL_NODE,
 				      S_IFREG | 0644);
+			} else if (!strcmp(arg, "ra") || !strcmp(arg, "ra-hold")) {
+				struct fuse_entry_out e = {.nodeid = arg[2] ? RA_HOLD_NODE : RA_NODE};
+
+				fill_attr(&e.attr, e.nodeid, S_IFREG | 0644, arg[2] ? 4096 : RA_SIZE);
+				reply(h->unique, 0, &e, sizeof(e));
+			} else if (!strcmp(arg, "ra-count")) {
+				printf("%s: %d READ, %d bytes\n", ra_counts++ ? "congested" : "readahead",
+				       ra_reads, ra_bytes);
+				ra_reads = ra_bytes = 0;
+				reply(h->unique, -ENOENT, NULL, 0);
+			} else if (!strcmp(arg, "ra-free")) {
+				reply(ra_held_release, 0, NULL, 0);
+				reply(h->unique, -ENOENT, NULL, 0);
 			} else if (!strcmp(arg, "poll-wake")) {
 				struct fuse_notify_poll_wakeup_out w = {.kh = poll_kh};
 				struct fuse_notify_poll_wakeup_out other = {.kh = poll_kh + 1000};
@@ -513,7 +531,9 @@ static void serve(void)
 				   h->nodeid == 31 || (h->nodeid == 30 && changeling_lookups > 1);
 
 			fill_attr(&o.attr, h->nodeid, dir ? S_IFDIR | 0755 : S_IFREG | 0644,
-				  h->nodeid == cached_node ? cached_size : 4096);
+				  h->nodeid == cached_node ? cached_size
+				  : h->nodeid == RA_NODE   ? RA_SIZE
+							   : 4096);
 			o.attr_valid = h->nodeid == cached_node ? 3600 : 0;
 			reply(h->unique, 0, &o, sizeof(o));
 			break;
@@ -545,6 +565,10 @@ static void serve(void)
 		case FUSE_RELEASE:
 			if (h->nodeid == BRIEF_NODE) {
 				hold_brief(h->unique);
+				break;
+			}
+			if (h->nodeid == RA_HOLD_NODE) {
+				ra_held_release = h->unique; /* answered at "ra-free" */
 				break;
 			}
 			if (hold_release) {
@@ -598,6 +622,12 @@ static void serve(void)
 			memset(data, 'd', sizeof(data));
 			if (h->nodeid < 32)
 				reads_of[h->nodeid]++;
+			if (h->nodeid == RA_NODE) {
+				ra_reads++;
+				ra_bytes += ri->size;
+				reply(h->unique, 0, data, ri->size);
+				break;
+			}
 			if (h->nodeid == 3) {
 				/* More than asked: refused, and the caller's READ
 				 * ended with EIO, so a second answer finds no
@@ -873,6 +903,30 @@ static void ioctl_checks(void)
 	close(fd);
 }
 
+/* A fault on a mapping reads ahead max_readahead (64 KiB here), and only
+ * its page while the mount is congested (a RELEASE held: one background
+ * request, congestion_threshold 1). */
+static void readahead_checks(void)
+{
+	int fd = open(MNT "/ra", O_RDONLY), hold;
+	volatile char *m = fd >= 0 ? mmap(NULL, RA_SIZE, PROT_READ, MAP_SHARED, fd, 0) : MAP_FAILED;
+	struct stat st;
+
+	EXPECT(m != MAP_FAILED);
+	if (m == MAP_FAILED)
+		return;
+	EXPECT(m[0] == 'd' && m[65536 - 1] == 'd');
+	EXPECT(stat(MNT "/ra-count", &st) == -1);
+	hold = open(MNT "/ra-hold", O_RDONLY);
+	EXPECT(hold >= 0 && close(hold) == 0);
+	usleep(100000);
+	EXPECT(m[RA_SIZE / 2] == 'd');
+	EXPECT(stat(MNT "/ra-count", &st) == -1);
+	EXPECT(stat(MNT "/ra-free", &st) == -1);
+	munmap((void *)m, RA_SIZE);
+	close(fd);
+}
+
 /* POLL: "not ready" stands, without asking again, until NOTIFY_POLL. */
 static void poll_checks(void)
 {
@@ -987,6 +1041,7 @@ static void client(void)
 	waiter_checks();
 	ioctl_checks();
 	poll_checks();
+	readahead_checks();
 
 	/* POSIX locks go to the server, which asked for them at INIT. */
 	fd = open(MNT "/good", O_RDWR);
