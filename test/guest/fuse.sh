@@ -81,6 +81,35 @@ else
 	cat "$t/got2"
 	fail=1
 fi
+# umount -l (MNT_DETACH) with a file open on the mount: the name goes at
+# once, the open file still reads through the server, and closing it (the
+# last user) sends DESTROY, after which memfs exits by itself.
+cat >"$t/detach.sh" <<DETACH
+mkdir -p /tmp/m
+$t/memfs --say-destroy /tmp/m -f -s & pid=\$!
+i=0; while [ \$i -lt 200 ] && ! grep -q ' /tmp/m ' /proc/mounts; do sleep 0.05; i=\$((i+1)); done
+echo kept > /tmp/m/f
+exec 3< /tmp/m/f
+umount -l /tmp/m; echo "umount -l \$?"
+grep -q ' /tmp/m ' /proc/mounts && echo "still mounted" || echo "not in /proc/mounts"
+echo "names under /tmp/m: \$(ls /tmp/m | wc -l)"
+cat <&3
+kill -0 \$pid && echo "server still serving"
+exec 3<&-
+wait \$pid; echo "server exit \$?"
+DETACH
+timeout 60 "$ks" run --leak-check --platform "$platform" --cwd / "$busybox" sh "$t/detach.sh" \
+	>"$t/got3" 2>&1 </dev/null
+status=$?
+printf 'umount -l 0\nnot in /proc/mounts\nnames under /tmp/m: 0\nkept\nserver still serving\nmemfs: destroy\nserver exit 0\n' >"$t/want3"
+if [[ $status -eq 0 ]] && diff -u "$t/want3" <(grep -v '^ksentry: leak check' "$t/got3") &&
+	grep -q "leak check: 0 memory-file bytes left" "$t/got3"; then
+	echo "ok umount -l: the open file still reads, its close sends DESTROY, memfs exits"
+else
+	echo "FAIL umount -l (exit $status):"
+	cat "$t/got3"
+	fail=1
+fi
 # Locks on a memfs mount: libfuse's high level without a lock op does not
 # take FUSE_POSIX_LOCKS, so the sentry's own locks serve (as Linux's).
 # Then mmap of files on it.
