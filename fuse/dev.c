@@ -80,6 +80,7 @@ static void background_done(struct fuse_conn *fc)
 	fc->bg_queue = next->next;
 	if (!fc->bg_queue)
 		fc->bg_tail = &fc->bg_queue;
+	fc->bg_queued--;
 	fc->active_background++;
 	queue(fc, next);
 }
@@ -130,6 +131,7 @@ static void abort_locked(struct fuse_conn *fc)
 		req_finish(fc, req, -ENOTCONN);
 	}
 	fc->bg_tail = &fc->bg_queue;
+	fc->bg_queued = 0;
 	while ((req = fc->pending)) {
 		fc->pending = req->next;
 		req_finish(fc, req, -ENOTCONN);
@@ -243,11 +245,20 @@ static int background(struct fuse_conn *fc, uint32_t opcode, uint64_t nodeid,
 	}
 	if (no_reply) {
 		queue(fc, req); /* FORGET: not counted, as in Linux */
+	} else if (fc->active_background >= fc->max_background &&
+		   fc->bg_queued >= FUSE_MAX_BG_QUEUE) {
+		fc->bg_dropped++;
+		pthread_mutex_unlock(&fc->lock);
+		if (then)
+			then(arg);
+		req_free(req);
+		return -EAGAIN;
 	} else if (fc->active_background >= fc->max_background) {
 		req->counted = true; /* counted when it leaves bg_queue */
 		req->next = NULL;
 		*fc->bg_tail = req;
 		fc->bg_tail = &req->next;
+		fc->bg_queued++;
 	} else {
 		req->counted = true;
 		fc->active_background++;

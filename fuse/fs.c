@@ -1158,10 +1158,12 @@ static int pc_write_as(struct vfs_file *f, uint64_t off, const void *buf, size_t
 		bool queued = bg && !fuse_congested(fc);
 		int err;
 
-		if (queued)
+		if (queued) {
 			err = fuse_request_background_then(fc, FUSE_WRITE, ff->fi->nodeid, a, 2,
 							   put_file, vfs_file_get(f));
-		else
+			queued = err != -EAGAIN; /* the queue filled meanwhile: wait */
+		}
+		if (!queued)
 			err = fuse_request(fc, FUSE_WRITE, ff->fi->nodeid, a, 2, &o, sizeof(o), true,
 					   NULL);
 		if (!err && !queued && o.size != n)

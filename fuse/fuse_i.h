@@ -36,6 +36,10 @@
 #include "kernel/vfs/fdtable.h"
 
 #define FUSE_MAX_PENDING 1024 /* queued requests per connection; then callers wait */
+/* Background requests waiting behind max_background; past it a RELEASE
+ * is not sent at all: a server that far behind has stopped, and the
+ * sentry's memory must not grow with every close (dev.c background). */
+#define FUSE_MAX_BG_QUEUE 1024
 #define FUSE_NODE_BUCKETS 1024 /* the node table's hash */
 #define FUSE_READAHEAD_OFFER (128 * 1024) /* INIT's max_readahead */
 
@@ -88,9 +92,12 @@ struct fuse_conn {
 	uint64_t next_unique;
 
 	/* Background requests (RELEASE, RELEASEDIR): at most max_background
-	 * queued or in flight; the rest wait on bg_queue, in order. */
+	 * queued or in flight; the rest wait on bg_queue, in order, at most
+	 * FUSE_MAX_BG_QUEUE of them. */
 	unsigned active_background;
 	struct fuse_req *bg_queue, **bg_tail;
+	unsigned bg_queued;
+	uint64_t bg_dropped;	 /* not sent: bg_queue was full */
 	struct fuse_req *ended;	 /* over, with a ->then to run once unlocked */
 
 	/* Negotiated at FUSE_INIT. */

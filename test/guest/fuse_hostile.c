@@ -80,6 +80,7 @@ static struct stat st_unused;
 #define RA_HOLD_NODE 28 /* "ra-hold": its RELEASE is held, the mount congested */
 #define RA_SIZE	    (1 << 20)
 static int ra_reads, ra_bytes, ra_counts;
+static int good_releases; /* since "ra-free" */
 static uint64_t ra_held_release;
 static int reads_of[32];  /* READs per node, for the ones above */
 static uint64_t poll_kh;
@@ -475,12 +476,18 @@ static void serve(void)
 
 				fill_attr(&e.attr, e.nodeid, S_IFREG | 0644, arg[2] ? 4096 : RA_SIZE);
 				reply(h->unique, 0, &e, sizeof(e));
+			} else if (!strcmp(arg, "bg-count")) {
+				struct fuse_entry_out e = {.nodeid = 29};
+
+				fill_attr(&e.attr, 29, S_IFREG | 0644, (uint64_t)good_releases);
+				reply(h->unique, 0, &e, sizeof(e));
 			} else if (!strcmp(arg, "ra-count")) {
 				printf("%s: %d READ, %d bytes\n", ra_counts++ ? "congested" : "readahead",
 				       ra_reads, ra_bytes);
 				ra_reads = ra_bytes = 0;
 				reply(h->unique, -ENOENT, NULL, 0);
 			} else if (!strcmp(arg, "ra-free")) {
+				good_releases = 0;
 				reply(ra_held_release, 0, NULL, 0);
 				reply(h->unique, -ENOENT, NULL, 0);
 			} else if (!strcmp(arg, "poll-wake")) {
@@ -567,6 +574,7 @@ static void serve(void)
 				hold_brief(h->unique);
 				break;
 			}
+			good_releases += h->nodeid == 2;
 			if (h->nodeid == RA_HOLD_NODE) {
 				ra_held_release = h->unique; /* answered at "ra-free" */
 				break;
@@ -922,7 +930,19 @@ static void readahead_checks(void)
 	usleep(100000);
 	EXPECT(m[RA_SIZE / 2] == 'd');
 	EXPECT(stat(MNT "/ra-count", &st) == -1);
+	/* Still held: closes queue their RELEASEs behind it (max_background
+	 * 1), up to FUSE_MAX_BG_QUEUE, 1024; the rest are not sent. */
+	for (int i = 0; i < 1100; i++) {
+		int g = open(MNT "/good", O_RDONLY);
+
+		EXPECT(g >= 0 && close(g) == 0);
+	}
 	EXPECT(stat(MNT "/ra-free", &st) == -1);
+	for (int i = 0; i < 200 && stat(MNT "/bg-count", &st) == 0 && st.st_size < 1024; i++)
+		usleep(50000);
+	usleep(300000);
+	EXPECT(stat(MNT "/bg-count", &st) == 0);
+	printf("background queue: %lld RELEASE sent of 1100\n", (long long)st.st_size);
 	munmap((void *)m, RA_SIZE);
 	close(fd);
 }
