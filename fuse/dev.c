@@ -26,6 +26,7 @@
 #include <time.h>
 
 #include "fuse/fuse_i.h"
+#include "kernel/pollwake.h"
 
 static const struct vfs_file_ops fuse_dev_ops;
 
@@ -100,6 +101,7 @@ static void req_finish(struct fuse_conn *fc, struct fuse_req *req, int error)
 		req_free(req);
 	}
 	pthread_cond_broadcast(&fc->changed);
+	poll_wake();
 }
 
 /* Drop fc->lock, then run what ended requests left to do: it may put a
@@ -143,6 +145,7 @@ static void abort_locked(struct fuse_conn *fc)
 		req_finish(fc, req, -ENOTCONN);
 	}
 	pthread_cond_broadcast(&fc->changed);
+	poll_wake();
 }
 
 void fuse_conn_abort(struct fuse_conn *fc)
@@ -199,6 +202,7 @@ static void queue(struct fuse_conn *fc, struct fuse_req *req)
 	fc->pending_tail = &req->next;
 	fc->npending++;
 	pthread_cond_broadcast(&fc->changed);
+	poll_wake();
 }
 
 static void unlink_pending(struct fuse_conn *fc, struct fuse_req *req)
@@ -567,6 +571,7 @@ static int take_forgets(struct fuse_conn *fc, size_t room, unsigned char **msg, 
 	*(struct fuse_batch_forget_in *)(*msg + sizeof(*h)) =
 		(struct fuse_batch_forget_in){.count = (uint32_t)count};
 	pthread_cond_broadcast(&fc->changed);
+	poll_wake();
 	return 0;
 }
 
@@ -657,6 +662,7 @@ static ssize_t dev_read(struct vfs_file *f, struct vfs_io *io, uint64_t off)
 		fc->processing = req;
 	}
 	pthread_cond_broadcast(&fc->changed);
+	poll_wake();
 	unlock_ended(fc);
 
 	err = io->copy(io, msg, 0, len, true);

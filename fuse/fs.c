@@ -30,6 +30,7 @@
 
 #include "fuse/fuse_i.h"
 #include "kernel/kernel.h"
+#include "kernel/pollwake.h"
 #include "kernel/vfs/lock.h"
 #include "kernel/vfs/pagecache.h"
 #include "kernel/vfs/vfs.h"
@@ -1599,6 +1600,7 @@ static int poll_wakeup(struct fuse_conn *fc, uint64_t kh)
 		}
 	}
 	pthread_mutex_unlock(&fc->nodes_lock);
+	poll_wake();
 	return 0;
 }
 

@@ -11,6 +11,7 @@
 
 #include "kernel/pipe.h"
 #include "kernel/signal.h"
+#include "kernel/pollwake.h"
 #include "kernel/task.h"
 
 #define PIPE_SIZE (64 * 1024)
@@ -74,6 +75,7 @@ static ssize_t pipe_read(struct vfs_file *f, struct vfs_io *io, uint64_t off)
 		done += chunk;
 	}
 	pthread_cond_broadcast(&p->changed);
+	poll_wake();
 out_unlock:
 	pthread_mutex_unlock(&p->lock);
 	return done ? (ssize_t)done : err;
@@ -114,6 +116,7 @@ static ssize_t pipe_write(struct vfs_file *f, struct vfs_io *io, uint64_t off)
 		p->len += chunk;
 		done += chunk;
 		pthread_cond_broadcast(&p->changed);
+		poll_wake();
 	}
 	pthread_mutex_unlock(&p->lock);
 	if (err == -EPIPE && task_current()) /* after the unlock: see task.h */
@@ -188,6 +191,7 @@ static void pipe_put_end(struct pipe *p, int acc)
 	if (last && fifo)
 		fifo->pipe = NULL;
 	pthread_cond_broadcast(&p->changed);
+	poll_wake();
 	pthread_mutex_unlock(&p->lock);
 	if (fifo)
 		pthread_mutex_unlock(&fifo->lock);
@@ -306,6 +310,7 @@ int pipe_fifo_open(struct pipe_fifo *fifo, struct vfs_file *f, int flags)
 		p->w_opens++;
 	}
 	pthread_cond_broadcast(&p->changed);
+	poll_wake();
 	if (acc == O_RDONLY && !(flags & O_NONBLOCK)) {
 		seen = p->w_opens;
 		while (!err && p->writers == 0 && p->w_opens == seen)

@@ -7,8 +7,10 @@
  * epoll keeps an interest list of (fd, file) pairs, each holding a file
  * reference, and epoll_wait asks every file on it for its readiness the
  * way poll does (sys_poll.c): files with a poll op are asked, host-backed
- * ones are polled on the host, and the list is looked at again every
- * millisecond while nothing is ready; a signal ends the wait.  Events are
+ * ones are polled on the host.  While nothing is ready the waiter sleeps
+ * until kernel/pollwake.h says some file changed (every millisecond it
+ * looks again instead if a host fd is on the list); a signal ends the
+ * wait.  Events are
  * level-triggered; EPOLLET is accepted and served level-triggered (a
  * program that drains to EAGAIN, as edge-triggered ones must, sees no
  * difference but an extra wake-up), EPOLLONESHOT disarms after one report.
@@ -24,6 +26,7 @@
 #include <sys/eventfd.h>
 #include <time.h>
 
+#include "kernel/pollwake.h"
 #include "kernel/signal.h"
 #include "kernel/syscall.h"
 
@@ -67,6 +70,7 @@ static ssize_t efd_read(struct vfs_file *f, struct vfs_io *io, uint64_t off)
 		if (!err) {
 			e->count -= v;
 			pthread_cond_broadcast(&e->changed);
+			poll_wake();
 		}
 	}
 	pthread_mutex_unlock(&e->lock);
@@ -96,6 +100,7 @@ static ssize_t efd_write(struct vfs_file *f, struct vfs_io *io, uint64_t off)
 	if (!err) {
 		e->count += v;
 		pthread_cond_broadcast(&e->changed);
+		poll_wake();
 	}
 	pthread_mutex_unlock(&e->lock);
 	return err ? err : (ssize_t)sizeof(v);
@@ -222,16 +227,45 @@ static uint32_t file_ready(struct vfs_file *f, uint32_t events)
 	return events & (EPOLLIN | EPOLLOUT | EPOLLRDNORM | EPOLLWRNORM);
 }
 
-/* Ready entries of @ep into @out (at most @max).  Returns how many. */
-static int epoll_scan(struct task *t, struct epoll *ep, struct epoll_event *out, int max)
+static struct epoll_entry *find_entry(struct epoll *ep, int fd, struct vfs_file *f)
 {
-	int n = 0;
+	for (size_t i = 0; i < ep->n; i++)
+		if (ep->entries[i].fd == fd && ep->entries[i].file == f)
+			return &ep->entries[i];
+	return NULL;
+}
+
+/*
+ * Ready entries of @ep into @out (at most @max).  Returns how many, or
+ * -ENOMEM; *@host says whether a host fd is among them (nothing tells us
+ * when those change).  The files are asked with no lock held, a copy of
+ * the entries in hand: a FUSE file's poll waits for its server.
+ */
+static int epoll_scan(struct task *t, struct epoll *ep, struct epoll_event *out, int max,
+		      bool *host)
+{
+	struct epoll_entry *snap;
+	size_t n;
+	int got = 0;
 
 	pthread_mutex_lock(&ep->lock);
-	for (size_t i = 0; i < ep->n && n < max; i++) {
-		struct epoll_entry *e = &ep->entries[i];
+	n = ep->n;
+	snap = n ? malloc(n * sizeof(*snap)) : NULL;
+	if (n && !snap) {
+		pthread_mutex_unlock(&ep->lock);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		snap[i] = ep->entries[i];
+		vfs_file_get(snap[i].file);
+	}
+	pthread_mutex_unlock(&ep->lock);
+	*host = false;
+	for (size_t i = 0; i < n && got < max; i++) {
+		struct epoll_entry *e = &snap[i], *real;
 		struct vfs_file *now;
 		uint32_t r;
+		bool report = true;
 
 		if (e->disarmed)
 			continue;
@@ -240,17 +274,29 @@ static int epoll_scan(struct task *t, struct epoll *ep, struct epoll_event *out,
 			vfs_file_put(now);
 		if (now != e->file)
 			continue; /* closed since: Linux would have dropped it */
+		*host |= e->file->ops && e->file->ops->host_fd;
 		r = file_ready(e->file, e->events) & (e->events | EPOLLERR | EPOLLHUP);
 		if (!r)
 			continue;
-		out[n].events = r;
-		out[n].data.u64 = e->data;
-		n++;
-		if (e->events & EPOLLONESHOT)
-			e->disarmed = true;
+		if (e->events & EPOLLONESHOT) {
+			/* Reported once: by us, unless another waiter was first. */
+			pthread_mutex_lock(&ep->lock);
+			real = find_entry(ep, e->fd, e->file);
+			report = real && !real->disarmed;
+			if (report)
+				real->disarmed = true;
+			pthread_mutex_unlock(&ep->lock);
+		}
+		if (!report)
+			continue;
+		out[got].events = r;
+		out[got].data.u64 = e->data;
+		got++;
 	}
-	pthread_mutex_unlock(&ep->lock);
-	return n;
+	for (size_t i = 0; i < n; i++)
+		vfs_file_put(snap[i].file);
+	free(snap);
+	return got;
 }
 
 static const struct vfs_file_ops epoll_ops = {
@@ -288,14 +334,6 @@ int64_t sys_epoll_create(struct task *t, const uint64_t a[6])
 	if ((int)a[0] <= 0)
 		return -EINVAL;
 	return sys_epoll_create1(t, (const uint64_t[6]){0});
-}
-
-static struct epoll_entry *find_entry(struct epoll *ep, int fd, struct vfs_file *f)
-{
-	for (size_t i = 0; i < ep->n; i++)
-		if (ep->entries[i].fd == fd && ep->entries[i].file == f)
-			return &ep->entries[i];
-	return NULL;
 }
 
 int64_t sys_epoll_ctl(struct task *t, const uint64_t a[6])
@@ -399,8 +437,10 @@ static int64_t do_epoll_wait(struct task *t, int epfd, uint64_t uevents, int max
 	}
 	for (;;) {
 		struct timespec slice = {0, EPOLL_SLICE_NS};
+		uint64_t seen = poll_seq();
+		bool host;
 
-		n = epoll_scan(t, ep, out, max);
+		n = epoll_scan(t, ep, out, max, &host);
 		if (n || timeout_ms == 0)
 			break;
 		if (task_signal_pending(t)) {
@@ -411,7 +451,10 @@ static int64_t do_epoll_wait(struct task *t, int epfd, uint64_t uevents, int max
 		if (timeout_ms > 0 && (now.tv_sec > deadline.tv_sec ||
 				       (now.tv_sec == deadline.tv_sec && now.tv_nsec >= deadline.tv_nsec)))
 			break;
-		nanosleep(&slice, NULL);
+		if (host)
+			nanosleep(&slice, NULL); /* a host fd: look again soon */
+		else
+			(void)poll_sleep(t, seen, timeout_ms > 0 ? &deadline : NULL);
 	}
 	if (n > 0 && mm_copy_out(t->mm, uevents, out, (size_t)n * sizeof(*out)))
 		n = -EFAULT;

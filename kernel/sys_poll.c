@@ -2,10 +2,11 @@
  * kernel/sys_poll.c - poll and ppoll over the files that exist so far.
  *
  * Files backed by a host fd (the host's stdio) are polled on the host with
- * the guest's timeout; files with their own poll op (pipes, eventfds) are
- * asked, and looked at again every millisecond while the guest waits;
- * every other file is always ready, as regular files are on Linux.  A
- * signal ends the wait (the host poll is cut into 20 ms slices to look).
+ * the guest's timeout; files with their own poll op (pipes, eventfds,
+ * FUSE) are asked, and asked again when kernel/pollwake.h says something
+ * changed; every other file is always ready, as regular files are on
+ * Linux.  A signal ends the wait (the host poll is cut into 20 ms slices
+ * to look).
  * select and pselect6 are poll underneath.
  */
 #include <limits.h>
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "kernel/pollwake.h"
 #include "kernel/signal.h"
 #include "kernel/syscall.h"
 
@@ -62,13 +64,30 @@ static int64_t elapsed_ms(const struct timespec *t0)
 
 #define POLL_SIGNAL_SLICE_MS 20
 
-/* Wait until one of the @nfds fds of @g is ready (revents filled in), the
+/* @t0 plus @ms, for poll_sleep. */
+static struct timespec deadline_after(const struct timespec *t0, int ms)
+{
+	struct timespec d = {t0->tv_sec + ms / 1000, t0->tv_nsec + (long)(ms % 1000) * 1000000};
+
+	if (d.tv_nsec >= 1000000000) {
+		d.tv_sec++;
+		d.tv_nsec -= 1000000000;
+	}
+	return d;
+}
+
+/*
+ * Wait until one of the @nfds fds of @g is ready (revents filled in), the
  * timeout passes, or a signal comes.  Returns how many are ready, or a
- * negative errno. */
+ * negative errno.  Without host fds the wait is poll_sleep's, woken by
+ * the first change; with them the host's poll sleeps, in slices short
+ * enough to see signals, and files of our own in the set are looked at
+ * again every millisecond meanwhile.
+ */
 static int64_t poll_fds(struct task *t, struct pollfd *g, uint64_t nfds, int timeout_ms)
 {
 	struct pollfd *h;
-	struct timespec t0;
+	struct timespec t0, deadline;
 	int *map, nhost, waitable, ready, r;
 	int64_t err = 0;
 
@@ -79,24 +98,23 @@ static int64_t poll_fds(struct task *t, struct pollfd *g, uint64_t nfds, int tim
 		goto out_free;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	deadline = deadline_after(&t0, timeout_ms < 0 ? 0 : timeout_ms);
 	for (;;) {
 		int64_t left = timeout_ms < 0 ? -1 : timeout_ms - elapsed_ms(&t0);
+		uint64_t seen = poll_seq();
 		int wait;
 
+		if (timeout_ms >= 0 && left < 0)
+			left = 0;
 		if (task_signal_pending(t)) {
 			err = -ERESTARTNOHAND;
 			goto out_free;
 		}
 		ready = poll_pass(t, g, nfds, h, map, &nhost, &waitable);
-		/* Files with their own readiness have no host fd to sleep on:
-		 * look again every millisecond. */
-		wait = ready || left == 0 ? 0 : waitable ? 1 : left < 0 ? -1 : (int)left;
-		if (left > 0 && wait > left)
-			wait = (int)left;
-		/* The host's poll does not see our signals: wake to look. */
-		if (wait < 0 || wait > POLL_SIGNAL_SLICE_MS)
-			wait = POLL_SIGNAL_SLICE_MS;
 		if (nhost) {
+			wait = ready || left == 0 ? 0 : waitable ? 1 : left < 0 ? -1 : (int)left;
+			if (wait < 0 || wait > POLL_SIGNAL_SLICE_MS)
+				wait = POLL_SIGNAL_SLICE_MS;
 			r = poll(h, (nfds_t)nhost, wait);
 			if (r < 0 && errno == EINTR)
 				continue; /* a kick: look at signals */
@@ -108,19 +126,14 @@ static int64_t poll_fds(struct task *t, struct pollfd *g, uint64_t nfds, int tim
 				g[map[j]].revents = h[j].revents;
 				ready += h[j].revents != 0;
 			}
-		} else if (wait > 0) {
-			struct timespec ms = {0, 1000000};
-
-			nanosleep(&ms, NULL);
+		} else if (!ready && left != 0) {
+			/* Woken by a change (look again), a signal (the top
+			 * sees it), or the deadline (one last look). */
+			(void)poll_sleep(t, seen, timeout_ms < 0 ? NULL : &deadline);
+			continue;
 		}
 		if (ready || left == 0 || (timeout_ms >= 0 && elapsed_ms(&t0) >= timeout_ms))
 			break;
-		if (!waitable && !nhost && timeout_ms < 0) {
-			/* Nothing can become ready: sleep until a signal. */
-			struct timespec ms = {0, POLL_SIGNAL_SLICE_MS * 1000000L};
-
-			nanosleep(&ms, NULL);
-		}
 	}
 	err = ready;
 out_free:

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <setjmp.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -823,6 +824,32 @@ static void test_epoll(void)
 	FD_SET(p[0], &rd);
 	tv = (struct timeval){0, 20000};
 	EXPECT(select(p[0] + 1, &rd, NULL, NULL, &tv) == 0 && !FD_ISSET(p[0], &rd));
+	/* poll(-1) sleeps until a child writes; then a signal (no
+	 * SA_RESTART) ends poll(-1) and epoll_wait(-1) with EINTR. */
+	pid = fork();
+	if (pid == 0) {
+		usleep(50000);
+		write(p[1], "z", 1);
+		_exit(0);
+	}
+	{
+		struct pollfd pf = {.fd = p[0], .events = POLLIN};
+		struct sigaction sa = {.sa_handler = on_alarm};
+		struct itimerval once = {.it_value = {0, 50000}};
+
+		EXPECT(poll(&pf, 1, -1) == 1 && (pf.revents & POLLIN));
+		waitpid(pid, &status, 0);
+		EXPECT(read(p[0], &v, 1) == 1);
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGALRM, &sa, NULL);
+		EXPECT(setitimer(ITIMER_REAL, &once, NULL) == 0);
+		errno = 0;
+		EXPECT(poll(&pf, 1, -1) == -1 && errno == EINTR);
+		EXPECT(setitimer(ITIMER_REAL, &once, NULL) == 0);
+		errno = 0;
+		EXPECT(epoll_wait(ep, out, 4, -1) == -1 && errno == EINTR);
+		signal(SIGALRM, SIG_DFL);
+	}
 	close(ep);
 	close(p[0]);
 	close(p[1]);
