@@ -312,11 +312,12 @@ static void wait_after_interrupt(struct fuse_conn *fc, struct fuse_req *req, str
 	}
 }
 
-/* A reply is being copied into @req's buffer (dev_write): wait until it
- * is in, before the caller lets its buffer go.  fc->lock held. */
+/* A reply is being copied into @req's buffer (dev_write), or its data
+ * out of the caller's pieces (dev_read): wait until that is over, before
+ * the caller lets its memory go.  fc->lock held. */
 static void wait_copy(struct fuse_conn *fc, struct fuse_req *req)
 {
-	while (req->copying)
+	while (req->copying || req->copying_in)
 		pthread_cond_wait(&fc->changed, &fc->lock);
 }
 
@@ -359,6 +360,7 @@ static int request(struct fuse_conn *fc, struct fuse_req *req, size_t *out_len)
 			req->abandoned = true;
 			req->out = NULL;
 			req->nsg = 0;
+			req->in_nsg = 0;
 			req->out_size = 0;
 			pthread_mutex_unlock(&fc->lock);
 			fprintf(stderr, "ksentry: FUSE server did not answer within %u ms: "
@@ -397,10 +399,14 @@ static int request(struct fuse_conn *fc, struct fuse_req *req, size_t *out_len)
 		req->abandoned = true;
 		req->out = NULL;
 		req->nsg = 0;
+		req->in_nsg = 0;
 		req->out_size = 0;
 		pthread_mutex_unlock(&fc->lock);
 		return -EINTR;
 	}
+	/* A server may answer a request it is still reading (it can guess
+	 * the unique): its data pieces are ours again only after the copy. */
+	wait_copy(fc, req);
 	err = req->error;
 	if (out_len)
 		*out_len = req->out_len;
@@ -435,6 +441,25 @@ int fuse_request_sg(struct fuse_conn *fc, uint32_t opcode, uint64_t nodeid,
 	req->nsg = nsg;
 	for (int i = 0; i < nsg; i++)
 		req->out_size += sg[i].len;
+	return request(fc, req, out_len);
+}
+
+int fuse_request_in_sg(struct fuse_conn *fc, uint32_t opcode, uint64_t nodeid,
+		       const struct fuse_arg *args, int nargs, const struct fuse_sg *in_sg,
+		       int in_nsg, void *out, size_t out_size, bool exact, size_t *out_len)
+{
+	struct fuse_req *req = req_new(fc, opcode, nodeid, args, nargs);
+
+	if (!req)
+		return -ENOMEM;
+	req->in_sg = in_sg;
+	req->in_nsg = in_nsg;
+	for (int i = 0; i < in_nsg; i++)
+		req->in_sg_len += in_sg[i].len;
+	((struct fuse_in_header *)req->in)->len += (uint32_t)req->in_sg_len;
+	req->out = out;
+	req->out_size = out_size;
+	req->out_exact = exact;
 	return request(fc, req, out_len);
 }
 
@@ -638,7 +663,7 @@ static ssize_t dev_read(struct vfs_file *f, struct vfs_io *io, uint64_t off)
 			free(msg);
 			return err ? err : (ssize_t)len; /* (lost if the copy fails, as Linux's) */
 		}
-		if (req->in_len <= io->len)
+		if (req->in_len + req->in_sg_len <= io->len)
 			break;
 		/* A WRITE sized by max_write, a server that reads less: the
 		 * request fails, as Linux's, and this read takes the next. */
@@ -656,10 +681,17 @@ static ssize_t dev_read(struct vfs_file *f, struct vfs_io *io, uint64_t off)
 	no_reply = req->no_reply;
 	if (no_reply) {
 		req_free(req);
+		req = NULL;
 	} else {
 		req->state = FUSE_REQ_SENT;
 		req->next = fc->processing;
 		fc->processing = req;
+		/* Its caller waits for this copy before it lets the pieces go,
+		 * so @req lives until copying_in is cleared below. */
+		if (req->in_nsg)
+			req->copying_in = true;
+		else
+			req = NULL;
 	}
 	pthread_cond_broadcast(&fc->changed);
 	poll_wake();
@@ -667,6 +699,16 @@ static ssize_t dev_read(struct vfs_file *f, struct vfs_io *io, uint64_t off)
 
 	err = io->copy(io, msg, 0, len, true);
 	free(msg);
+	if (req) {
+		for (int i = 0; i < req->in_nsg && !err; i++) {
+			err = io->copy(io, (void *)req->in_sg[i].p, len, req->in_sg[i].len, true);
+			len += req->in_sg[i].len;
+		}
+		pthread_mutex_lock(&fc->lock);
+		req->copying_in = false;
+		pthread_cond_broadcast(&fc->changed);
+		pthread_mutex_unlock(&fc->lock);
+	}
 	if (err && !no_reply) {
 		/* The server never got it: the request fails (EIO, as Linux's),
 		 * unless it ended meanwhile. */

@@ -1257,14 +1257,14 @@ static const struct mm_mappable_ops fuse_mappable = {
 
 /* Hold up to @want bytes of @io's caller side from @at, in pieces: how
  * many (their total in *@got); 0 when it cannot be held. */
-static int pin_caller(struct vfs_io *io, size_t at, size_t want, struct vfs_io_pin *pins,
-		      struct fuse_sg *sg, size_t *got)
+static int pin_caller(struct vfs_io *io, size_t at, size_t want, bool to_caller,
+		      struct vfs_io_pin *pins, struct fuse_sg *sg, size_t *got)
 {
 	int n = 0;
 
 	*got = 0;
 	while (io->pin && *got < want && n < FUSE_SG_MAX &&
-	       io->pin(io, at + *got, want - *got, true, &pins[n]) == 0) {
+	       io->pin(io, at + *got, want - *got, to_caller, &pins[n]) == 0) {
 		sg[n] = (struct fuse_sg){.p = pins[n].p, .len = pins[n].len};
 		*got += pins[n++].len;
 	}
@@ -1294,7 +1294,7 @@ static ssize_t ffile_read(struct vfs_file *f, struct vfs_io *io, uint64_t off)
 		size_t want = io->len - done < chunk ? io->len - done : chunk, got = 0, pinned;
 		struct vfs_io_pin pins[FUSE_SG_MAX];
 		struct fuse_sg sg[FUSE_SG_MAX];
-		int n = pin_caller(io, done, want, pins, sg, &pinned);
+		int n = pin_caller(io, done, want, true, pins, sg, &pinned);
 		struct fuse_read_in in = {.fh = ff->fh, .offset = off + done,
 					  .flags = (uint32_t)f->flags};
 
@@ -1325,36 +1325,75 @@ static ssize_t ffile_read(struct vfs_file *f, struct vfs_io *io, uint64_t off)
 	return done ? (ssize_t)done : err;
 }
 
+/* One WRITE of @n bytes from @io at @done: the caller's pages pinned
+ * and copied by the server's read straight from them (one copy; as much
+ * as could be pinned: *@asked is updated), or, where they cannot be
+ * pinned, through @*buf.  How much the server took into *@took;
+ * mappings see it. */
+static int write_chunk(struct vfs_file *f, struct vfs_io *io, uint64_t off, size_t done,
+		       size_t *asked, unsigned char **buf, size_t chunk, uint32_t *took)
+{
+	size_t n = *asked;
+	struct fuse_file *ff = f->priv;
+	struct fuse_conn *fc = ff->fi->fc;
+	struct fuse_write_in in = {.fh = ff->fh, .offset = off + done,
+				   .flags = (uint32_t)f->flags};
+	struct fuse_write_out o = {0};
+	struct vfs_io_pin pins[FUSE_SG_MAX];
+	struct fuse_sg sg[FUSE_SG_MAX];
+	size_t pinned;
+	int np = pin_caller(io, done, n, false, pins, sg, &pinned), err;
+
+	if (np) {
+		in.size = (uint32_t)(n = pinned);
+		err = fuse_request_in_sg(fc, FUSE_WRITE, ff->fi->nodeid,
+					 &(struct fuse_arg){&in, sizeof(in)}, 1, sg, np, &o,
+					 sizeof(o), true, NULL);
+	} else {
+		if (!*buf && !(*buf = malloc(chunk)))
+			return -ENOMEM;
+		in.size = (uint32_t)n;
+		err = io->copy(io, *buf, done, n, false);
+		if (!err)
+			err = fuse_request(fc, FUSE_WRITE, ff->fi->nodeid,
+					   (struct fuse_arg[]){{&in, sizeof(in)}, {*buf, n}}, 2, &o,
+					   sizeof(o), true, NULL);
+	}
+	if (!err && o.size > n)
+		err = -EIO; /* wrote more than it was given */
+	if (!err && np) {
+		for (int i = 0, at = 0; i < np && (uint32_t)at < o.size; at += (int)sg[i++].len)
+			pagecache_update(&ff->fi->pc, off + done + (size_t)at, sg[i].p,
+					 o.size - (uint32_t)at < sg[i].len ? o.size - (uint32_t)at
+									   : sg[i].len);
+	} else if (!err) {
+		pagecache_update(&ff->fi->pc, off + done, *buf, o.size);
+	}
+	while (np--)
+		io->unpin(io, &pins[np]);
+	*asked = n;
+	*took = o.size;
+	return err;
+}
+
+/* write(2): WRITEs of at most max_write (and 128 KiB) each. */
 static ssize_t ffile_write(struct vfs_file *f, struct vfs_io *io, uint64_t off)
 {
 	struct fuse_file *ff = f->priv;
 	struct fuse_conn *fc = ff->fi->fc;
 	size_t chunk = fc->max_write < IO_CHUNK_MAX ? fc->max_write : IO_CHUNK_MAX, done = 0;
-	unsigned char *buf = malloc(chunk);
+	unsigned char *buf = NULL;
 	int err = 0;
 
-	if (!buf)
-		return -ENOMEM;
 	while (done < io->len) {
 		size_t n = io->len - done < chunk ? io->len - done : chunk;
-		struct fuse_write_in in = {.fh = ff->fh, .offset = off + done, .size = (uint32_t)n,
-					   .flags = (uint32_t)f->flags};
-		struct fuse_write_out o = {0};
+		uint32_t took = 0;
 
-		err = io->copy(io, buf, done, n, false);
-		if (!err) {
-			struct fuse_arg a[2] = {{&in, sizeof(in)}, {buf, n}};
-
-			err = fuse_request(fc, FUSE_WRITE, ff->fi->nodeid, a, 2, &o, sizeof(o), true,
-					   NULL);
-		}
-		if (!err && o.size > n)
-			err = -EIO; /* wrote more than it was given */
+		err = write_chunk(f, io, off, done, &n, &buf, chunk, &took);
 		if (err)
 			break;
-		pagecache_update(&ff->fi->pc, off + done, buf, o.size); /* mappings see it */
-		done += o.size;
-		if (o.size < n)
+		done += took;
+		if (took < n)
 			break;
 	}
 	free(buf);

@@ -62,6 +62,13 @@ struct fuse_req {
 	int nsg;
 	unsigned char *in;	 /* header and arguments, malloc'd */
 	size_t in_len;
+	/* Data that follows them, in pieces of the caller's own memory
+	 * (pinned): dev_read copies it straight into the server's buffer,
+	 * while copying_in says so and the caller may not let it go. */
+	const struct fuse_sg *in_sg;
+	int in_nsg;
+	size_t in_sg_len;
+	bool copying_in;
 	void *out;		 /* reply payload goes here */
 	size_t out_size;	 /* at most this much */
 	size_t out_len;		 /* what came */
@@ -204,6 +211,14 @@ struct fuse_sg {
 int fuse_request_sg(struct fuse_conn *fc, uint32_t opcode, uint64_t nodeid,
 		    const struct fuse_arg *args, int nargs, const struct fuse_sg *sg, int nsg,
 		    size_t *out_len);
+
+/* fuse_request, with the pieces @in_sg sent after the arguments, copied
+ * from the caller's memory into the server's buffer when it reads the
+ * request: one copy (a WRITE's data).  The pieces stay the caller's
+ * until this returns. */
+int fuse_request_in_sg(struct fuse_conn *fc, uint32_t opcode, uint64_t nodeid,
+		       const struct fuse_arg *args, int nargs, const struct fuse_sg *in_sg,
+		       int in_nsg, void *out, size_t out_size, bool exact, size_t *out_len);
 
 /* The most data a STORE notification may carry (Linux's has no bound: it
  * copies page by page; ours copies the whole payload first). */

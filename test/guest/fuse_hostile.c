@@ -563,6 +563,20 @@ static void serve(void)
 			if (h->nodeid == 9)
 				printf("create: write on fh %llu, %s OPEN\n", (unsigned long long)wi->fh,
 				       opened_9 ? "after an" : "no");
+			if (h->nodeid == 2 && (wi->offset == 4096 || wi->offset == 8192)) {
+				/* Data as the client wrote it, right after the
+				 * arguments, and counted in the header's length. */
+				const unsigned char *d = (const unsigned char *)(wi + 1);
+				bool same = h->len == sizeof(*h) + sizeof(*wi) + wi->size &&
+					    (size_t)n == h->len;
+
+				for (uint32_t i = 0; i < wi->size && same; i++)
+					same = d[i] == (wi->offset == 4096 ? (unsigned char)(i * 7 + 3)
+						       : i < 5 ? 'd' : 0);
+				printf("write-data at %llu: %u bytes%s\n",
+				       (unsigned long long)wi->offset, wi->size,
+				       same ? ", as written" : ", NOT as written");
+			}
 			reply(h->unique, 0, &o, sizeof(o));
 			break;
 		}
@@ -875,6 +889,14 @@ static void open_flags_checks(void)
 
 		EXPECT(into != MAP_FAILED && read(fd, into + 100, 16) == 5 &&
 		       memcmp(into + 100, "ddddd", 5) == 0);
+		/* And a write from such memory goes through it too. */
+		if (into != MAP_FAILED) {
+			int wfd = open(MNT "/good", O_WRONLY);
+
+			memset(into + 100, 0, 5);
+			EXPECT(wfd >= 0 && pwrite(wfd, into, 4096, 8192) == 4096);
+			close(wfd);
+		}
 		if (into != MAP_FAILED)
 			munmap(into, 4096);
 		close(mfd);
@@ -887,6 +909,23 @@ static void open_flags_checks(void)
 	map_once(MNT "/unkept");
 	map_once(MNT "/unkept");
 	EXPECT(stat(MNT "/read-counts", &st_unused) == -1);
+}
+
+/* A WRITE's data comes from the caller's pages, several of them: what
+ * the server reads is what was written (the server checks). */
+static void write_data_checks(void)
+{
+	int fd = open(MNT "/good", O_WRONLY);
+	unsigned char *b = malloc(3 * 4096);
+
+	EXPECT(fd >= 0 && b);
+	if (!b)
+		return;
+	for (int i = 0; i < 10000; i++)
+		b[100 + i] = (unsigned char)(i * 7 + 3);
+	EXPECT(pwrite(fd, b + 100, 10000, 4096) == 10000);
+	free(b);
+	close(fd);
 }
 
 /* IOCTL: the command's encoding sizes what moves; lies are EIO. */
@@ -1059,6 +1098,7 @@ static void client(void)
 	close(fd);
 	open_flags_checks();
 	waiter_checks();
+	write_data_checks();
 	ioctl_checks();
 	poll_checks();
 	readahead_checks();
