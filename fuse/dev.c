@@ -52,6 +52,7 @@ void fuse_conn_put(struct fuse_conn *fc)
 	if (!last)
 		return;
 	pthread_cond_destroy(&fc->changed);
+	pthread_cond_destroy(&fc->readable);
 	pthread_mutex_destroy(&fc->lock);
 	pthread_mutex_destroy(&fc->nodes_lock);
 	free(fc);
@@ -59,6 +60,7 @@ void fuse_conn_put(struct fuse_conn *fc)
 
 static void req_free(struct fuse_req *req)
 {
+	pthread_cond_destroy(&req->done_cond);
 	free(req->in);
 	if (req->background)
 		free(req->out);
@@ -94,14 +96,15 @@ static void req_finish(struct fuse_conn *fc, struct fuse_req *req, int error)
 		background_done(fc);
 	if (req->done)
 		req->done(fc, req);
+	pthread_cond_broadcast(&req->done_cond); /* its caller, if any */
 	if (req->then) {
 		req->next = fc->ended; /* background: freed by unlock_ended */
 		fc->ended = req;
 	} else if (req->background || req->abandoned) {
 		req_free(req);
 	}
-	pthread_cond_broadcast(&fc->changed);
-	poll_wake();
+	if (fc->changed_waiters)
+		pthread_cond_broadcast(&fc->changed); /* INIT's answer, or room */
 }
 
 /* Drop fc->lock, then run what ended requests left to do: it may put a
@@ -144,6 +147,7 @@ static void abort_locked(struct fuse_conn *fc)
 		fc->processing = req->next;
 		req_finish(fc, req, -ENOTCONN);
 	}
+	pthread_cond_broadcast(&fc->readable);
 	pthread_cond_broadcast(&fc->changed);
 	poll_wake();
 }
@@ -178,6 +182,7 @@ static struct fuse_req *req_new(struct fuse_conn *fc, uint32_t opcode, uint64_t 
 		free(req);
 		return NULL;
 	}
+	task_cond_init(&req->done_cond);
 	h = (struct fuse_in_header *)req->in;
 	*h = (struct fuse_in_header){.len = (uint32_t)len, .opcode = opcode, .nodeid = nodeid,
 				     .pid = t && t->tg ? (uint32_t)t->tg->tgid : 0};
@@ -201,7 +206,19 @@ static void queue(struct fuse_conn *fc, struct fuse_req *req)
 	*fc->pending_tail = req;
 	fc->pending_tail = &req->next;
 	fc->npending++;
-	pthread_cond_broadcast(&fc->changed);
+	pthread_cond_signal(&fc->readable); /* one server thread takes it */
+	poll_wake();
+}
+
+/* Requests left the queue: wake who waits for room, and, if more are
+ * queued, another server thread (each queued one woke only one).
+ * fc->lock held. */
+static void room_made(struct fuse_conn *fc)
+{
+	if (fc->changed_waiters)
+		pthread_cond_broadcast(&fc->changed);
+	if (fc->pending)
+		pthread_cond_signal(&fc->readable);
 	poll_wake();
 }
 
@@ -308,7 +325,7 @@ static void wait_after_interrupt(struct fuse_conn *fc, struct fuse_req *req, str
 			ts.tv_sec++;
 			ts.tv_nsec -= 1000000000;
 		}
-		pthread_cond_timedwait(&fc->changed, &fc->lock, &ts);
+		pthread_cond_timedwait(&req->done_cond, &fc->lock, &ts);
 	}
 }
 
@@ -318,7 +335,7 @@ static void wait_after_interrupt(struct fuse_conn *fc, struct fuse_req *req, str
 static void wait_copy(struct fuse_conn *fc, struct fuse_req *req)
 {
 	while (req->copying || req->copying_in)
-		pthread_cond_wait(&fc->changed, &fc->lock);
+		pthread_cond_wait(&req->done_cond, &fc->lock);
 }
 
 /* Send @req and wait for its answer (see fuse_request). */
@@ -330,8 +347,10 @@ static int request(struct fuse_conn *fc, struct fuse_req *req, size_t *out_len)
 
 	pthread_mutex_lock(&fc->lock);
 	/* Wait for FUSE_INIT's reply, and for room in the queue. */
+	fc->changed_waiters++;
 	while (fc->connected && (!fc->initialized || fc->npending >= FUSE_MAX_PENDING) && !err)
 		err = task_wait(t, &fc->changed, &fc->lock, NULL);
+	fc->changed_waiters--;
 	if (!err && !fc->connected)
 		err = -ENOTCONN;
 	if (err) {
@@ -350,7 +369,7 @@ static int request(struct fuse_conn *fc, struct fuse_req *req, size_t *out_len)
 		}
 	}
 	while (req->state != FUSE_REQ_DONE) {
-		err = task_wait(t, &fc->changed, &fc->lock, fc->timeout_ms ? &deadline : NULL);
+		err = task_wait(t, &req->done_cond, &fc->lock, fc->timeout_ms ? &deadline : NULL);
 		if (err == -ETIMEDOUT && req->state != FUSE_REQ_DONE) {
 			/* A hung server: end the connection, and with it every
 			 * wait on it (this request included). */
@@ -375,6 +394,7 @@ static int request(struct fuse_conn *fc, struct fuse_req *req, size_t *out_len)
 		if (req->state == FUSE_REQ_PENDING) {
 			/* The server never saw it: take it back. */
 			unlink_pending(fc, req);
+			room_made(fc);
 			pthread_mutex_unlock(&fc->lock);
 			req_free(req);
 			return err;
@@ -595,8 +615,7 @@ static int take_forgets(struct fuse_conn *fc, size_t room, unsigned char **msg, 
 				     .unique = unique};
 	*(struct fuse_batch_forget_in *)(*msg + sizeof(*h)) =
 		(struct fuse_batch_forget_in){.count = (uint32_t)count};
-	pthread_cond_broadcast(&fc->changed);
-	poll_wake();
+	room_made(fc);
 	return 0;
 }
 
@@ -645,11 +664,14 @@ static ssize_t dev_read(struct vfs_file *f, struct vfs_io *io, uint64_t off)
 			if (f->flags & O_NONBLOCK)
 				err = -EAGAIN;
 			else
-				err = task_wait(task_current(), &fc->changed, &fc->lock, NULL);
+				err = task_wait(task_current(), &fc->readable, &fc->lock, NULL);
 		}
 		if (!err && !fc->connected)
 			err = -ENODEV;
 		if (err) {
+			/* A wake-up this reader took and will not use: pass it on. */
+			if (fc->pending)
+				pthread_cond_signal(&fc->readable);
 			unlock_ended(fc);
 			return err;
 		}
@@ -693,8 +715,7 @@ static ssize_t dev_read(struct vfs_file *f, struct vfs_io *io, uint64_t off)
 		else
 			req = NULL;
 	}
-	pthread_cond_broadcast(&fc->changed);
-	poll_wake();
+	room_made(fc);
 	unlock_ended(fc);
 
 	err = io->copy(io, msg, 0, len, true);
@@ -706,7 +727,7 @@ static ssize_t dev_read(struct vfs_file *f, struct vfs_io *io, uint64_t off)
 		}
 		pthread_mutex_lock(&fc->lock);
 		req->copying_in = false;
-		pthread_cond_broadcast(&fc->changed);
+		pthread_cond_broadcast(&req->done_cond);
 		pthread_mutex_unlock(&fc->lock);
 	}
 	if (err && !no_reply) {
@@ -951,6 +972,7 @@ static int dev_open(struct kernel *k, struct vfs_file *f, int flags)
 		fc->owner_key = (uint64_t)(uintptr_t)fc * UINT64_C(0x9e3779b97f4a7c15) ^
 				(uint64_t)time(NULL);
 	task_cond_init(&fc->changed);
+	task_cond_init(&fc->readable);
 	fc->k = k;
 	if (k->fs_hooks_priv)
 		fc->timeout_ms = ((const struct fuse_config *)k->fs_hooks_priv)->timeout_ms;

@@ -81,12 +81,20 @@ struct fuse_req {
 	 * multi-threaded server. */
 	void (*then)(void *arg);
 	void *then_arg;
+	pthread_cond_t done_cond; /* its caller waits here, alone (fc->lock) */
 };
 
 struct fuse_conn {
 	struct kernel *k;
 	pthread_mutex_t lock;
-	pthread_cond_t changed;	 /* a request queued or done; the state changed */
+	/* Waits, each woken only by what it waits for: server threads in
+	 * read(2) on @readable (a queued request wakes one of them), a
+	 * caller on its request's done_cond, and callers waiting for INIT
+	 * or for room in the queue on @changed (counted by @changed_waiters,
+	 * so that no broadcast is paid for while nobody waits). */
+	pthread_cond_t readable;
+	pthread_cond_t changed;
+	unsigned changed_waiters;
 	int refs;		 /* device files + the mount */
 	int dev_files;		 /* open /dev/fuse files of this connection */
 	bool connected;		 /* false once aborted */

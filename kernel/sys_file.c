@@ -432,9 +432,10 @@ int64_t sys_getdents64(struct task *t, const uint64_t a[6])
 		err = -EINVAL; /* too small for the next entry */
 	if (!err && (err = mm_copy_out(t->mm, a[1], b.buf, b.used)) != 0) {
 		/* Not delivered: read them again next time. */
-		pthread_mutex_lock(&f->lock);
-		f->dir_pos = f->offset = b.first;
-		pthread_mutex_unlock(&f->lock);
+		pthread_mutex_lock(&f->pos_lock);
+		f->dir_pos = b.first;
+		__atomic_store_n(&f->offset, b.first, __ATOMIC_RELAXED);
+		pthread_mutex_unlock(&f->pos_lock);
 	}
 	vfs_file_put(f);
 	free(b.buf);
@@ -1014,9 +1015,7 @@ static int lock_range(struct vfs_file *f, const struct k_flock *fl, struct vfs_l
 	if (fl->l_type != F_RDLCK && fl->l_type != F_WRLCK && fl->l_type != F_UNLCK)
 		return -EINVAL;
 	if (fl->l_whence == SEEK_CUR) {
-		pthread_mutex_lock(&f->lock);
-		base = (int64_t)f->offset;
-		pthread_mutex_unlock(&f->lock);
+		base = (int64_t)__atomic_load_n(&f->offset, __ATOMIC_RELAXED); /* see pos_lock */
 	} else if (fl->l_whence == SEEK_END) {
 		int err = vfs_getattr(f->inode, &st);
 
@@ -1192,9 +1191,8 @@ int64_t sys_ioctl(struct task *t, const uint64_t a[6])
 
 			r = vfs_getattr(f->inode, &st);
 			if (!r) {
-				pthread_mutex_lock(&f->lock);
-				nb = (int)(st.st_size - (int64_t)f->offset);
-				pthread_mutex_unlock(&f->lock);
+				nb = (int)(st.st_size -
+					   (int64_t)__atomic_load_n(&f->offset, __ATOMIC_RELAXED));
 				r = mm_copy_out(t->mm, a[2], &nb, sizeof(nb));
 			}
 			break;

@@ -61,6 +61,7 @@ static struct vfs_file *file_alloc(int flags)
 		return NULL;
 	atomic_init(&f->refs, 1);
 	pthread_mutex_init(&f->lock, NULL);
+	pthread_mutex_init(&f->pos_lock, NULL);
 	f->flags = flags;
 	return f;
 }
@@ -137,5 +138,6 @@ void vfs_file_put(struct vfs_file *f)
 	vfs_inode_put(f->inode);
 	vfs_path_put(f->path);
 	pthread_mutex_destroy(&f->lock);
+	pthread_mutex_destroy(&f->pos_lock);
 	free(f);
 }

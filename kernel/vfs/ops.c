@@ -454,11 +454,11 @@ ssize_t vfs_read(struct vfs_file *f, struct vfs_io *io, int64_t off)
 	 * request) never stops a writer on the same description. */
 	if (!f->ops->seekable)
 		return f->ops->read(f, io, 0);
-	pthread_mutex_lock(&f->lock);
+	pthread_mutex_lock(&f->pos_lock);
 	n = f->ops->read(f, io, f->offset);
 	if (n > 0)
-		f->offset += (uint64_t)n;
-	pthread_mutex_unlock(&f->lock);
+		__atomic_store_n(&f->offset, f->offset + (uint64_t)n, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&f->pos_lock);
 	return n;
 }
 
@@ -515,13 +515,13 @@ ssize_t vfs_write(struct vfs_file *f, struct vfs_io *io, int64_t off)
 		return f->ops->write(f, io, 0);
 	if (append && (err = append_begin(f->inode)))
 		return err;
-	pthread_mutex_lock(&f->lock);
+	pthread_mutex_lock(&f->pos_lock);
 	if (append && vfs_getattr(f->inode, &st) == 0)
-		f->offset = (uint64_t)st.st_size;
+		__atomic_store_n(&f->offset, (uint64_t)st.st_size, __ATOMIC_RELAXED);
 	n = f->ops->write(f, io, f->offset);
 	if (n > 0)
-		f->offset += (uint64_t)n;
-	pthread_mutex_unlock(&f->lock);
+		__atomic_store_n(&f->offset, f->offset + (uint64_t)n, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&f->pos_lock);
 	if (append)
 		append_end(f->inode);
 	return n;
@@ -530,7 +530,7 @@ ssize_t vfs_write(struct vfs_file *f, struct vfs_io *io, int64_t off)
 /*
  * SEEK_DATA / SEEK_HOLE from @off: ENXIO at or past the end; else the
  * file system's answer, or Linux's generic one (all data, the one hole
- * at the end).  f->lock held.
+ * at the end).  f->pos_lock held.
  */
 static int64_t seek_data(struct vfs_file *f, int64_t off, int whence)
 {
@@ -555,7 +555,7 @@ int64_t vfs_lseek(struct vfs_file *f, int64_t off, int whence)
 
 	if (!f->ops || !f->ops->seekable)
 		return -ESPIPE;
-	pthread_mutex_lock(&f->lock);
+	pthread_mutex_lock(&f->pos_lock);
 	switch (whence) {
 	case SEEK_SET:
 		base = 0;
@@ -570,21 +570,21 @@ int64_t vfs_lseek(struct vfs_file *f, int64_t off, int whence)
 	case SEEK_HOLE:
 		pos = seek_data(f, off, whence);
 		if (pos >= 0)
-			f->offset = (uint64_t)pos;
-		pthread_mutex_unlock(&f->lock);
+			__atomic_store_n(&f->offset, (uint64_t)pos, __ATOMIC_RELAXED);
+		pthread_mutex_unlock(&f->pos_lock);
 		return pos;
 	default:
-		pthread_mutex_unlock(&f->lock);
+		pthread_mutex_unlock(&f->pos_lock);
 		return -EINVAL;
 	}
 	if (__builtin_add_overflow(base, off, &pos) || pos < 0) {
-		pthread_mutex_unlock(&f->lock);
+		pthread_mutex_unlock(&f->pos_lock);
 		return -EINVAL;
 	}
-	f->offset = (uint64_t)pos;
+	__atomic_store_n(&f->offset, (uint64_t)pos, __ATOMIC_RELAXED);
 	if (f->inode && vfs_is_dir(f->inode))
 		f->dir_pos = (uint64_t)pos; /* seekdir, rewinddir: iterate from there */
-	pthread_mutex_unlock(&f->lock);
+	pthread_mutex_unlock(&f->pos_lock);
 	return pos;
 }
 
@@ -614,14 +614,14 @@ int vfs_iterate_at(struct vfs_file *f, vfs_emit_fn emit, void *ctx, uint64_t *en
 		return -ENOTDIR;
 	if (!f->ops || !f->ops->iterate)
 		return -ENOTDIR;
-	pthread_mutex_lock(&f->lock);
+	pthread_mutex_lock(&f->pos_lock);
 	err = f->ops->iterate(f, &f->dir_pos, emit_at, &it);
 	/* A directory's offset is its position: lseek(SEEK_CUR) and
 	 * telldir see where reading goes on. */
-	f->offset = f->dir_pos;
+	__atomic_store_n(&f->offset, f->dir_pos, __ATOMIC_RELAXED);
 	if (end)
 		*end = f->dir_pos;
-	pthread_mutex_unlock(&f->lock);
+	pthread_mutex_unlock(&f->pos_lock);
 	return err;
 }
 

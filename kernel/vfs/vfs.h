@@ -279,9 +279,13 @@ struct vfs_file {
 	_Atomic long refs;
 	struct vfs_path path;
 	struct vfs_inode *inode;
-	pthread_mutex_t lock; /* protects offset, flags */
-	uint64_t offset;
+	pthread_mutex_t lock; /* protects flags */
 	int flags; /* O_ACCMODE, O_APPEND, O_NONBLOCK, ... */
+	/* Held across a read, write, lseek or getdents at the file's offset
+	 * (Linux's f_pos_lock), which may wait for a FUSE server: so never
+	 * by what only looks (fcntl, ioctl: they read offset atomically). */
+	pthread_mutex_t pos_lock;
+	uint64_t offset;
 	uint64_t dir_pos; /* iterate() cookie */
 };
 

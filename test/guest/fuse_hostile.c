@@ -81,6 +81,8 @@ static struct stat st_unused;
 #define RA_SIZE	    (1 << 20)
 static int ra_reads, ra_bytes, ra_counts;
 static int good_releases; /* since "ra-free" */
+#define SLOW_NODE 32 /* "slowread": its READ is held until "slow-free" */
+static uint64_t slow_read_unique;
 static uint64_t ra_held_release;
 static int reads_of[32];  /* READs per node, for the ones above */
 static uint64_t poll_kh;
@@ -476,6 +478,11 @@ static void serve(void)
 
 				fill_attr(&e.attr, e.nodeid, S_IFREG | 0644, arg[2] ? 4096 : RA_SIZE);
 				reply(h->unique, 0, &e, sizeof(e));
+			} else if (!strcmp(arg, "slowread")) {
+				entry(h->unique, SLOW_NODE, S_IFREG | 0644);
+			} else if (!strcmp(arg, "slow-free")) {
+				reply(slow_read_unique, 0, "slow", 4);
+				reply(h->unique, -ENOENT, NULL, 0);
 			} else if (!strcmp(arg, "bg-count")) {
 				struct fuse_entry_out e = {.nodeid = 29};
 
@@ -644,6 +651,10 @@ static void serve(void)
 			memset(data, 'd', sizeof(data));
 			if (h->nodeid < 32)
 				reads_of[h->nodeid]++;
+			if (h->nodeid == SLOW_NODE) {
+				slow_read_unique = h->unique; /* answered at "slow-free" */
+				break;
+			}
 			if (h->nodeid == RA_NODE) {
 				ra_reads++;
 				ra_bytes += ri->size;
@@ -928,6 +939,32 @@ static void write_data_checks(void)
 	close(fd);
 }
 
+/* A read that waits for the server holds the file's offset, as Linux's
+ * f_pos_lock, but nothing else: fcntl and ioctl on the same description
+ * from another process go on (else this waits for itself: it is what
+ * frees the read). */
+static void shared_description_checks(void)
+{
+	int fd = open(MNT "/slowread", O_RDONLY), n = -1, status;
+	struct stat st;
+	pid_t reader;
+
+	EXPECT(fd >= 0);
+	reader = fork();
+	if (reader == 0) {
+		char buf[16];
+
+		_exit(read(fd, buf, sizeof(buf)) == 4 && !memcmp(buf, "slow", 4) ? 0 : 1);
+	}
+	usleep(100000);
+	EXPECT(fcntl(fd, F_SETFL, O_NONBLOCK) == 0 && (fcntl(fd, F_GETFL) & O_NONBLOCK));
+	EXPECT(ioctl(fd, FIONBIO, &(int){0}) == 0 && ioctl(fd, FIONREAD, &n) == 0 && n == 4096);
+	EXPECT(stat(MNT "/slow-free", &st) == -1);
+	EXPECT(waitpid(reader, &status, 0) == reader && WIFEXITED(status) &&
+	       WEXITSTATUS(status) == 0);
+	close(fd);
+}
+
 /* IOCTL: the command's encoding sizes what moves; lies are EIO. */
 static void ioctl_checks(void)
 {
@@ -1099,6 +1136,7 @@ static void client(void)
 	open_flags_checks();
 	waiter_checks();
 	write_data_checks();
+	shared_description_checks();
 	ioctl_checks();
 	poll_checks();
 	readahead_checks();
