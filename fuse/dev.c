@@ -314,19 +314,45 @@ int fuse_request_background_then(struct fuse_conn *fc, uint32_t opcode, uint64_t
 
 /* After FUSE_INTERRUPT: wait for the reply, without signals, unless the
  * task is being killed.  fc->lock held. */
-static void wait_after_interrupt(struct fuse_conn *fc, struct fuse_req *req, struct task *t)
+static bool ts_before(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+/* Now plus @ms on CLOCK_MONOTONIC (the clock of task_cond_init). */
+static struct timespec monotonic_after(unsigned ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (long)(ms % 1000) * 1000000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	return ts;
+}
+
+/* After FUSE_INTERRUPT: wait for the reply, without signals, unless the
+ * task is being killed (looked at every 10 ms: a kill does not wake this
+ * wait) or the connection's timeout, @deadline, passes (-ETIMEDOUT).
+ * fc->lock held. */
+static int wait_after_interrupt(struct fuse_conn *fc, struct fuse_req *req, struct task *t,
+				const struct timespec *deadline)
 {
 	while (req->state != FUSE_REQ_DONE && !(t && t->killed)) {
-		struct timespec ts;
+		struct timespec ts = monotonic_after(10);
 
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 10000000;
-		if (ts.tv_nsec >= 1000000000) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000;
+		if (deadline && !ts_before(&ts, deadline)) {
+			ts = *deadline;
+			if (pthread_cond_timedwait(&req->done_cond, &fc->lock, &ts) == ETIMEDOUT)
+				return req->state == FUSE_REQ_DONE ? 0 : -ETIMEDOUT;
+			continue;
 		}
 		pthread_cond_timedwait(&req->done_cond, &fc->lock, &ts);
 	}
+	return 0;
 }
 
 /* A reply is being copied into @req's buffer (dev_write), or its data
@@ -345,32 +371,34 @@ static int request(struct fuse_conn *fc, struct fuse_req *req, size_t *out_len)
 	struct timespec deadline;
 	int err = 0;
 
+	/* --fuse-timeout bounds every wait of the request: for INIT's
+	 * answer and room in the queue, for the answer, after INTERRUPT. */
+	if (fc->timeout_ms)
+		deadline = monotonic_after(fc->timeout_ms);
 	pthread_mutex_lock(&fc->lock);
-	/* Wait for FUSE_INIT's reply, and for room in the queue. */
 	fc->changed_waiters++;
 	while (fc->connected && (!fc->initialized || fc->npending >= FUSE_MAX_PENDING) && !err)
-		err = task_wait(t, &fc->changed, &fc->lock, NULL);
+		err = task_wait(t, &fc->changed, &fc->lock, fc->timeout_ms ? &deadline : NULL);
 	fc->changed_waiters--;
 	if (!err && !fc->connected)
 		err = -ENOTCONN;
 	if (err) {
 		pthread_mutex_unlock(&fc->lock);
 		req_free(req);
+		if (err == -ETIMEDOUT) {
+			fprintf(stderr, "ksentry: FUSE server did not %s within %u ms: "
+					"connection aborted\n",
+				fc->initialized ? "take a request" : "answer INIT", fc->timeout_ms);
+			fuse_conn_abort(fc);
+			err = -ENOTCONN;
+		}
 		return err;
 	}
 	queue(fc, req);
-	if (fc->timeout_ms) {
-		clock_gettime(CLOCK_MONOTONIC, &deadline);
-		deadline.tv_sec += fc->timeout_ms / 1000;
-		deadline.tv_nsec += (long)(fc->timeout_ms % 1000) * 1000000;
-		if (deadline.tv_nsec >= 1000000000) {
-			deadline.tv_sec++;
-			deadline.tv_nsec -= 1000000000;
-		}
-	}
 	while (req->state != FUSE_REQ_DONE) {
 		err = task_wait(t, &req->done_cond, &fc->lock, fc->timeout_ms ? &deadline : NULL);
 		if (err == -ETIMEDOUT && req->state != FUSE_REQ_DONE) {
+hung:
 			/* A hung server: end the connection, and with it every
 			 * wait on it (this request included). */
 			wait_copy(fc, req);
@@ -408,7 +436,9 @@ static int request(struct fuse_conn *fc, struct fuse_req *req, size_t *out_len)
 				ir->background = ir->no_reply = true;
 				queue(fc, ir);
 			}
-			wait_after_interrupt(fc, req, t);
+			if (wait_after_interrupt(fc, req, t, fc->timeout_ms ? &deadline : NULL) ==
+			    -ETIMEDOUT)
+				goto hung;
 			if (req->state == FUSE_REQ_DONE)
 				continue;
 		}

@@ -1262,9 +1262,27 @@ int main(int argc, char **argv)
 	EXPECT(waitpid(cl, &status, 0) == cl && WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	if (timeout_test) {
 		/* Run under --fuse-timeout: a request the server never answers
-		 * aborts the connection, and the caller gets ENOTCONN. */
+		 * aborts the connection, and the caller gets ENOTCONN; also
+		 * one whose INTERRUPT is not answered either (a SIGINT while
+		 * it waits), and, on another mount, a wait for an INIT that
+		 * never comes. */
 		struct stat st;
+		pid_t ic = stat_child(MNT "/hang", ENOTCONN);
+		int d2 = open("/dev/fuse", O_RDWR);
 
+		usleep(100000);
+		kill(ic, SIGINT);
+		EXPECT(waitpid(ic, &status, 0) == ic && WIFEXITED(status) &&
+		       WEXITSTATUS(status) == 0);
+		printf("interrupted hang ended\n");
+		snprintf(opts, sizeof(opts), "fd=%d,rootmode=40000,user_id=0,group_id=0", d2);
+		mkdir(MNT "2", 0755);
+		EXPECT(d2 >= 0 && mount("mute", MNT "2", "fuse.mute", 0, opts) == 0);
+		errno = 0;
+		EXPECT(stat(MNT "2/x", &st) == -1 && errno == ENOTCONN);
+		printf("no INIT answer: %s\n", strerror(errno));
+		EXPECT(umount(MNT "2") == 0);
+		close(d2);
 		errno = 0;
 		EXPECT(stat(MNT "/hang", &st) == -1 && errno == ENOTCONN);
 		printf("hang ended: %s\n", strerror(errno));
