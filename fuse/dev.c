@@ -689,6 +689,12 @@ static ssize_t dev_read(struct vfs_file *f, struct vfs_io *io, uint64_t off)
 	if (io->len < FUSE_MIN_READ_BUFFER)
 		return -EINVAL;
 	pthread_mutex_lock(&fc->lock);
+	/* As Linux: a buffer that cannot take the biggest WRITE is refused
+	 * whole, and no request is taken. */
+	if (io->len < sizeof(struct fuse_in_header) + sizeof(struct fuse_write_in) + fc->max_write) {
+		pthread_mutex_unlock(&fc->lock);
+		return -EINVAL;
+	}
 	for (;;) {
 		while (fc->connected && !fc->pending && !err) {
 			if (f->flags & O_NONBLOCK)
