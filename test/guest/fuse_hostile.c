@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
@@ -87,6 +88,7 @@ static int ra_reads, ra_bytes, ra_counts;
 static int good_releases; /* since "ra-free" */
 #define SLOW_NODE 32 /* "slowread": its READ is held until "slow-free" */
 static uint64_t slow_read_unique;
+static int mkdirs_seen; /* MKDIRs: the lies above are answers to real ones */
 static uint64_t ra_held_release;
 static int reads_of[32];  /* READs per node, for the ones above */
 static uint64_t poll_kh;
@@ -490,6 +492,14 @@ static void serve(void)
 
 				fill_attr(&e.attr, e.nodeid, S_IFREG | 0644, arg[2] ? 4096 : RA_SIZE);
 				reply(h->unique, 0, &e, sizeof(e));
+			} else if (!strcmp(arg, "mkdir-count")) {
+				printf("mkdir: %d MKDIR answered badly\n", mkdirs_seen);
+				reply(h->unique, -ENOENT, NULL, 0);
+			} else if (!strcmp(arg, "shortentry")) {
+				struct fuse_entry_out e = {.nodeid = 40};
+
+				if (reply_raw(h->unique, 0, &e, 64, 16 + 64) != -1 || errno != EINVAL)
+					printf("FAIL the sandbox took a 64-byte LOOKUP reply\n");
 			} else if (!strcmp(arg, "slowread")) {
 				entry(h->unique, SLOW_NODE, S_IFREG | 0644);
 			} else if (!strcmp(arg, "slow-free")) {
@@ -805,6 +815,20 @@ static void serve(void)
 			}
 			break;
 		}
+		case FUSE_MKDIR: {
+			const char *name = arg + sizeof(struct fuse_mkdir_in);
+			struct fuse_entry_out e = {.nodeid = !strcmp(name, "node0") ? 0 : 41};
+
+			mkdirs_seen++;
+			fill_attr(&e.attr, 41, S_IFDIR | 0755, 4096);
+			if (!strcmp(name, "shortmkdir")) {
+				if (reply_raw(h->unique, 0, &e, 64, 16 + 64) != -1 || errno != EINVAL)
+					printf("FAIL the sandbox took a 64-byte MKDIR reply\n");
+				break;
+			}
+			reply(h->unique, 0, &e, sizeof(e));
+			break;
+		}
 		default:
 			reply(h->unique, -ENOSYS, NULL, 0);
 		}
@@ -853,6 +877,13 @@ static void waiter_checks(void)
 	pid = stat_child(MNT "/hang-kill", 0);
 	usleep(200000);
 	EXPECT(stat(MNT "/good", &st) == 0); /* another task, the same server */
+	{
+		/* Other mounts too: the sandbox's tmpfs and /proc. */
+		int fd = open("/tmp/hostile-other", O_CREAT | O_RDWR, 0644);
+
+		EXPECT(fd >= 0 && write(fd, "x", 1) == 1 && close(fd) == 0);
+		EXPECT(unlink("/tmp/hostile-other") == 0 && stat("/proc/self/status", &st) == 0);
+	}
 	kill(pid, SIGKILL);
 	EXPECT(waitpid(pid, &status, 0) == pid && WIFSIGNALED(status) &&
 	       WTERMSIG(status) == SIGKILL);
@@ -866,6 +897,16 @@ static void waiter_checks(void)
 	EXPECT(stat(MNT "/twice", &st) == 0);
 	/* A dirent whose name runs past the end of the reply: EIO. */
 	EXPECT(list_error(MNT "/pastend") == EIO);
+	/* Entries that are not entries: a LOOKUP reply shorter than
+	 * fuse_entry_out (refused: the server checks), a MKDIR reply of the
+	 * same, and one that names node 0. */
+	errno = 0;
+	EXPECT(stat(MNT "/shortentry", &st) == -1 && errno == EIO);
+	errno = 0;
+	EXPECT(mkdir(MNT "/shortmkdir", 0755) == -1 && errno == EIO);
+	errno = 0;
+	EXPECT(mkdir(MNT "/node0", 0755) == -1 && errno == EIO);
+	EXPECT(stat(MNT "/mkdir-count", &st) == -1);
 }
 
 /* Map @path's first page, read it, and let go: the page stays cached. */
@@ -1294,6 +1335,25 @@ int main(int argc, char **argv)
 		snprintf(opts, sizeof(opts), "fd=%d,rootmode=40000,user_id=0,group_id=0", d2);
 		mkdir(MNT "2", 0755);
 		EXPECT(d2 >= 0 && mount("mute", MNT "2", "fuse.mute", 0, opts) == 0);
+		{
+			/* Its device: readable with INIT queued (poll, epoll),
+			 * then, INIT taken, nothing: EAGAIN when non-blocking. */
+			static char b[1 << 17];
+			struct pollfd p = {.fd = d2, .events = POLLIN};
+			struct epoll_event ev = {.events = EPOLLIN}, got;
+			int ep = epoll_create1(0);
+
+			EXPECT(poll(&p, 1, 0) == 1 && (p.revents & POLLIN));
+			EXPECT(ep >= 0 && epoll_ctl(ep, EPOLL_CTL_ADD, d2, &ev) == 0 &&
+			       epoll_wait(ep, &got, 1, 0) == 1 && (got.events & EPOLLIN));
+			EXPECT(fcntl(d2, F_SETFL, O_NONBLOCK) == 0);
+			EXPECT(read(d2, b, sizeof(b)) > 0 &&
+			       ((struct fuse_in_header *)b)->opcode == FUSE_INIT);
+			errno = 0;
+			EXPECT(read(d2, b, sizeof(b)) == -1 && errno == EAGAIN);
+			EXPECT(poll(&p, 1, 0) == 0 && epoll_wait(ep, &got, 1, 0) == 0);
+			close(ep);
+		}
 		errno = 0;
 		EXPECT(stat(MNT "2/x", &st) == -1 && errno == ENOTCONN);
 		printf("no INIT answer: %s\n", strerror(errno));
