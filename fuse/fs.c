@@ -17,8 +17,8 @@
  *
  * Data: READ replies are copied from the server's buffer straight into
  * the caller's (pinned) buffer, one copy, where the caller's memory is
- * anonymous; else through a bounce buffer.  WRITE data is copied into the
- * request and from there into the server's buffer.
+ * anonymous; else through a bounce buffer.  WRITE data the same way round:
+ * from the caller's pinned pages straight into the server's read buffer.
  */
 #include <dirent.h>
 #include <fcntl.h>

@@ -19,9 +19,11 @@
  * the server's read returns ENODEV.
  *
  * Locking: fuse_conn.lock protects everything in the connection and its
- * requests.  It is held while copying to and from the server's buffer
- * (its mm lock nests inside), never while waiting for anything but the
- * server, and no other sentry lock is held while a caller waits.
+ * requests.  It is never held while copying to or from the server's
+ * buffer (a copy may fault into a mount of the same server: dev_read and
+ * dev_write mark the request and copy unlocked), nor while waiting for
+ * anything but the server, and no other sentry lock is held while a
+ * caller waits (a file's pos_lock, as Linux's f_pos_lock, excepted).
  */
 #ifndef KSENTRY_FUSE_FUSE_I_H
 #define KSENTRY_FUSE_FUSE_I_H
