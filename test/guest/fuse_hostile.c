@@ -89,6 +89,7 @@ static int good_releases; /* since "ra-free" */
 #define SLOW_NODE 32 /* "slowread": its READ is held until "slow-free" */
 static uint64_t slow_read_unique;
 static int mkdirs_seen; /* MKDIRs: the lies above are answers to real ones */
+static uint32_t largest_write, setattr_mtime_nsec = 1;
 static uint64_t ra_held_release;
 static int reads_of[32];  /* READs per node, for the ones above */
 static uint64_t poll_kh;
@@ -388,10 +389,12 @@ static void serve(void)
 		case FUSE_INIT: {
 			struct fuse_init_out o = {.major = 7, .minor = 31, .max_write = 65536,
 						  .max_readahead = 65536, .flags = FUSE_POSIX_LOCKS,
-						  .max_background = 1, .congestion_threshold = 1};
+						  .max_background = 1, .congestion_threshold = 1,
+						  .max_pages = 8, .time_gran = 1000000000};
 
 			if (plus_mode)
 				o.flags |= FUSE_DO_READDIRPLUS;
+			o.flags |= FUSE_MAX_PAGES; /* 8 pages: WRITEs of 32 KiB at most */
 			/* Refused first: a length that is not what was written. */
 			if (reply_raw(h->unique, 0, &o, sizeof(o), 999) != -1 || errno != EINVAL)
 				printf("FAIL the sandbox took a reply with a false length\n");
@@ -492,6 +495,10 @@ static void serve(void)
 
 				fill_attr(&e.attr, e.nodeid, S_IFREG | 0644, arg[2] ? 4096 : RA_SIZE);
 				reply(h->unique, 0, &e, sizeof(e));
+			} else if (!strcmp(arg, "init-count")) {
+				printf("max_pages 8: largest WRITE %u bytes; time_gran 1 s: mtime nsec %u\n",
+				       largest_write, setattr_mtime_nsec);
+				reply(h->unique, -ENOENT, NULL, 0);
 			} else if (!strcmp(arg, "mkdir-count")) {
 				printf("mkdir: %d MKDIR answered badly\n", mkdirs_seen);
 				reply(h->unique, -ENOENT, NULL, 0);
@@ -589,6 +596,8 @@ static void serve(void)
 			struct fuse_write_in *wi = (struct fuse_write_in *)arg;
 			struct fuse_write_out o = {.size = wi->size};
 
+			if (wi->size > largest_write)
+				largest_write = wi->size;
 			if (h->nodeid == 9)
 				printf("create: write on fh %llu, %s OPEN\n", (unsigned long long)wi->fh,
 				       opened_9 ? "after an" : "no");
@@ -815,6 +824,16 @@ static void serve(void)
 			}
 			break;
 		}
+		case FUSE_SETATTR: {
+			struct fuse_setattr_in *si = (struct fuse_setattr_in *)arg;
+			struct fuse_attr_out o = {0};
+
+			if (si->valid & FATTR_MTIME)
+				setattr_mtime_nsec = si->mtimensec;
+			fill_attr(&o.attr, h->nodeid, S_IFREG | 0644, 4096);
+			reply(h->unique, 0, &o, sizeof(o));
+			break;
+		}
 		case FUSE_MKDIR: {
 			const char *name = arg + sizeof(struct fuse_mkdir_in);
 			struct fuse_entry_out e = {.nodeid = !strcmp(name, "node0") ? 0 : 41};
@@ -907,6 +926,17 @@ static void waiter_checks(void)
 	errno = 0;
 	EXPECT(mkdir(MNT "/node0", 0755) == -1 && errno == EIO);
 	EXPECT(stat(MNT "/mkdir-count", &st) == -1);
+	{
+		/* INIT's max_pages bounds WRITEs, time_gran the times sent. */
+		static char big[200000];
+		struct timespec times[2] = {{0, UTIME_OMIT}, {5, 123456789}};
+		int fd = open(MNT "/good", O_WRONLY);
+
+		EXPECT(fd >= 0 && pwrite(fd, big, sizeof(big), 1 << 20) == sizeof(big));
+		close(fd);
+		EXPECT(utimensat(AT_FDCWD, MNT "/good", times, 0) == 0);
+		EXPECT(stat(MNT "/init-count", &st) == -1);
+	}
 }
 
 /* Map @path's first page, read it, and let go: the page stays cached. */
