@@ -50,6 +50,7 @@ static const struct workload {
 } workloads[] = {
 	{.name = "seq_1m", .metrics = {"seqwrite_1m", "seqread_1m"}},
 	{.name = "seq_128k", .metrics = {"seqwrite_128k", "seqread_128k"}},
+	{.name = "rewrite_1m", .metrics = {"rewrite_1m"}},
 	{.name = "randread_4k", .metrics = {"randread_4k"}},
 	{.name = "stat", .metrics = {"stat"}},
 	{.name = "stat_cached", .metrics = {"stat_cached"}, .cached = true},
@@ -549,9 +550,9 @@ static void usage(FILE *out)
 		"Linux FUSE (where it can be mounted), alternating, several rounds.\n"
 		"\n"
 		"options:\n"
-		"  --workload LIST   comma list of seq_1m, seq_128k, randread_4k, stat,\n"
-		"                    stat_cached, create, readdir, unlink, or all (every one\n"
-		"                    but stat_cached); default all.  stat_cached runs on a\n"
+		"  --workload LIST   comma list of seq_1m, seq_128k, rewrite_1m, randread_4k,\n"
+		"                    stat, stat_cached, create, readdir, unlink, or all (every\n"
+		"                    one but stat_cached); default all.  stat_cached runs on a\n"
 		"                    mount of its own with entry/attr timeouts of %s s\n"
 		"  --size MIB        the sequential and random-read file (default 512)\n"
 		"  --files N         files for create, stat, readdir, unlink (default 10000)\n"

@@ -2,7 +2,8 @@
  * fuseload DIR [SIZE_MIB] [FILES] [WORKLOADS]: the workloads of `ksentry
  * bench fuse`, run on a FUSE mount at DIR, in the sandbox and natively
  * (the same binary).  WORKLOADS is a comma-separated list of seq_1m,
- * seq_128k, randread_4k, stat, stat_cached, create, readdir, unlink, or
+ * seq_128k, rewrite_1m, randread_4k, stat, stat_cached, create, readdir,
+ * unlink, or
  * "all" (the default; stat_cached is only run when named, since it wants
  * a server with timeouts).  Prints one line per result: "NAME VALUE UNIT".
  */
@@ -63,6 +64,35 @@ static void seq(const char *dir, size_t mib, size_t block, const char *tag)
 	close(fd);
 	t1 = now();
 	printf("seqread_%s %.1f MiB/s\n", tag, mib / (t1 - t0));
+	unlink(path);
+	free(buf);
+}
+
+/* The same 1 MiB written over @mib times: the request path alone, since
+ * the server has the file's memory after the first write (seq_1m's
+ * writes also measure the server finding fresh memory). */
+static void rewrite(const char *dir, size_t mib)
+{
+	char path[4096];
+	size_t block = 1 << 20;
+	char *buf = malloc(block);
+	double t0, t1;
+	int fd;
+
+	if (!buf)
+		die("malloc");
+	memset(buf, 'w', block);
+	snprintf(path, sizeof(path), "%s/rewrite", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0 || pwrite(fd, buf, block, 0) != (ssize_t)block)
+		die("rewrite");
+	t0 = now();
+	for (size_t i = 0; i < mib; i++)
+		if (pwrite(fd, buf, block, 0) != (ssize_t)block)
+			die("rewrite");
+	t1 = now();
+	printf("rewrite_1m %.1f MiB/s\n", mib / (t1 - t0));
+	close(fd);
 	unlink(path);
 	free(buf);
 }
@@ -136,7 +166,8 @@ static int wanted(const char *list, const char *name)
 }
 
 static const char *const names[] = {
-	"seq_1m", "seq_128k", "randread_4k", "stat", "stat_cached", "create", "readdir", "unlink",
+	"seq_1m",  "seq_128k", "rewrite_1m", "randread_4k", "stat",
+	"stat_cached", "create", "readdir", "unlink",
 };
 
 /* Every name in @list is a workload (or @list is "all")?  A typo must
@@ -196,6 +227,8 @@ int main(int argc, char **argv)
 		seq(dir, mib, 1 << 20, "1m");
 	if (wanted(list, "seq_128k"))
 		seq(dir, mib, 128 << 10, "128k");
+	if (wanted(list, "rewrite_1m"))
+		rewrite(dir, mib);
 	if (wanted(list, "randread_4k"))
 		randread(dir, mib);
 	if (wanted(list, "stat"))
