@@ -25,7 +25,7 @@ import json, sys
 
 d = json.load(open(sys.argv[1]))
 cfg = d["config"]
-want = ["seq_1m", "seq_128k", "randread_4k", "stat", "stat_cached", "create", "readdir",
+want = ["seq_1m", "seq_128k", "rewrite_1m", "randread_4k", "stat", "stat_cached", "create", "readdir",
         "unlink"]
 bad = []
 if cfg["workloads"] != want:
