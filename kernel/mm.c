@@ -570,15 +570,27 @@ static int break_cow(struct mm *mm, struct file_range r)
 	return 0;
 }
 
-/* The aligned fault-around window holding @addr, inside VMA @v. */
-static struct file_range fault_window(struct segset_seg *v, uint64_t addr)
+/* The fault-around window of @addr inside VMA @v: the aligned
+ * MM_FAULT_AROUND pages holding it, or, in anonymous memory right after
+ * the last fault's window, twice that window (at most
+ * MM_FAULT_AROUND_MAX pages) from there.  Caller holds mm->lock. */
+static struct file_range fault_window(struct mm *mm, struct segset_seg *v, uint64_t addr)
 {
-	const uint64_t window = MM_FAULT_AROUND * PG;
+	const uint64_t base = MM_FAULT_AROUND * PG;
+	uint64_t pages = MM_FAULT_AROUND;
 	struct file_range w;
 
-	w.start = addr & ~(window - 1);
-	w.end = w.start + window;
-	return file_range_intersect(w, segset_seg_range(v));
+	w.start = addr & ~(base - 1);
+	if (!vma_of(v)->mobj && w.start == mm->fault_next && mm->fault_pages)
+		pages = mm->fault_pages * 2 < MM_FAULT_AROUND_MAX ? mm->fault_pages * 2
+								  : MM_FAULT_AROUND_MAX;
+	w.end = w.start + pages * PG;
+	w = file_range_intersect(w, segset_seg_range(v));
+	if (!vma_of(v)->mobj) {
+		mm->fault_next = w.end;
+		mm->fault_pages = (unsigned)pages;
+	}
+	return w;
 }
 
 /* A file's pages to bring into memory before a fault can go on. */
@@ -682,8 +694,8 @@ static int fault_locked(struct mm *mm, uint64_t addr, enum mm_access access,
 		return -EFAULT;
 	/* The aligned window holding @addr, as Linux's fault-around: memory
 	 * touched in order faults once per window. */
-	w = fault_window(v, addr);
-	err = segset_reserve(&mm->pmas, MM_FAULT_AROUND + 2);
+	w = fault_window(mm, v, addr);
+	err = segset_reserve(&mm->pmas, file_range_len(w) / PG + 2);
 	if (!err)
 		err = vma_of(v)->mobj ? back_file(mm, v, w, addr, fill) : back_range(mm, w);
 	if (!err && (access & MM_ACCESS_WRITE))

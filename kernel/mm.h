@@ -15,8 +15,12 @@
  * Frames are allocated in windows (fault-around): a fault backs and maps the
  * aligned window of MM_FAULT_AROUND pages that holds the faulting page, in a
  * single memory-file range, because on these machines a fault round trip costs ~15 times a
- * page the sentry maps ahead.  mm_populate() backs whole ranges eagerly
- * (ELF segments, the initial stack).
+ * page the sentry maps ahead.  Anonymous memory touched in order (a fault
+ * in the window right after the last one) doubles the window each time,
+ * up to MM_FAULT_AROUND_MAX pages (2 MiB), as Linux's readahead grows:
+ * filling a large buffer costs a fault per 2 MiB, not per 64 KiB; any
+ * other fault starts again at MM_FAULT_AROUND.  mm_populate() backs
+ * whole ranges eagerly (ELF segments, the initial stack).
  *
  * Every private anonymous frame is charged to Anonymous.  fork shares
  * frames between mms instead of copying them (mm_fork): both PMAs point at
@@ -53,6 +57,7 @@
 #include "platform/segset.h"
 
 #define MM_FAULT_AROUND 16 /* pages backed and mapped per fault */
+#define MM_FAULT_AROUND_MAX 512 /* ... by a fault in anonymous memory touched in order */
 
 /* Where top-down mmap placement starts, below the stack's region. */
 #define MM_MMAP_BASE UINT64_C(0x00007f0000000000)
@@ -147,6 +152,8 @@ struct mm {
 	uint64_t brk;
 	struct mm_deferred *defer; /* run by whoever drops the lock next */
 	size_t ndefer, capdefer;
+	uint64_t fault_next;     /* where the last anonymous fault's window ended */
+	unsigned fault_pages;    /* and its size in pages */
 };
 
 /* Set up an empty mm drawing frames from @mf and mapping into @as, which

@@ -358,10 +358,11 @@ int bench_syscall_main(int argc, char **argv)
 		len = syscall_loop(code, n, __NR_clock_gettime);
 		s_clock[i] = sentry_run(&e, code, len, n, 0, false);
 		n_clock[i] = native_clock_gettime(n * 10);
-		/* One fault per fault-around window, so each touch is a fault. */
-		len = touch_loop(code, pages, MM_FAULT_AROUND * ABI_PAGE_SIZE);
+		/* One fault per fault-around window, so each touch is a fault;
+		 * a window apart, so that the windows do not grow (in order). */
+		len = touch_loop(code, pages, 2 * MM_FAULT_AROUND * ABI_PAGE_SIZE);
 		s_fault[i] = sentry_run(&e, code, len, pages,
-					(uint64_t)pages * MM_FAULT_AROUND * ABI_PAGE_SIZE, false);
+					(uint64_t)pages * 2 * MM_FAULT_AROUND * ABI_PAGE_SIZE, false);
 		f_fault[i] = floor_run(&e, code, len, pages, MM_FAULT_AROUND, 0);
 		len = touch_loop(code, pages, ABI_PAGE_SIZE);
 		f_fault1[i] = floor_run(&e, code, len, pages, 1, 0);
