@@ -109,12 +109,26 @@ static void req_finish(struct fuse_conn *fc, struct fuse_req *req, int error)
 
 /* Drop fc->lock, then run what ended requests left to do: it may put a
  * file or an inode, which sends more requests. */
+static void destroy_now(struct fuse_conn *fc);
+
+/* The last background request is over and its ->then has run: a DESTROY
+ * waiting for that goes now.  fc->lock held. */
+static void destroy_if_wanted(struct fuse_conn *fc)
+{
+	if (fc->destroy_wanted && !fc->active_background && !fc->bg_queue && !fc->ended)
+		destroy_now(fc);
+}
+
 static void unlock_ended(struct fuse_conn *fc)
 {
 	struct fuse_req *req = fc->ended;
 
 	fc->ended = NULL;
+	if (!req)
+		destroy_if_wanted(fc);
 	pthread_mutex_unlock(&fc->lock);
+	if (!req)
+		return;
 	while (req) {
 		struct fuse_req *next = req->next;
 
@@ -122,6 +136,9 @@ static void unlock_ended(struct fuse_conn *fc)
 		req_free(req);
 		req = next;
 	}
+	pthread_mutex_lock(&fc->lock);
+	destroy_if_wanted(fc);
+	pthread_mutex_unlock(&fc->lock);
 }
 
 /* fc->lock held. */
@@ -578,31 +595,40 @@ static void destroy_done(struct fuse_conn *fc, struct fuse_req *req)
 		abort_locked(fc); /* the server has let go: its reads end (ENODEV) */
 }
 
-int fuse_send_destroy(struct fuse_conn *fc)
+/* Queue DESTROY now.  fc->lock held. */
+static void destroy_now(struct fuse_conn *fc)
 {
-	struct fuse_req *req;
+	struct fuse_req *req = req_new(fc, FUSE_DESTROY, 0, NULL, 0);
 
-	pthread_mutex_lock(&fc->lock);
 	fc->destroying = true; /* FORGETs from now on would reach a server that let go */
-	if (!fc->initialized) {
-		abort_locked(fc);
-		unlock_ended(fc);
-		return 0;
-	}
-	pthread_mutex_unlock(&fc->lock);
-	req = req_new(fc, FUSE_DESTROY, 0, NULL, 0);
+	fc->destroy_wanted = false;
 	if (!req) {
-		fuse_conn_abort(fc);
-		return -ENOMEM;
+		abort_locked(fc);
+		return;
 	}
 	req->background = true;
 	req->done = destroy_done;
-	pthread_mutex_lock(&fc->lock);
 	if (fc->connected)
 		queue(fc, req);
 	else
 		req_free(req);
-	pthread_mutex_unlock(&fc->lock);
+}
+
+int fuse_send_destroy(struct fuse_conn *fc)
+{
+	pthread_mutex_lock(&fc->lock);
+	if (!fc->initialized) {
+		fc->destroying = true;
+		abort_locked(fc);
+	} else if (fc->active_background || fc->bg_queue) {
+		/* RELEASEs or writeback still out: the FORGETs of their
+		 * inodes follow their answers, and DESTROY follows those
+		 * (unlock_ended), so that the server is told of every node. */
+		fc->destroy_wanted = true;
+	} else {
+		destroy_now(fc);
+	}
+	unlock_ended(fc);
 	return 0;
 }
 

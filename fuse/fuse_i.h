@@ -103,6 +103,7 @@ struct fuse_conn {
 	bool initialized;	 /* the FUSE_INIT reply came */
 	bool mounted;
 	bool destroying;	 /* FUSE_DESTROY queued: no more FORGETs */
+	bool destroy_wanted;	 /* ... once the background requests are over */
 	struct fuse_req *pending, **pending_tail;
 	struct fuse_req *processing;
 	unsigned npending;

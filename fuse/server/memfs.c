@@ -8,8 +8,9 @@
  *   memfs [--direct-io] [--say-destroy] [--cache SECONDS] MOUNTPOINT [-f] [-s] [-o ...]
  * --direct-io opens every file with direct I/O, so that the kernel's
  * page cache never answers a read (the benchmark wants round trips).
- * --say-destroy prints "memfs: destroy" on stderr when FUSE_DESTROY
- * comes (the tests look for it).
+ * --say-destroy prints "memfs: destroy, N lookups held" on stderr when
+ * FUSE_DESTROY comes: N counts the lookups the kernel never forgot (the
+ * tests look for it, and for 0).
  * --cache SECONDS gives entries and attributes that timeout instead of 0,
  * so that a kernel may answer a repeated stat from its caches (the
  * benchmark's stat_cached); without it every lookup is a round trip.
@@ -362,10 +363,21 @@ static void m_init(void *data, struct fuse_conn_info *conn)
 }
 
 /* FUSE_DESTROY: the kernel says the mount is gone. */
+/* DESTROY: with --say-destroy, also how many lookups the kernel still
+ * held on nodes other than the root: a kernel that forgot what it
+ * evicted at unmount leaves 0. */
 static void m_destroy(void *data)
 {
-	if (say_destroy)
-		fprintf(stderr, "memfs: destroy\n");
+	uint64_t held = 0;
+
+	if (!say_destroy)
+		return;
+	pthread_mutex_lock(&lock);
+	for (size_t i = FUSE_ROOT_ID + 1; i < table_cap; i++)
+		if (table[i])
+			held += table[i]->lookups;
+	pthread_mutex_unlock(&lock);
+	fprintf(stderr, "memfs: destroy, %llu lookups held\n", (unsigned long long)held);
 }
 
 static void m_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)

@@ -101,7 +101,7 @@ DETACH
 timeout 60 "$ks" run --leak-check --platform "$platform" --cwd / "$busybox" sh "$t/detach.sh" \
 	>"$t/got3" 2>&1 </dev/null
 status=$?
-printf 'umount -l 0\nnot in /proc/mounts\nnames under /tmp/m: 0\nkept\nserver still serving\nmemfs: destroy\nserver exit 0\n' >"$t/want3"
+printf 'umount -l 0\nnot in /proc/mounts\nnames under /tmp/m: 0\nkept\nserver still serving\nmemfs: destroy, 0 lookups held\nserver exit 0\n' >"$t/want3"
 if [[ $status -eq 0 ]] && diff -u "$t/want3" <(grep -v '^ksentry: leak check' "$t/got3") &&
 	grep -q "leak check: 0 memory-file bytes left" "$t/got3"; then
 	echo "ok umount -l: the open file still reads, its close sends DESTROY, memfs exits"
@@ -187,8 +187,10 @@ MT
 		want=$(seq 1 3000 | md5sum | cut -d' ' -f1)
 		timeout 120 "$ks" run --platform "$platform" --cwd / "$busybox" sh "$t/mt.sh" >"$t/got3" 2>&1 </dev/null
 		# umount sends FUSE_DESTROY; the server's answer ends its loop.
+		# (Its count of lookups held is not judged here: another thread
+		# may still be taking the BATCH_FORGET queued before DESTROY.)
 		if [[ $(grep -c "^$want$" "$t/got3") -eq 8 ]] && grep -q '^8$' "$t/got3" &&
-			! grep -q "failed to clone" "$t/got3" && grep -q "^memfs: destroy$" "$t/got3"; then
+			! grep -q "failed to clone" "$t/got3" && grep -qE "^memfs: destroy, [0-9]+ lookups held$" "$t/got3"; then
 			echo "ok multi-threaded server ${opts:-(one device fd)}, eight writers at once, DESTROY at umount"
 		else
 			echo "FAIL multi-threaded server $opts:"
