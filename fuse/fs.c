@@ -38,7 +38,7 @@
 
 #define FUSE_MAGIC	0x65735546
 #define DIR_BUF		8192
-#define IO_CHUNK_MAX	(128 * 1024)
+#define IO_CHUNK_MAX	(1024 * 1024) /* a READ or WRITE at most: 256 pages, as Linux allows */
 #define PAGE_BYTES	4096
 #define NEG_MAX		32 /* names a directory remembers as missing */
 
@@ -1272,7 +1272,7 @@ static int pin_caller(struct vfs_io *io, size_t at, size_t want, bool to_caller,
 }
 
 /*
- * read(2): READs of at most max_read (and 128 KiB) each.  Where the
+ * read(2): READs of at most max_read (and 1 MiB) each.  Where the
  * caller's buffer can be pinned (anonymous memory), the server's reply is
  * copied straight into it: one copy.  Else through a bounce buffer.
  */
@@ -1376,7 +1376,7 @@ static int write_chunk(struct vfs_file *f, struct vfs_io *io, uint64_t off, size
 	return err;
 }
 
-/* write(2): WRITEs of at most max_write (and 128 KiB) each. */
+/* write(2): WRITEs of at most max_write (and 1 MiB) each. */
 static ssize_t ffile_write(struct vfs_file *f, struct vfs_io *io, uint64_t off)
 {
 	struct fuse_file *ff = f->priv;
