@@ -37,7 +37,7 @@
 #include "kernel/vfs/vfs_impl.h"
 
 #define FUSE_MAGIC	0x65735546
-#define DIR_BUF		8192
+#define DIR_BUF		32768 /* a READDIR(PLUS) reply: ~200 entries with attributes */
 #define IO_CHUNK_MAX	(1024 * 1024) /* a READ or WRITE at most: 256 pages, as Linux allows */
 #define PAGE_BYTES	4096
 #define NEG_MAX		32 /* names a directory remembers as missing */

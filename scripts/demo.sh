@@ -3,22 +3,31 @@
 # whose guest-side FUSE server (memfs, built against Debian's libfuse3.a)
 # mounts itself inside the sandbox and serves a busybox shell session;
 # then Debian's own dynamically linked programs in the sandbox.
+#   scripts/demo.sh             the README's run command
+#   scripts/demo.sh --built DIR the same session on an existing build
+#                               directory (the `demo` test): no setup
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-scripts/deps.sh
-[[ -f build/build.ninja ]] || meson setup build >/dev/null
-ninja -C build >/dev/null
+build=build
+if [[ ${1:-} == --built ]]; then
+	build=$2
+else
+	scripts/deps.sh
+	[[ -f build/build.ninja ]] || meson setup build >/dev/null
+	ninja -C build >/dev/null
+fi
 
-ks=./build/vmm/ksentry
+case $build in /*) ;; *) build=$PWD/$build ;; esac
+ks=$build/vmm/ksentry
 $ks --version
 $ks selfcheck
 echo
 echo "== a FUSE server inside the sandbox, and a shell using its mount:"
 # Not under /tmp: the sandbox's /tmp is a fresh tmpfs of its own.
-work=$(mktemp -d "$PWD/build/demo.XXXXXX")
+work=$(mktemp -d "$build/demo.XXXXXX")
 trap 'rm -rf "$work"' EXIT
-cp build/fuse/server/memfs "$work/memfs"
+cp "$build/fuse/server/memfs" "$work/memfs"
 cat >"$work/session.sh" <<SESSION
 mkdir -p /mnt/fuse
 $work/memfs /mnt/fuse -f -s &
@@ -40,6 +49,6 @@ $ks run /bin/bash -c 'echo "bash $BASH_VERSION, pid $$, parent $PPID"; ls / | he
 $ks run /usr/bin/python3 -c 'import os, sys; print("python", sys.version.split()[0], "sees pid", os.getpid())' || true
 echo
 echo "== a static glibc program, traced:"
-if [[ -x build/test/guest/hello-glibc ]]; then
-	$ks run --strace build/test/guest/hello-glibc
+if [[ -x $build/test/guest/hello-glibc ]]; then
+	$ks run --strace "$build/test/guest/hello-glibc"
 fi
