@@ -336,21 +336,6 @@ static bool ts_before(const struct timespec *a, const struct timespec *b)
 	return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
 }
 
-/* Now plus @ms on CLOCK_MONOTONIC (the clock of task_cond_init). */
-static struct timespec monotonic_after(unsigned ms)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (long)(ms % 1000) * 1000000;
-	if (ts.tv_nsec >= 1000000000) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000;
-	}
-	return ts;
-}
-
 /* After FUSE_INTERRUPT: wait for the reply, without signals, unless the
  * task is being killed (looked at every 10 ms: a kill does not wake this
  * wait) or the connection's timeout, @deadline, passes (-ETIMEDOUT).
@@ -359,7 +344,7 @@ static int wait_after_interrupt(struct fuse_conn *fc, struct fuse_req *req, stru
 				const struct timespec *deadline)
 {
 	while (req->state != FUSE_REQ_DONE && !(t && t->killed)) {
-		struct timespec ts = monotonic_after(10);
+		struct timespec ts = task_deadline_ms(10);
 
 		if (deadline && !ts_before(&ts, deadline)) {
 			ts = *deadline;
@@ -391,7 +376,7 @@ static int request(struct fuse_conn *fc, struct fuse_req *req, size_t *out_len)
 	/* --fuse-timeout bounds every wait of the request: for INIT's
 	 * answer and room in the queue, for the answer, after INTERRUPT. */
 	if (fc->timeout_ms)
-		deadline = monotonic_after(fc->timeout_ms);
+		deadline = task_deadline_ms(fc->timeout_ms);
 	pthread_mutex_lock(&fc->lock);
 	fc->changed_waiters++;
 	while (fc->connected && (!fc->initialized || fc->npending >= FUSE_MAX_PENDING) && !err)

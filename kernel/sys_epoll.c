@@ -428,13 +428,7 @@ static int64_t do_epoll_wait(struct task *t, int epfd, uint64_t uevents, int max
 		vfs_file_put(epf);
 		return ep ? -ENOMEM : -EINVAL;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += timeout_ms / 1000;
-	deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
-	if (deadline.tv_nsec >= 1000000000) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000;
-	}
+	deadline = task_deadline_ms(timeout_ms > 0 ? (unsigned)timeout_ms : 0);
 	for (;;) {
 		struct timespec slice = {0, EPOLL_SLICE_NS};
 		uint64_t seen = poll_seq();

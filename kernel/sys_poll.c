@@ -64,18 +64,6 @@ static int64_t elapsed_ms(const struct timespec *t0)
 
 #define POLL_SIGNAL_SLICE_MS 20
 
-/* @t0 plus @ms, for poll_sleep. */
-static struct timespec deadline_after(const struct timespec *t0, int ms)
-{
-	struct timespec d = {t0->tv_sec + ms / 1000, t0->tv_nsec + (long)(ms % 1000) * 1000000};
-
-	if (d.tv_nsec >= 1000000000) {
-		d.tv_sec++;
-		d.tv_nsec -= 1000000000;
-	}
-	return d;
-}
-
 /*
  * Wait until one of the @nfds fds of @g is ready (revents filled in), the
  * timeout passes, or a signal comes.  Returns how many are ready, or a
@@ -98,7 +86,7 @@ static int64_t poll_fds(struct task *t, struct pollfd *g, uint64_t nfds, int tim
 		goto out_free;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	deadline = deadline_after(&t0, timeout_ms < 0 ? 0 : timeout_ms);
+	deadline = task_deadline_ms(timeout_ms < 0 ? 0 : (unsigned)timeout_ms);
 	for (;;) {
 		int64_t left = timeout_ms < 0 ? -1 : timeout_ms - elapsed_ms(&t0);
 		uint64_t seen = poll_seq();

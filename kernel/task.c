@@ -220,6 +220,20 @@ void task_cond_init(pthread_cond_t *c)
 	pthread_condattr_destroy(&ca);
 }
 
+struct timespec task_deadline_ms(unsigned ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (long)(ms % 1000) * 1000000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	return ts;
+}
+
 int task_wait(struct task *t, pthread_cond_t *c, pthread_mutex_t *m,
 	      const struct timespec *deadline)
 {

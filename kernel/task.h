@@ -189,6 +189,9 @@ void task_kill(struct task *t, int signo, const char *why, uint64_t addr);
 /* Initialise @c for task_wait: its deadlines are CLOCK_MONOTONIC. */
 void task_cond_init(pthread_cond_t *c);
 
+/* A deadline for task_wait: CLOCK_MONOTONIC now plus @ms. */
+struct timespec task_deadline_ms(unsigned ms);
+
 /*
  * Wait on @c with @m (held by the caller, as for pthread_cond_wait) until
  * woken, until the optional absolute CLOCK_MONOTONIC @deadline, or until a
