@@ -23,6 +23,9 @@
 
 #define FUSE_MIN_READ_BUFFER 8192 /* a server's read buffer must hold this */
 #define FUSE_MAX_ERRNO	     4095
+/* Errors from -FUSE_ERRNO_END down are refused, as Linux's fuse_dev_do_write
+ * does: -512 and below are the kernel's restart codes, not errnos. */
+#define FUSE_ERRNO_END	     512
 
 _Static_assert(sizeof(struct fuse_in_header) == 40, "fuse_in_header");
 _Static_assert(sizeof(struct fuse_out_header) == 16, "fuse_out_header");

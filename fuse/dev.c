@@ -115,7 +115,8 @@ static void destroy_now(struct fuse_conn *fc);
  * waiting for that goes now.  fc->lock held. */
 static void destroy_if_wanted(struct fuse_conn *fc)
 {
-	if (fc->destroy_wanted && !fc->active_background && !fc->bg_queue && !fc->ended)
+	if (fc->destroy_wanted && !fc->active_background && !fc->bg_queue && !fc->ended &&
+	    !fc->thens_running)
 		destroy_now(fc);
 }
 
@@ -124,11 +125,13 @@ static void unlock_ended(struct fuse_conn *fc)
 	struct fuse_req *req = fc->ended;
 
 	fc->ended = NULL;
-	if (!req)
+	if (!req) {
 		destroy_if_wanted(fc);
-	pthread_mutex_unlock(&fc->lock);
-	if (!req)
+		pthread_mutex_unlock(&fc->lock);
 		return;
+	}
+	fc->thens_running++; /* another thread must not send DESTROY meanwhile */
+	pthread_mutex_unlock(&fc->lock);
 	while (req) {
 		struct fuse_req *next = req->next;
 
@@ -137,6 +140,7 @@ static void unlock_ended(struct fuse_conn *fc)
 		req = next;
 	}
 	pthread_mutex_lock(&fc->lock);
+	fc->thens_running--;
 	destroy_if_wanted(fc);
 	pthread_mutex_unlock(&fc->lock);
 }
@@ -366,6 +370,21 @@ static void wait_copy(struct fuse_conn *fc, struct fuse_req *req)
 		pthread_cond_wait(&req->done_cond, &fc->lock);
 }
 
+/* The caller gives @req up: nothing of its memory may be touched after
+ * (the reply is dropped; a WRITE not yet read goes without its data,
+ * its header saying so).  wait_copy has run.  fc->lock held. */
+static void abandon(struct fuse_req *req)
+{
+	req->abandoned = true;
+	req->out = NULL;
+	req->nsg = 0;
+	req->out_size = 0;
+	if (req->in && req->in_nsg)
+		((struct fuse_in_header *)req->in)->len -= (uint32_t)req->in_sg_len;
+	req->in_nsg = 0;
+	req->in_sg_len = 0;
+}
+
 /* Send @req and wait for its answer (see fuse_request). */
 static int request(struct fuse_conn *fc, struct fuse_req *req, size_t *out_len)
 {
@@ -406,11 +425,7 @@ hung:
 			wait_copy(fc, req);
 			if (req->state == FUSE_REQ_DONE)
 				continue;
-			req->abandoned = true;
-			req->out = NULL;
-			req->nsg = 0;
-			req->in_nsg = 0;
-			req->out_size = 0;
+			abandon(req);
 			pthread_mutex_unlock(&fc->lock);
 			fprintf(stderr, "ksentry: FUSE server did not answer within %u ms: "
 					"connection aborted\n", fc->timeout_ms);
@@ -448,11 +463,7 @@ hung:
 		wait_copy(fc, req);
 		if (req->state == FUSE_REQ_DONE)
 			continue;
-		req->abandoned = true;
-		req->out = NULL;
-		req->nsg = 0;
-		req->in_nsg = 0;
-		req->out_size = 0;
+		abandon(req);
 		pthread_mutex_unlock(&fc->lock);
 		return -EINTR;
 	}
@@ -523,7 +534,10 @@ static void init_done(struct fuse_conn *fc, struct fuse_req *req)
 
 	if (req->error || req->out_len < FUSE_COMPAT_22_INIT_OUT_SIZE ||
 	    o->major != FUSE_ABI_MAJOR) {
-		fc->connected = false; /* a server we cannot talk to */
+		/* A server we cannot talk to: end the connection, waking its
+		 * readers and pollers (unless an abort is what ended INIT). */
+		if (fc->connected)
+			abort_locked(fc);
 		return;
 	}
 	fc->minor = o->minor < FUSE_ABI_MINOR ? o->minor : FUSE_ABI_MINOR;
@@ -878,7 +892,7 @@ static ssize_t dev_write(struct vfs_file *f, struct vfs_io *io, uint64_t off)
 		return -EINVAL;
 	if (oh.unique == 0)
 		return notify(fc, &oh, io);
-	if (oh.error > 0 || oh.error < -FUSE_MAX_ERRNO)
+	if (oh.error > 0 || oh.error <= -FUSE_ERRNO_END)
 		return -EINVAL;
 	payload = io->len - sizeof(oh);
 	if (oh.error && payload)

@@ -1518,8 +1518,9 @@ static int64_t ffile_seek_data(struct vfs_file *f, int64_t off, int whence)
  * without ioctls (ENOSYS) makes it ENOTTY.  The result is the server's,
  * but a negative one past the errnos is EIO.
  */
-static long ffile_ioctl(struct vfs_file *f, unsigned long cmd, uint64_t arg, void *task)
+static long ffile_ioctl(struct vfs_file *f, unsigned long cmd64, uint64_t arg, void *task)
 {
+	unsigned long cmd = (uint32_t)cmd64; /* ioctl(2)'s command is an int, as Linux takes it */
 	struct fuse_file *ff = f->priv;
 	struct fuse_conn *fc = ff->fi->fc;
 	struct task *t = task;
@@ -1537,8 +1538,8 @@ static long ffile_ioctl(struct vfs_file *f, unsigned long cmd, uint64_t arg, voi
 
 	if (!buf)
 		return -ENOMEM;
-	if (cmd > UINT32_MAX) {
-		err = -ENOTTY; /* no such command: they are 32 bits */
+	if (ff->is_dir && fc->minor < 18) {
+		err = -ENOTTY; /* directory ioctls came with 7.18, as in Linux */
 		goto out;
 	}
 	if (in_size && mm_copy_in(t->mm, buf, arg, in_size)) {
@@ -1553,7 +1554,8 @@ static long ffile_ioctl(struct vfs_file *f, unsigned long cmd, uint64_t arg, voi
 	if (err)
 		goto out;
 	memcpy(&o, buf + in_size, len < sizeof(o) ? len : sizeof(o));
-	if (len < sizeof(o) || (o.flags & FUSE_IOCTL_RETRY) || o.result < -FUSE_MAX_ERRNO) {
+	/* From -512 down: the kernel's own restart codes, or no errno: EIO. */
+	if (len < sizeof(o) || (o.flags & FUSE_IOCTL_RETRY) || o.result <= -FUSE_ERRNO_END) {
 		err = -EIO;
 		goto out;
 	}
@@ -1601,6 +1603,13 @@ static short ffile_poll(struct vfs_file *f, short events)
 		pthread_mutex_unlock(&fc->nodes_lock);
 		return 0;
 	}
+	/* Ask for what the standing answer covered too: two pollers of one
+	 * file asking for different events must not take turns forever,
+	 * each one's request waking the other (every queued request is a
+	 * poll_wake). */
+	if (ff->poll_waiting)
+		events |= ff->poll_asked;
+	in.events = (uint16_t)events;
 	ff->poll_waiting = false;
 	in.kh = ff->kh;
 	wakes = ff->poll_wakes;
@@ -1731,6 +1740,7 @@ static void ffile_release(struct vfs_file *f)
 	struct fuse_release_in in = {.fh = ff->fh, .flags = (uint32_t)f->flags};
 	bool skip = ff->is_dir ? fc->no_opendir : fc->no_open;
 
+	poll_forget(ff); /* first: the inode (and ff->fi) may go below */
 	/* The inode stays until the server has the RELEASE: its FORGET
 	 * must not overtake it (Linux's fuse_release_common holds it too). */
 	if (!skip)
@@ -1740,7 +1750,6 @@ static void ffile_release(struct vfs_file *f)
 						   &ff->fi->base);
 	else
 		vfs_inode_put(&ff->fi->base);
-	poll_forget(ff);
 	free(ff);
 }
 

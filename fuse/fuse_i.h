@@ -66,7 +66,11 @@ struct fuse_req {
 	size_t in_len;
 	/* Data that follows them, in pieces of the caller's own memory
 	 * (pinned): dev_read copies it straight into the server's buffer,
-	 * while copying_in says so and the caller may not let it go. */
+	 * while copying_in says so and the caller may not let it go.  That
+	 * wait (as the one for `copying`) holds even a killed caller: the
+	 * copy is the server thread's, and ends when the server's memory
+	 * answers, or when the server is killed (a server whose buffer maps
+	 * its own mount, single-threaded, waits on itself: fuse-selfmap). */
 	const struct fuse_sg *in_sg;
 	int in_nsg;
 	size_t in_sg_len;
@@ -104,6 +108,7 @@ struct fuse_conn {
 	bool mounted;
 	bool destroying;	 /* FUSE_DESTROY queued: no more FORGETs */
 	bool destroy_wanted;	 /* ... once the background requests are over */
+	unsigned thens_running;	 /* unlock_ended callers running ->then callbacks */
 	struct fuse_req *pending, **pending_tail;
 	struct fuse_req *processing;
 	unsigned npending;

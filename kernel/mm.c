@@ -698,6 +698,13 @@ static int fault_locked(struct mm *mm, uint64_t addr, enum mm_access access,
 	err = segset_reserve(&mm->pmas, file_range_len(w) / PG + 2);
 	if (!err)
 		err = vma_of(v)->mobj ? back_file(mm, v, w, addr, fill) : back_range(mm, w);
+	if (err == -ENOMEM && !vma_of(v)->mobj && file_range_len(w) > MM_FAULT_AROUND * PG) {
+		/* A grown window the memory cannot take: what a fault would
+		 * have had without it (and in order starts again). */
+		mm->fault_pages = 0;
+		w = fault_window(mm, v, addr);
+		err = back_range(mm, w);
+	}
 	if (!err && (access & MM_ACCESS_WRITE))
 		err = break_cow(mm, w);
 	if (!err)

@@ -328,20 +328,26 @@ int vfs_dentry_move(struct vfs_dentry *d, struct vfs_dentry *to, const char *nam
 {
 	struct vfs_dentry *old = d->parent;
 	char *nname = strdup(name);
+	bool linked;
 
 	if (!nname)
 		return -ENOMEM;
 	pthread_mutex_lock(&old->lock);
-	if (d->psibling)
+	linked = d->psibling != NULL;
+	if (linked)
 		child_unlink(old, d);
 	pthread_mutex_unlock(&old->lock);
 	free(d->name);
 	d->name = nname;
 	d->hash = name_hash(nname);
 	d->parent = vfs_dentry_get(to);
-	pthread_mutex_lock(&to->lock);
-	child_link(to, d); /* the tree's reference moves with it */
-	pthread_mutex_unlock(&to->lock);
+	/* The tree's reference moves with it; a dentry a drop took out
+	 * meanwhile has none, and stays out. */
+	if (linked) {
+		pthread_mutex_lock(&to->lock);
+		child_link(to, d);
+		pthread_mutex_unlock(&to->lock);
+	}
 	vfs_dentry_put(old);
 	return 0;
 }

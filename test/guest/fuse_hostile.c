@@ -106,6 +106,7 @@ struct sum_arg {
 #define IOC_SEVEN     _IO('h', 4)	     /* result 7 */
 #define IOC_RETRY     _IO('h', 5)	     /* FUSE_IOCTL_RETRY */
 #define IOC_NOSYS     _IO('h', 6)	     /* ENOSYS */
+#define IOC_RESTART   _IO('h', 7)	     /* result -512: a kernel restart code */
 
 static void serve_ioctl(const struct fuse_in_header *h, const struct fuse_ioctl_in *in)
 {
@@ -143,6 +144,9 @@ static void serve_ioctl(const struct fuse_in_header *h, const struct fuse_ioctl_
 		break;
 	case IOC_RETRY:
 		r.o.flags = FUSE_IOCTL_RETRY;
+		break;
+	case IOC_RESTART:
+		r.o.result = -512;
 		break;
 	default:
 		reply(h->unique, -ENOSYS, NULL, 0);
@@ -405,6 +409,8 @@ static void serve(void)
 				printf("FAIL the sandbox took a positive error\n");
 			if (reply_raw(h->unique, -99999, NULL, 0, 16) != -1 || errno != EINVAL)
 				printf("FAIL the sandbox took an error out of range\n");
+			if (reply_raw(h->unique, -512, NULL, 0, 16) != -1 || errno != EINVAL)
+				printf("FAIL the sandbox took a kernel restart code as an error\n");
 			reply(h->unique, 0, &o, sizeof(o));
 			break;
 		}
@@ -1067,6 +1073,8 @@ static void ioctl_checks(void)
 	EXPECT(ioctl(fd, IOC_RETRY) == -1 && errno == EIO);
 	errno = 0;
 	EXPECT(ioctl(fd, IOC_NOSYS) == -1 && errno == ENOTTY);
+	errno = 0;
+	EXPECT(ioctl(fd, IOC_RESTART) == -1 && errno == EIO);
 	close(fd);
 }
 
@@ -1117,6 +1125,13 @@ static void poll_checks(void)
 	long ms;
 
 	EXPECT(fd >= 0 && poll(&p, 1, 0) == 0);
+	{
+		/* One file polled for two things at once: one more POLL, not
+		 * a stream of them (each request would wake the other). */
+		struct pollfd two[2] = {{.fd = fd, .events = POLLIN}, {.fd = fd, .events = POLLOUT}};
+
+		EXPECT(poll(two, 2, 200) == 0);
+	}
 	waker = fork();
 	if (waker == 0) {
 		usleep(300000);
