@@ -22,6 +22,19 @@ static const struct segset_ops used_ops = {
 	.merge = kind_merge,
 };
 
+/* The pool's segments hold no value: free ranges merge whenever they meet. */
+static bool pool_merge(struct file_range lr, void *lv, struct file_range rr, const void *rv)
+{
+	return true;
+}
+
+static const struct segset_ops pool_ops = {
+	.value_size = 0,
+	.merge = pool_merge,
+};
+
+static const unsigned char no_value; /* what the pool's inserts copy: nothing */
+
 int memfile_init(struct memfile *mf, uint64_t size, struct memacct *acct)
 {
 	int err;
@@ -47,6 +60,8 @@ int memfile_init(struct memfile *mf, uint64_t size, struct memacct *acct)
 	mf->acct = acct;
 	pthread_mutex_init(&mf->lock, NULL);
 	segset_init(&mf->used, &used_ops);
+	segset_init(&mf->pool, &pool_ops);
+	mf->pool_max = abi_page_round_down(size / 8 < MEMFILE_POOL_MAX ? size / 8 : MEMFILE_POOL_MAX);
 	return 0;
 
 err_close:
@@ -77,6 +92,7 @@ void memfile_destroy(struct memfile *mf)
 		return;
 	uncharge_range(mf, file_range_make(0, mf->size));
 	segset_clear(&mf->used);
+	segset_clear(&mf->pool);
 	munmap(mf->base, mf->size);
 	close(mf->fd);
 	pthread_mutex_destroy(&mf->lock);
@@ -120,6 +136,80 @@ static bool find_fit(struct memfile *mf, uint64_t from, uint64_t len, uint64_t a
 	return false;
 }
 
+/* Give @fr's memory back to the host; if it cannot punch, zero it, so
+ * that the next owner still finds zeros. */
+static void punch(struct memfile *mf, struct file_range fr)
+{
+	if (fallocate(mf->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)fr.start,
+		      (off_t)file_range_len(fr)) < 0)
+		memset(mf->base + fr.start, 0, file_range_len(fr));
+}
+
+static void pool_trim(struct memfile *mf);
+
+/* Keep as much of the freed @fr backed in the pool as it has room for
+ * (its start: what first fit hands out next), and punch the rest.
+ * Caller holds the lock. */
+static void pool_put(struct memfile *mf, struct file_range fr)
+{
+	uint64_t room = mf->pool_max - mf->pooled;
+	struct file_range keep = fr;
+	struct segset_seg *seg;
+
+	if (file_range_len(keep) > room)
+		keep.end = keep.start + room;
+	if (file_range_empty(keep) || segset_reserve(&mf->pool, 1)) {
+		punch(mf, fr);
+		return;
+	}
+	seg = segset_insert_range(&mf->pool, keep, &no_value);
+	if (abi_is_err(seg)) { /* cannot be: the pool holds free ranges only */
+		punch(mf, fr);
+		return;
+	}
+	mf->pooled += file_range_len(keep);
+	if (keep.end < fr.end)
+		punch(mf, file_range_make(keep.end, fr.end));
+}
+
+/* @r was just allocated: zero what of it the pool held, and take that
+ * out of the pool (its reserve was made).  Caller holds the lock. */
+static void pool_take(struct memfile *mf, struct file_range r)
+{
+	struct segset_seg *seg;
+
+	for (seg = segset_lower_bound_seg(&mf->pool, r.start); seg && seg->range.start < r.end;
+	     seg = segset_next(seg)) {
+		struct file_range part = file_range_intersect(seg->range, r);
+
+		memset(mf->base + part.start, 0, file_range_len(part));
+		mf->pooled -= file_range_len(part);
+	}
+	/* Reserved, so it cannot fail; if it did, no allocated range may
+	 * stay pooled (it would be zeroed under its owner): empty the pool
+	 * (@r is still all zeros, so punching it too loses nothing). */
+	if (segset_remove_range(&mf->pool, r, NULL))
+		pool_trim(mf);
+}
+
+/* Punch every pooled range.  Caller holds the lock. */
+static void pool_trim(struct memfile *mf)
+{
+	struct segset_seg *seg;
+
+	for (seg = segset_first(&mf->pool); seg; seg = segset_next(seg))
+		punch(mf, seg->range);
+	segset_clear(&mf->pool);
+	mf->pooled = 0;
+}
+
+void memfile_trim(struct memfile *mf)
+{
+	pthread_mutex_lock(&mf->lock);
+	pool_trim(mf);
+	pthread_mutex_unlock(&mf->lock);
+}
+
 int memfile_alloc(struct memfile *mf, uint64_t len, uint64_t align, enum memacct_kind kind,
 		  struct file_range *out)
 {
@@ -134,7 +224,7 @@ int memfile_alloc(struct memfile *mf, uint64_t len, uint64_t align, enum memacct
 
 	pthread_mutex_lock(&mf->lock);
 	err = -ENOMEM;
-	if (len > mf->size - mf->allocated)
+	if (len > mf->size - mf->allocated || segset_reserve(&mf->pool, 2))
 		goto out_unlock;
 	if (!find_fit(mf, mf->hint, len, align, &start) && !find_fit(mf, 0, len, align, &start))
 		goto out_unlock;
@@ -150,6 +240,7 @@ int memfile_alloc(struct memfile *mf, uint64_t len, uint64_t align, enum memacct
 	mf->allocated += len;
 	mf->hint = start + len;
 	*out = file_range_make(start, start + len);
+	pool_take(mf, *out);
 out_unlock:
 	pthread_mutex_unlock(&mf->lock);
 	return err;
@@ -187,11 +278,9 @@ int memfile_free(struct memfile *mf, struct file_range fr)
 	err = segset_reserve(&mf->used, 2);
 	if (err)
 		goto out_unlock;
-	/* Give the memory back before the range can be handed out again; if the
-	 * host cannot punch, zero it so that the next owner still finds zeros. */
-	if (fallocate(mf->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)fr.start,
-		      (off_t)file_range_len(fr)) < 0)
-		memset(mf->base + fr.start, 0, file_range_len(fr));
+	/* Into the pool (zeroed when handed out again), or back to the host
+	 * before the range can be handed out again. */
+	pool_put(mf, fr);
 	uncharge_range(mf, fr);
 	err = segset_remove_range(&mf->used, fr, NULL); /* cannot fail: reserved */
 	mf->allocated -= file_range_len(fr);

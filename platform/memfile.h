@@ -9,15 +9,20 @@
  *
  * The allocator hands out page-aligned file ranges, each charged to one
  * memacct kind, and takes them back, punching holes so that the host gets
- * the memory back and the host's view matches the accounting.  A range
- * fresh from memfile_alloc() always reads as zeros.  Ranges may be freed
+ * the memory back.  The last freed ranges, up to MEMFILE_POOL_MAX (and an
+ * eighth of the file), are kept instead, still backed: handing one out
+ * again costs a memset, where a punched one costs the host a fault, an
+ * allocation and its zeroing per page (the pool's purpose: a sandbox
+ * that frees and takes memory again, as a FUSE server's file data).  A
+ * range fresh from memfile_alloc() always reads as zeros, pooled or not;
+ * memfile_trim() punches the pool.  Ranges may be freed
  * piecewise (munmap of part of a chunk), but only ranges that are entirely
  * allocated: freeing a hole is -EINVAL, never a silent double free.
  *
  * Allocation is first fit, starting where the last allocation ended; the
  * used set merges neighbours of one kind, so it stays small.
  *
- * Locking: @lock protects @used, @allocated and @hint.  memfile_map() takes
+ * Locking: @lock protects @used, @allocated, @hint and the pool.  memfile_map() takes
  * no lock: the mapping is fixed for the file's life.
  */
 #ifndef KSENTRY_PLATFORM_MEMFILE_H
@@ -40,7 +45,11 @@ struct memfile {
 	struct segset used;  /* allocated ranges -> kind; protected by lock */
 	uint64_t allocated;  /* bytes in @used; protected by lock */
 	uint64_t hint;       /* where the next search starts; protected by lock */
+	struct segset pool;  /* free ranges still backed, not yet zeroed; lock */
+	uint64_t pooled, pool_max; /* bytes in @pool, and its bound */
 };
+
+#define MEMFILE_POOL_MAX (UINT64_C(256) << 20)
 
 /*
  * Create a memory file of @size bytes (a positive multiple of the page
@@ -78,5 +87,9 @@ void *memfile_map(const struct memfile *mf, struct file_range fr);
 
 /* Bytes allocated now. */
 uint64_t memfile_allocated(struct memfile *mf);
+
+/* Give the pool's memory back to the host: every free range is a hole
+ * after this. */
+void memfile_trim(struct memfile *mf);
 
 #endif

@@ -145,16 +145,53 @@ Test(memfile, fragmented_space_respects_alignment)
 	cr_assert_eq(h.start, 5 * MIB);
 }
 
+/* The pool of a 32 MiB file holds 4 MiB: what passes it goes back to the
+ * host at once, the rest at memfile_trim. */
 Test(memfile, freed_memory_goes_back_to_the_host)
 {
 	struct file_range a;
 	uint64_t before = host_bytes();
 
-	cr_assert_eq(memfile_alloc(&mf, 16 * MIB, PAGE, MEMACCT_ANONYMOUS, &a), 0);
+	cr_assert_eq(mf.pool_max, 4 * MIB);
+	cr_assert_eq(memfile_alloc(&mf, 24 * MIB, PAGE, MEMACCT_ANONYMOUS, &a), 0);
 	memset(memfile_map(&mf, a), 1, file_range_len(a));
-	cr_assert_geq(host_bytes(), before + 16 * MIB, "touched frames are host memory");
-	cr_assert_eq(memfile_free(&mf, file_range_make(a.start, a.start + 8 * MIB)), 0);
-	cr_assert_leq(host_bytes(), before + 8 * MIB, "half punched");
-	cr_assert_eq(memfile_free(&mf, file_range_make(a.start + 8 * MIB, a.end)), 0);
+	cr_assert_geq(host_bytes(), before + 24 * MIB, "touched frames are host memory");
+	cr_assert_eq(memfile_free(&mf, file_range_make(a.start, a.start + 4 * MIB)), 0);
+	cr_assert_geq(host_bytes(), before + 24 * MIB, "the first 4 MiB is pooled, still backed");
+	cr_assert_eq(memfile_free(&mf, file_range_make(a.start + 4 * MIB, a.end)), 0);
+	cr_assert_leq(host_bytes(), before + 4 * MIB, "past the pool: punched");
+	memfile_trim(&mf);
 	cr_assert_eq(host_bytes(), before, "all punched");
+}
+
+/* A range the pool held reads as zeros when handed out again, whole or in
+ * part, and the pool lets go of what was handed out. */
+Test(memfile, pooled_frames_come_back_zeroed)
+{
+	struct file_range a, b, c;
+	unsigned char *p;
+
+	cr_assert_eq(memfile_alloc(&mf, 4 * MIB, PAGE, MEMACCT_ANONYMOUS, &a), 0);
+	memset(memfile_map(&mf, a), 0xa5, file_range_len(a));
+	cr_assert_eq(memfile_free(&mf, a), 0);
+	cr_assert_eq(mf.pooled, 4 * MIB);
+	cr_assert_eq(memfile_alloc(&mf, MIB, PAGE, MEMACCT_ANONYMOUS, &b), 0);
+	cr_assert_eq(b.start, a.start, "first fit takes the freed range");
+	cr_assert_eq(mf.pooled, 3 * MIB);
+	cr_assert_eq(memfile_alloc(&mf, 8 * MIB, PAGE, MEMACCT_ANONYMOUS, &c), 0,
+		     "straddles the pooled rest and fresh space");
+	cr_assert_eq(c.start, b.end);
+	cr_assert_eq(mf.pooled, 0);
+	p = memfile_map(&mf, b);
+	for (uint64_t i = 0; i < file_range_len(b); i++)
+		cr_assert_eq(p[i], 0, "b[%llu]", (unsigned long long)i);
+	p = memfile_map(&mf, c);
+	for (uint64_t i = 0; i < file_range_len(c); i++)
+		cr_assert_eq(p[i], 0, "c[%llu]", (unsigned long long)i);
+	cr_assert_eq(memfile_free(&mf, b), 0);
+	cr_assert_eq(memfile_free(&mf, c), 0);
+	cr_assert_eq(mf.pooled, 4 * MIB, "b pooled, and of c what the 4 MiB bound has room for");
+	memfile_trim(&mf);
+	cr_assert_eq(mf.pooled, 0);
+	cr_assert_eq(memfile_allocated(&mf), 0);
 }
