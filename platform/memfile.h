@@ -9,8 +9,9 @@
  *
  * The allocator hands out page-aligned file ranges, each charged to one
  * memacct kind, and takes them back, punching holes so that the host gets
- * the memory back.  The last freed ranges, up to MEMFILE_POOL_MAX (and an
- * eighth of the file), are kept instead, still backed: handing one out
+ * the memory back.  Freed ranges, as much of them as fits in
+ * MEMFILE_POOL_MAX (and an eighth of the file), are kept instead, still
+ * backed: handing one out
  * again costs a memset, where a punched one costs the host a fault, an
  * allocation and its zeroing per page (the pool's purpose: a sandbox
  * that frees and takes memory again, as a FUSE server's file data).  A
