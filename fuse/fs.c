@@ -37,7 +37,14 @@
 #include "kernel/vfs/vfs_impl.h"
 
 #define FUSE_MAGIC	0x65735546
-#define DIR_BUF		32768 /* a READDIR(PLUS) reply: ~200 entries with attributes */
+/* A READDIR(PLUS) reply asks for what the reader took last time (plus a
+ * quarter), between DIR_BUF_MIN and DIR_BUF_MAX (~800 entries with
+ * attributes); DIR_BUF at first.  A reader with a small buffer (musl's
+ * readdir: 2 KiB) would otherwise have the server list, and the sentry
+ * link, many entries it drops each call. */
+#define DIR_BUF_MIN	4096
+#define DIR_BUF		32768
+#define DIR_BUF_MAX	131072
 #define IO_CHUNK_MAX	(1024 * 1024) /* a READ or WRITE at most: 256 pages, as Linux allows */
 #define PAGE_BYTES	4096
 #define NEG_MAX		32 /* names a directory remembers as missing */
@@ -82,6 +89,7 @@ struct fuse_file {
 	uint32_t open_flags;
 	bool is_dir;
 	struct fuse_inode *fi;
+	uint32_t dir_want;	     /* READDIR(PLUS) size for the next call; 0: DIR_BUF */
 
 	/* POLL (ffile_poll), under fc->nodes_lock: the file's handle for
 	 * NOTIFY_POLL (0: never polled), and whether the server's last "not
@@ -1846,18 +1854,20 @@ static int fdir_iterate(struct vfs_file *f, uint64_t *pos, vfs_emit_fn emit, voi
 	struct fuse_file *ff = f->priv;
 	struct fuse_conn *fc = ff->fi->fc;
 	bool plus = fc->flags & FUSE_DO_READDIRPLUS;
-	unsigned char *buf = malloc(DIR_BUF);
+	uint32_t want = ff->dir_want ? ff->dir_want : DIR_BUF;
+	unsigned char *buf = malloc(want);
+	size_t taken = 0; /* reply bytes of the entries the reader took */
 	bool full = false;
 	int err = 0;
 
 	if (!buf)
 		return -ENOMEM;
 	while (!full && !err) {
-		struct fuse_read_in in = {.fh = ff->fh, .offset = *pos, .size = DIR_BUF};
+		struct fuse_read_in in = {.fh = ff->fh, .offset = *pos, .size = want};
 		size_t got = 0, at = 0;
 
 		err = fuse_request(fc, plus ? FUSE_READDIRPLUS : FUSE_READDIR, ff->fi->nodeid,
-				   &(struct fuse_arg){&in, sizeof(in)}, 1, buf, DIR_BUF, false, &got);
+				   &(struct fuse_arg){&in, sizeof(in)}, 1, buf, want, false, &got);
 		if (err || got == 0)
 			break;
 		while (at < got) {
@@ -1884,8 +1894,10 @@ static int fdir_iterate(struct vfs_file *f, uint64_t *pos, vfs_emit_fn emit, voi
 				de = (struct vfs_dirent){.ino = d.ino, .type = (unsigned char)d.type,
 							 .name = name, .len = d.namelen};
 				full = emit(ctx, &de) != 0; /* full: resume at *pos */
-				if (!full)
+				if (!full) {
 					*pos = d.off;
+					taken += reclen;
+				}
 			}
 			if (full && !plus)
 				break;
@@ -1893,6 +1905,15 @@ static int fdir_iterate(struct vfs_file *f, uint64_t *pos, vfs_emit_fn emit, voi
 		}
 	}
 	free(buf);
+	/* Next time: what this reader took (filled: its buffer's measure),
+	 * or twice this (it wanted more than came). */
+	if (!err) {
+		size_t next = full ? taken + taken / 4 : (size_t)want * 2;
+
+		next = (next + DIR_BUF_MIN - 1) & ~(size_t)(DIR_BUF_MIN - 1);
+		ff->dir_want = (uint32_t)(next < DIR_BUF_MIN ? DIR_BUF_MIN
+					  : next > DIR_BUF_MAX ? DIR_BUF_MAX : next);
+	}
 	return err;
 }
 
