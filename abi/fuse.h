@@ -22,7 +22,6 @@
 	 FUSE_READDIRPLUS_AUTO | FUSE_HAS_IOCTL_DIR)
 
 #define FUSE_MIN_READ_BUFFER 8192 /* a server's read buffer must hold this */
-#define FUSE_MAX_ERRNO	     4095
 /* Errors from -FUSE_ERRNO_END down are refused, as Linux's fuse_dev_do_write
  * does: -512 and below are the kernel's restart codes, not errnos. */
 #define FUSE_ERRNO_END	     512

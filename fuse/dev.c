@@ -107,8 +107,6 @@ static void req_finish(struct fuse_conn *fc, struct fuse_req *req, int error)
 		pthread_cond_broadcast(&fc->changed); /* INIT's answer, or room */
 }
 
-/* Drop fc->lock, then run what ended requests left to do: it may put a
- * file or an inode, which sends more requests. */
 static void destroy_now(struct fuse_conn *fc);
 
 /* The last background request is over and its ->then has run: a DESTROY
@@ -120,6 +118,8 @@ static void destroy_if_wanted(struct fuse_conn *fc)
 		destroy_now(fc);
 }
 
+/* Drop fc->lock, then run what ended requests left to do: it may put a
+ * file or an inode, which sends more requests. */
 static void unlock_ended(struct fuse_conn *fc)
 {
 	struct fuse_req *req = fc->ended;
@@ -289,7 +289,6 @@ static int background(struct fuse_conn *fc, uint32_t opcode, uint64_t nodeid,
 		queue(fc, req); /* FORGET: not counted, as in Linux */
 	} else if (fc->active_background >= fc->max_background &&
 		   fc->bg_queued >= FUSE_MAX_BG_QUEUE) {
-		fc->bg_dropped++;
 		pthread_mutex_unlock(&fc->lock);
 		if (then)
 			then(arg);
@@ -333,8 +332,6 @@ int fuse_request_background_then(struct fuse_conn *fc, uint32_t opcode, uint64_t
 	return background(fc, opcode, nodeid, args, nargs, false, then, arg);
 }
 
-/* After FUSE_INTERRUPT: wait for the reply, without signals, unless the
- * task is being killed.  fc->lock held. */
 static bool ts_before(const struct timespec *a, const struct timespec *b)
 {
 	return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
@@ -482,14 +479,8 @@ int fuse_request(struct fuse_conn *fc, uint32_t opcode, uint64_t nodeid,
 		 const struct fuse_arg *args, int nargs, void *out, size_t out_size, bool exact,
 		 size_t *out_len)
 {
-	struct fuse_req *req = req_new(fc, opcode, nodeid, args, nargs);
-
-	if (!req)
-		return -ENOMEM;
-	req->out = out;
-	req->out_size = out_size;
-	req->out_exact = exact;
-	return request(fc, req, out_len);
+	return fuse_request_in_sg(fc, opcode, nodeid, args, nargs, NULL, 0, out, out_size, exact,
+				  out_len);
 }
 
 int fuse_request_sg(struct fuse_conn *fc, uint32_t opcode, uint64_t nodeid,
@@ -557,6 +548,9 @@ static void init_done(struct fuse_conn *fc, struct fuse_req *req)
 									fc->max_background
 					   ? o->congestion_threshold
 					   : fc->max_background * 3 / 4;
+	/* 0 would be congested with nothing in flight (max_background 1). */
+	if (!fc->congestion_threshold)
+		fc->congestion_threshold = 1;
 	fc->time_gran = o->time_gran >= 1 && o->time_gran <= 1000000000 ? o->time_gran : 1;
 	/* At most what was offered (INIT's max_readahead below), as Linux. */
 	fc->max_readahead = o->max_readahead < FUSE_READAHEAD_OFFER ? o->max_readahead

@@ -1524,7 +1524,7 @@ static int64_t ffile_seek_data(struct vfs_file *f, int64_t off, int whence)
  * out, the server cannot ask for more (FUSE_IOCTL_RETRY is EIO), and
  * what it sends back may not exceed what the command said.  A server
  * without ioctls (ENOSYS) makes it ENOTTY.  The result is the server's,
- * but a negative one past the errnos is EIO.
+ * but one of -512 or below (no errno: the kernel's restart codes) is EIO.
  */
 static long ffile_ioctl(struct vfs_file *f, unsigned long cmd64, uint64_t arg, void *task)
 {

@@ -120,7 +120,6 @@ struct fuse_conn {
 	unsigned active_background;
 	struct fuse_req *bg_queue, **bg_tail;
 	unsigned bg_queued;
-	uint64_t bg_dropped;	 /* not sent: bg_queue was full */
 	struct fuse_req *ended;	 /* over, with a ->then to run once unlocked */
 
 	/* Negotiated at FUSE_INIT. */
