@@ -3,6 +3,7 @@
  */
 #include <fcntl.h>
 #include <linux/falloc.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -59,8 +60,11 @@ int memfile_init(struct memfile *mf, uint64_t size, struct memacct *acct)
 	mf->size = size;
 	mf->acct = acct;
 	pthread_mutex_init(&mf->lock, NULL);
+	pthread_cond_init(&mf->fill_cond, NULL);
+	pthread_cond_init(&mf->filled_cond, NULL);
 	segset_init(&mf->used, &used_ops);
 	segset_init(&mf->pool, &pool_ops);
+	segset_init(&mf->fresh, &pool_ops);
 	mf->pool_max = abi_page_round_down(size / 8 < MEMFILE_POOL_MAX ? size / 8 : MEMFILE_POOL_MAX);
 	return 0;
 
@@ -86,15 +90,21 @@ static void uncharge_range(struct memfile *mf, struct file_range fr)
 	}
 }
 
+static void filler_stop(struct memfile *mf);
+
 void memfile_destroy(struct memfile *mf)
 {
 	if (mf->fd < 0)
 		return;
+	filler_stop(mf);
 	uncharge_range(mf, file_range_make(0, mf->size));
 	segset_clear(&mf->used);
 	segset_clear(&mf->pool);
+	segset_clear(&mf->fresh);
 	munmap(mf->base, mf->size);
 	close(mf->fd);
+	pthread_cond_destroy(&mf->fill_cond);
+	pthread_cond_destroy(&mf->filled_cond);
 	pthread_mutex_destroy(&mf->lock);
 	mf->fd = -1;
 }
@@ -173,23 +183,27 @@ static void pool_put(struct memfile *mf, struct file_range fr)
 }
 
 /* @r was just allocated: zero what of it the pool held, and take that
- * out of the pool (its reserve was made).  Caller holds the lock. */
-static void pool_take(struct memfile *mf, struct file_range r)
+ * out of the pool (its reserve was made).  Returns the bytes it held.
+ * Caller holds the lock. */
+static uint64_t pool_take(struct memfile *mf, struct file_range r)
 {
 	struct segset_seg *seg;
+	uint64_t taken = 0;
 
 	for (seg = segset_lower_bound_seg(&mf->pool, r.start); seg && seg->range.start < r.end;
 	     seg = segset_next(seg)) {
 		struct file_range part = file_range_intersect(seg->range, r);
 
 		memset(mf->base + part.start, 0, file_range_len(part));
-		mf->pooled -= file_range_len(part);
+		taken += file_range_len(part);
 	}
+	mf->pooled -= taken;
 	/* Reserved, so it cannot fail; if it did, no allocated range may
 	 * stay pooled (it would be zeroed under its owner): empty the pool
 	 * (@r is still all zeros, so punching it too loses nothing). */
 	if (segset_remove_range(&mf->pool, r, NULL))
 		pool_trim(mf);
+	return taken;
 }
 
 /* Punch every pooled range.  Caller holds the lock. */
@@ -203,10 +217,192 @@ static void pool_trim(struct memfile *mf)
 	mf->pooled = 0;
 }
 
+/* --- prefill --- */
+
+/* Wait until the filler is not backing anything in @r.  Caller holds the
+ * lock, which this drops while it waits. */
+static void wait_filling(struct memfile *mf, struct file_range r)
+{
+	while (file_range_overlaps(mf->filling, r))
+		pthread_cond_wait(&mf->filled_cond, &mf->lock);
+}
+
+/* Is @at in a segment of @s?  If so, *@end is where that segment ends;
+ * if not, where the next one starts (UINT64_MAX: none). */
+static bool covered(struct segset *s, uint64_t at, uint64_t *end)
+{
+	struct segset_seg *seg = segset_lower_bound_seg(s, at);
+
+	if (seg && seg->range.start <= at) {
+		*end = seg->range.end;
+		return true;
+	}
+	*end = seg ? seg->range.start : UINT64_MAX;
+	return false;
+}
+
+/* The first free range from @hint on that is neither pooled nor fresh,
+ * of at most @max bytes.  Caller holds the lock. */
+static bool next_unbacked(struct memfile *mf, uint64_t max, struct file_range *out)
+{
+	struct segset_gap g;
+
+	for (g = segset_lower_bound_gap(&mf->used, mf->hint); segset_gap_ok(g);
+	     g = segset_gap_next_non_empty(segset_gap_next_gap(g))) {
+		struct file_range gr = segset_gap_range(g);
+		uint64_t at = gr.start > mf->hint ? gr.start : mf->hint, pool_end, fresh_end;
+
+		if (gr.end > mf->size)
+			gr.end = mf->size;
+		while (at < gr.end) {
+			bool in_pool = covered(&mf->pool, at, &pool_end);
+			bool in_fresh = covered(&mf->fresh, at, &fresh_end);
+			uint64_t end;
+
+			if (in_pool || in_fresh) {
+				at = in_pool ? pool_end : fresh_end;
+				continue;
+			}
+			end = pool_end < fresh_end ? pool_end : fresh_end;
+			if (end > gr.end)
+				end = gr.end;
+			if (end - at > max)
+				end = at + max;
+			*out = file_range_make(at, end);
+			return true;
+		}
+		if (gr.end >= mf->size)
+			break;
+	}
+	return false;
+}
+
+/*
+ * The filler: back the free frames where first fit looks next until the
+ * fresh set holds @fill_want bytes.  A range goes into the fresh set
+ * before it is backed, so an allocation may take it half way: it reads as
+ * zeros either way, and MADV_POPULATE_WRITE leaves a frame that is there
+ * alone.  A free of it waits (wait_filling).
+ */
+static void *filler_main(void *arg)
+{
+	struct memfile *mf = arg;
+	struct file_range c;
+
+	pthread_mutex_lock(&mf->lock);
+	while (!mf->stopping) {
+		uint64_t room = mf->fill_want > mf->fresh_bytes ? mf->fill_want - mf->fresh_bytes : 0;
+
+		if (room < ABI_PAGE_SIZE ||
+		    !next_unbacked(mf, room < MEMFILE_FILL_CHUNK ? room : MEMFILE_FILL_CHUNK, &c) ||
+		    segset_reserve(&mf->fresh, 1) ||
+		    abi_is_err(segset_insert_range(&mf->fresh, c, &no_value))) {
+			pthread_cond_wait(&mf->fill_cond, &mf->lock);
+			continue;
+		}
+		mf->fresh_bytes += file_range_len(c);
+		mf->filling = c;
+		pthread_mutex_unlock(&mf->lock);
+		/* Best effort: what the host cannot back stays a hole (zeros). */
+		(void)madvise(mf->base + c.start, file_range_len(c), MADV_POPULATE_WRITE);
+		pthread_mutex_lock(&mf->lock);
+		mf->filling = file_range_make(0, 0);
+		pthread_cond_broadcast(&mf->filled_cond);
+	}
+	pthread_mutex_unlock(&mf->lock);
+	return NULL;
+}
+
+/* Start the filler, with every signal blocked: the sandbox's signals are
+ * for its vCPU threads.  Caller holds the lock. */
+static void filler_start(struct memfile *mf)
+{
+	sigset_t all, old;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	mf->filler_running = pthread_create(&mf->filler, NULL, filler_main, mf) == 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (!mf->filler_running)
+		mf->prefill = false; /* no thread: the faults back frames, as before */
+	else
+		pthread_setname_np(mf->filler, "ksentry-fill");
+}
+
+static void filler_stop(struct memfile *mf)
+{
+	if (!mf->filler_running)
+		return;
+	pthread_mutex_lock(&mf->lock);
+	mf->stopping = true;
+	pthread_cond_signal(&mf->fill_cond);
+	pthread_mutex_unlock(&mf->lock);
+	pthread_join(mf->filler, NULL);
+	mf->filler_running = false;
+}
+
+/* @r was just allocated and @unbacked bytes of it came from neither the
+ * pool nor the fresh set: learn from it, and wake the filler if the fresh
+ * set runs low.  Caller holds the lock. */
+static void fill_note(struct memfile *mf, uint64_t unbacked)
+{
+	if (!mf->prefill)
+		return;
+	if (unbacked) {
+		mf->unbacked_taken += unbacked;
+		if (mf->fill_want == 0 && mf->unbacked_taken >= MEMFILE_FILL_START)
+			mf->fill_want = MEMFILE_FILL_START;
+		else if (mf->fill_want && mf->fill_want < MEMFILE_FILL_MAX)
+			mf->fill_want *= 2; /* the filler fell behind */
+		if (mf->fill_want && !mf->filler_running)
+			filler_start(mf);
+	}
+	if (mf->filler_running && file_range_empty(mf->filling) &&
+	    mf->fresh_bytes < mf->fill_want / 2)
+		pthread_cond_signal(&mf->fill_cond);
+}
+
+/* @r was just allocated: take it out of the fresh set (its reserve was
+ * made).  Returns the bytes the set held.  Caller holds the lock. */
+static uint64_t fresh_take(struct memfile *mf, struct file_range r)
+{
+	struct segset_seg *seg;
+	uint64_t taken = 0;
+
+	for (seg = segset_lower_bound_seg(&mf->fresh, r.start); seg && seg->range.start < r.end;
+	     seg = segset_next(seg))
+		taken += file_range_len(file_range_intersect(seg->range, r));
+	if (!taken)
+		return 0;
+	mf->fresh_bytes -= taken;
+	/* Reserved, so it cannot fail; if it did, no allocated range may
+	 * stay fresh (a trim would punch it under its owner): forget the
+	 * set, whose frames stay backed until first fit hands them out. */
+	if (segset_remove_range(&mf->fresh, r, NULL)) {
+		segset_clear(&mf->fresh);
+		mf->fresh_bytes = 0;
+	}
+	return taken;
+}
+
+void memfile_prefill(struct memfile *mf)
+{
+	mf->prefill = true;
+}
+
 void memfile_trim(struct memfile *mf)
 {
+	struct segset_seg *seg;
+
 	pthread_mutex_lock(&mf->lock);
+	wait_filling(mf, file_range_make(0, mf->size));
 	pool_trim(mf);
+	for (seg = segset_first(&mf->fresh); seg; seg = segset_next(seg))
+		punch(mf, seg->range);
+	segset_clear(&mf->fresh);
+	mf->fresh_bytes = 0;
+	mf->fill_want = 0; /* learn again */
+	mf->unbacked_taken = 0;
 	pthread_mutex_unlock(&mf->lock);
 }
 
@@ -224,7 +420,8 @@ int memfile_alloc(struct memfile *mf, uint64_t len, uint64_t align, enum memacct
 
 	pthread_mutex_lock(&mf->lock);
 	err = -ENOMEM;
-	if (len > mf->size - mf->allocated || segset_reserve(&mf->pool, 2))
+	if (len > mf->size - mf->allocated || segset_reserve(&mf->pool, 2) ||
+	    segset_reserve(&mf->fresh, 2))
 		goto out_unlock;
 	if (!find_fit(mf, mf->hint, len, align, &start) && !find_fit(mf, 0, len, align, &start))
 		goto out_unlock;
@@ -240,7 +437,7 @@ int memfile_alloc(struct memfile *mf, uint64_t len, uint64_t align, enum memacct
 	mf->allocated += len;
 	mf->hint = start + len;
 	*out = file_range_make(start, start + len);
-	pool_take(mf, *out);
+	fill_note(mf, len - pool_take(mf, *out) - fresh_take(mf, *out));
 out_unlock:
 	pthread_mutex_unlock(&mf->lock);
 	return err;
@@ -272,6 +469,9 @@ int memfile_free(struct memfile *mf, struct file_range fr)
 		return -EINVAL;
 
 	pthread_mutex_lock(&mf->lock);
+	/* Not while the filler may still back it: punched, it would come
+	 * back backed, host memory nobody counts. */
+	wait_filling(mf, fr);
 	err = -EINVAL;
 	if (!fully_allocated(mf, fr))
 		goto out_unlock;

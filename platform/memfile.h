@@ -23,8 +23,24 @@
  * Allocation is first fit, starting where the last allocation ended; the
  * used set merges neighbours of one kind, so it stays small.
  *
- * Locking: @lock protects @used, @allocated, @hint and the pool.  memfile_map() takes
- * no lock: the mapping is fixed for the file's life.
+ * Prefill (memfile_prefill(), off unless asked for).  A sandbox that keeps
+ * taking new memory pays the host's fault, allocation and zeroing for every
+ * frame on the vCPU thread that faulted (a third of a FUSE server's time
+ * while it stores a new file, under perf).  With prefill on, once the file
+ * has handed out MEMFILE_FILL_START bytes the host never backed, a thread
+ * of the memory file's own backs the free frames where first fit looks
+ * next (from @hint on), on the other CPU, in MEMFILE_FILL_CHUNK steps: the
+ * fresh set.  Its bound starts at MEMFILE_FILL_START and doubles, up to
+ * MEMFILE_FILL_MAX, each time an allocation still found frames unbacked.
+ * Fresh frames are free and hold zeros, so handing one out needs no memset;
+ * they are host memory no kind is charged for, at most the bound, and
+ * memfile_trim() punches them and starts the learning again.  A range is
+ * never punched while the thread is backing it (@filling): the free
+ * waits, so nothing freed can come back backed behind the pool's back.
+ *
+ * Locking: @lock protects @used, @allocated, @hint, the pool and the fresh
+ * set.  memfile_map() takes no lock: the mapping is fixed for the file's
+ * life.
  */
 #ifndef KSENTRY_PLATFORM_MEMFILE_H
 #define KSENTRY_PLATFORM_MEMFILE_H
@@ -48,9 +64,23 @@ struct memfile {
 	uint64_t hint;       /* where the next search starts; protected by lock */
 	struct segset pool;  /* free ranges still backed, not yet zeroed; lock */
 	uint64_t pooled, pool_max; /* bytes in @pool, and its bound */
+
+	/* Prefill; all protected by @lock. */
+	struct segset fresh;	    /* free ranges the filler backed: zeros */
+	uint64_t fresh_bytes;	    /* bytes in @fresh */
+	uint64_t fill_want;	    /* the fresh set's bound now; 0: not started */
+	uint64_t unbacked_taken;    /* bytes handed out that the host never backed */
+	struct file_range filling;  /* what the filler backs now (empty: none) */
+	pthread_cond_t fill_cond;   /* the filler waits here for work */
+	pthread_cond_t filled_cond; /* a free waits here for @filling to end */
+	pthread_t filler;
+	bool prefill, filler_running, stopping;
 };
 
 #define MEMFILE_POOL_MAX (UINT64_C(256) << 20)
+#define MEMFILE_FILL_START (UINT64_C(4) << 20)
+#define MEMFILE_FILL_MAX (UINT64_C(32) << 20)
+#define MEMFILE_FILL_CHUNK (UINT64_C(512) << 10)
 
 /*
  * Create a memory file of @size bytes (a positive multiple of the page
@@ -89,8 +119,11 @@ void *memfile_map(const struct memfile *mf, struct file_range fr);
 /* Bytes allocated now. */
 uint64_t memfile_allocated(struct memfile *mf);
 
-/* Give the pool's memory back to the host: every free range is a hole
- * after this. */
+/* Give the pool's and the fresh set's memory back to the host: every free
+ * range is a hole after this. */
 void memfile_trim(struct memfile *mf);
+
+/* Turn prefill on (see above).  Call once, before the file is shared. */
+void memfile_prefill(struct memfile *mf);
 
 #endif

@@ -38,6 +38,7 @@ struct run_options {
 	struct fuse_config fuse;
 	const char *stats; /* NULL, "text" or "json" */
 	bool leak_check;
+	bool no_prefill;
 	char *mounts[MAX_ENV]; /* --mount HOST:GUEST[:ro|rw], --tmpfs GUEST (as "tmpfs:GUEST") */
 	int nmounts;
 	char *env[MAX_ENV + 1];
@@ -70,6 +71,8 @@ static void run_usage(FILE *out)
 		"  --leak-check         after the sandbox is torn down, say how many bytes of\n"
 		"                       the memory file and how many host fds it left\n"
 		"                       behind; exit 70 if any (the hostile-input tests)\n"
+		"  --no-prefill         do not back free memory ahead of the guest's use\n"
+		"                       (a thread that does it on another CPU; for measuring)\n"
 		"  --max-tasks N        most tasks (threads) alive at once; past it clone\n"
 		"                       and fork fail with EAGAIN (default 4096)\n"
 		"  --platform NAME      auto (default: kvm where it works, else ptrace), kvm, ptrace\n"
@@ -107,6 +110,7 @@ static int parse_options(int argc, char **argv, struct run_options *o)
 		{"max-tasks", required_argument, NULL, 'T'},
 		{"stats", optional_argument, NULL, 'S'},
 		{"leak-check", no_argument, NULL, 'L'},
+		{"no-prefill", no_argument, NULL, 'P'},
 		{"fuse-timeout", required_argument, NULL, 'F'},
 		{"mount", required_argument, NULL, 'M'},
 		{"tmpfs", required_argument, NULL, 't'},
@@ -183,6 +187,9 @@ static int parse_options(int argc, char **argv, struct run_options *o)
 		}
 		case 'L':
 			o->leak_check = true;
+			break;
+		case 'P':
+			o->no_prefill = true;
 			break;
 		case 'S':
 			o->stats = optarg ? optarg : "text";
@@ -461,6 +468,8 @@ static int run_sandbox(struct run_options *op, int argc, char **argv, int first)
 		fprintf(stderr, "ksentry: cannot create the memory file: %s\n", strerror(-err));
 		return 1;
 	}
+	if (!o.no_prefill)
+		memfile_prefill(&mf);
 	err = run_make_platform(o.platform, o.debug, &mf, &platform);
 	if (err)
 		goto err_memfile;

@@ -5,7 +5,9 @@
  */
 #include <criterion/criterion.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
+
 
 #include "platform/memfile.h"
 
@@ -194,4 +196,61 @@ Test(memfile, pooled_frames_come_back_zeroed)
 	memfile_trim(&mf);
 	cr_assert_eq(mf.pooled, 0);
 	cr_assert_eq(memfile_allocated(&mf), 0);
+}
+
+/* Wait (up to 5 s) until the filler has backed @bytes and rests. */
+static void wait_fresh(uint64_t bytes)
+{
+	for (int i = 0; i < 5000; i++) {
+		bool done;
+
+		pthread_mutex_lock(&mf.lock);
+		done = mf.fresh_bytes == bytes && file_range_empty(mf.filling);
+		pthread_mutex_unlock(&mf.lock);
+		if (done)
+			return;
+		nanosleep(&(struct timespec){.tv_nsec = 1000000}, NULL);
+	}
+	cr_assert_fail("fresh set holds %llu bytes, not %llu", (unsigned long long)mf.fresh_bytes,
+		       (unsigned long long)bytes);
+}
+
+/* Prefill starts once 4 MiB were handed out unbacked, backs the free
+ * frames first fit hands out next, doubles its bound when an allocation
+ * still finds frames unbacked, hands its frames out as zeros without
+ * charging for them before, and gives them back at trim. */
+Test(memfile, prefill_backs_what_first_fit_hands_out_next)
+{
+	struct file_range a, b, c, d;
+	uint64_t before = host_bytes();
+	unsigned char *p;
+
+	memfile_prefill(&mf);
+	cr_assert_eq(memfile_alloc(&mf, 3 * MIB, PAGE, MEMACCT_ANONYMOUS, &a), 0);
+	cr_assert(!mf.filler_running, "3 MiB is not yet a sandbox that keeps taking memory");
+	cr_assert_eq(memfile_alloc(&mf, MIB, PAGE, MEMACCT_ANONYMOUS, &b), 0);
+	cr_assert(mf.filler_running);
+	cr_assert_eq(mf.fill_want, MEMFILE_FILL_START);
+	wait_fresh(MEMFILE_FILL_START);
+	cr_assert_eq(host_bytes(), before + MEMFILE_FILL_START, "backed, though nobody touched it");
+	cr_assert_eq(memacct_get(&acct, MEMACCT_ANONYMOUS), 4 * MIB, "charged: only what was taken");
+	cr_assert_not_null(segset_find(&mf.fresh, b.end, NULL), "where first fit looks next");
+
+	cr_assert_eq(memfile_alloc(&mf, 2 * MIB, PAGE, MEMACCT_ANONYMOUS, &c), 0);
+	cr_assert_eq(c.start, b.end);
+	cr_assert_eq(mf.fill_want, MEMFILE_FILL_START, "all of it was backed: the bound holds");
+	p = memfile_map(&mf, c);
+	for (uint64_t i = 0; i < file_range_len(c); i += 997)
+		cr_assert_eq(p[i], 0, "c[%llu]", (unsigned long long)i);
+	cr_assert_eq(memfile_alloc(&mf, 3 * MIB, PAGE, MEMACCT_ANONYMOUS, &d), 0);
+	cr_assert_eq(mf.fill_want, 2 * MEMFILE_FILL_START, "a MiB was unbacked: the bound doubles");
+	wait_fresh(2 * MEMFILE_FILL_START);
+	cr_assert_eq(host_bytes(), before + MEMFILE_FILL_START + 2 * MEMFILE_FILL_START,
+		     "what c and d took of the fresh set, the fresh set again, nothing more");
+
+	cr_assert_eq(memfile_free(&mf, file_range_make(a.start, d.end)), 0);
+	memfile_trim(&mf);
+	cr_assert_eq(mf.fresh_bytes, 0);
+	cr_assert_eq(mf.fill_want, 0, "trim starts the learning again");
+	cr_assert_eq(host_bytes(), before, "fresh frames punched too");
 }
