@@ -319,6 +319,44 @@ Test(mm, brk_grows_and_shrinks)
 	cr_assert_eq(mm_brk(&mm, start + 16 * PG), start + PG);
 }
 
+/* brk backs and maps the first MM_BRK_POPULATE bytes of each growth
+ * (malloc touches them at once: no fault each), and no more; a heap grown
+ * past what memory holds still grows, and faults the rest in later. */
+Test(mm, brk_populates_what_it_grows)
+{
+	uint64_t start = 0x600000, grow = MM_BRK_POPULATE + 64 * PG, before;
+	int maps = fas.maps;
+
+	mm_set_brk_start(&mm, start);
+	cr_assert_eq(mm_brk(&mm, start + 48 * PG), start + 48 * PG);
+	cr_assert_gt(fas.maps, maps, "mapped by brk, before any fault");
+	for (uint64_t va = start; va < start + 48 * PG; va += PG)
+		cr_assert_not_null(xlate_at(va), "page %lu", (va - start) / PG);
+	cr_assert_eq(*guest_byte(start + 47 * PG), 0, "reads as zeros");
+
+	before = memfile_allocated(&mf);
+	cr_assert_eq(mm_brk(&mm, start + 48 * PG + grow), start + 48 * PG + grow);
+	cr_assert_eq(memfile_allocated(&mf) - before, MM_BRK_POPULATE, "the first 1 MiB only");
+	cr_assert_not_null(xlate_at(start + 48 * PG + MM_BRK_POPULATE - PG));
+	cr_assert_null(xlate_at(start + 48 * PG + MM_BRK_POPULATE), "the rest waits for a fault");
+
+	cr_assert_eq(mm_brk(&mm, start), start);
+	cr_assert_eq(memfile_allocated(&mf), 0, "shrunk: every frame freed");
+	cr_assert_null(xlate_at(start));
+}
+
+Test(mm, brk_past_memory_still_grows)
+{
+	uint64_t start = 0x600000, a = map_anon(511 * MIB + 960 * 1024, PROT_READ | PROT_WRITE);
+	char c = 1;
+
+	cr_assert_eq(mm_populate(&mm, a, 511 * MIB + 960 * 1024), 0, "all but 64 KiB of 512 MiB");
+	mm_set_brk_start(&mm, start);
+	cr_assert_eq(mm_brk(&mm, start + 64 * PG), start + 64 * PG, "the heap grows anyway");
+	cr_assert_eq(mm_munmap(&mm, a, 511 * MIB + 960 * 1024), 0);
+	cr_assert_eq(mm_copy_out(&mm, start + 63 * PG, &c, 1), 0, "faulted in once there is room");
+}
+
 Test(mm, mremap_moves_frames_without_copying)
 {
 	uint64_t a = map_anon(2 * PG, PROT_READ | PROT_WRITE);
