@@ -122,7 +122,8 @@ static struct node *get(fuse_ino_t ino)
 	return ino < table_cap ? table[ino] : NULL;
 }
 
-static struct node *node_new(mode_t mode, dev_t rdev)
+/* A new node of @mode owned by @uid and @gid. */
+static struct node *node_new(mode_t mode, dev_t rdev, uid_t uid, gid_t gid)
 {
 	struct node *n;
 
@@ -142,8 +143,8 @@ static struct node *node_new(mode_t mode, dev_t rdev)
 	n->st.st_ino = next_ino;
 	n->st.st_mode = mode;
 	n->st.st_nlink = S_ISDIR(mode) ? 2 : 1;
-	n->st.st_uid = getuid();
-	n->st.st_gid = getgid();
+	n->st.st_uid = uid;
+	n->st.st_gid = gid;
 	n->st.st_rdev = rdev;
 	n->st.st_blksize = 4096;
 	if (S_ISDIR(mode))
@@ -355,7 +356,7 @@ static void reply_entry(fuse_req_t req, struct node *n)
 
 static void m_init(void *data, struct fuse_conn_info *conn)
 {
-	struct node *root = node_new(S_IFDIR | 0755, 0);
+	struct node *root = node_new(S_IFDIR | 0755, 0, getuid(), getgid());
 
 	if (!root)
 		abort();
@@ -586,10 +587,13 @@ static void m_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_
 
 /*
  * Make a node named @name in @parent: the part of mknod, mkdir, symlink
- * and create they share.  Returns the node, or NULL with *err set.
+ * and create they share.  The node is the caller's (@req's uid and gid).
+ * Returns the node, or NULL with *err set.
  */
-static struct node *make(fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev, int *err)
+static struct node *make(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+			 dev_t rdev, int *err)
 {
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 	struct node *dn = get(parent), *n;
 
 	if (!dn || !S_ISDIR(dn->st.st_mode)) {
@@ -608,7 +612,7 @@ static struct node *make(fuse_ino_t parent, const char *name, mode_t mode, dev_t
 		*err = EEXIST;
 		return NULL;
 	}
-	n = node_new(mode, rdev);
+	n = node_new(mode, rdev, ctx->uid, ctx->gid); /* the caller's, as tmpfs's */
 	if (!n) {
 		*err = ENOMEM;
 		return NULL;
@@ -639,7 +643,7 @@ static void m_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t 
 		return;
 	}
 	pthread_mutex_lock(&lock);
-	n = make(parent, name, mode & (S_IFMT | 07777), S_ISCHR(mode) || S_ISBLK(mode) ? rdev : 0, &err);
+	n = make(req, parent, name, mode & (S_IFMT | 07777), S_ISCHR(mode) || S_ISBLK(mode) ? rdev : 0, &err);
 	if (n)
 		reply_entry(req, n);
 	else
@@ -653,7 +657,7 @@ static void m_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t 
 	int err;
 
 	pthread_mutex_lock(&lock);
-	n = make(parent, name, S_IFDIR | (mode & 07777), 0, &err);
+	n = make(req, parent, name, S_IFDIR | (mode & 07777), 0, &err);
 	if (n)
 		reply_entry(req, n);
 	else
@@ -676,7 +680,7 @@ static void m_symlink(fuse_req_t req, const char *target, fuse_ino_t parent, con
 	if (!copy)
 		err = ENOMEM;
 	else
-		n = make(parent, name, S_IFLNK | 0777, 0, &err);
+		n = make(req, parent, name, S_IFLNK | 0777, 0, &err);
 	if (n) {
 		n->target = copy;
 		n->st.st_size = (off_t)strlen(copy);
@@ -920,7 +924,7 @@ static void m_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	else if (n && S_ISDIR(n->st.st_mode))
 		err = EISDIR;
 	else if (!n)
-		n = make(parent, name, S_IFREG | (mode & 07777), 0, &err);
+		n = make(req, parent, name, S_IFREG | (mode & 07777), 0, &err);
 	if (n && !err) {
 		opened(n, fi);
 		fill_entry(&e, n);
