@@ -184,6 +184,10 @@ int kernel_init(struct kernel *k, struct memfile *mf, struct memacct *acct,
 	k->platform = platform;
 	k->host_stdio[0] = k->host_stdio[1] = k->host_stdio[2] = -1;
 	clock_gettime(CLOCK_MONOTONIC, &k->boot_time);
+	if (sched_getaffinity(0, sizeof(k->cpus), &k->cpus)) {
+		CPU_ZERO(&k->cpus);
+		CPU_SET(0, &k->cpus);
+	}
 
 	err = host_root ? make_overlay_root(mf, host_root, &root) : tmpfs_create_fs(mf, 0755, &root);
 	if (err)

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include <pthread.h>
+#include <sched.h>
 
 #include "kernel/mm.h"
 #include "platform/memacct.h"
@@ -47,6 +48,7 @@ struct kernel {
 	int host_stdio[3];  /* host fds behind the first task's fds 0, 1, 2 */
 	FILE *strace;       /* where --strace lines go, or NULL */
 	struct timespec boot_time; /* CLOCK_MONOTONIC at start, for uptime */
+	cpu_set_t cpus;            /* the host CPUs the sandbox may use (its affinity at start) */
 	struct mm_frames frames;   /* owners of frames that fork shares */
 
 	/* Tasks and processes; see kernel/task.h for what tasks_lock covers. */

@@ -343,24 +343,69 @@ int64_t sys_sysinfo(struct task *t, const uint64_t a[6])
 	return mm_copy_out(t->mm, a[0], &si, sizeof(si));
 }
 
-/* The sandbox's CPUs: the host's, as sched_getaffinity reports them. */
+/*
+ * The host thread behind task @pid (0: the caller), for the affinity
+ * calls: tasks are host threads, so a task's CPUs are its thread's.
+ * Returns the host tid, or -ESRCH.
+ */
+static pid_t affinity_target(struct task *t, uint64_t pid)
+{
+	struct task *u;
+	pid_t host = -ESRCH;
+
+	if (pid == 0 || (int)pid == t->tid)
+		return gettid();
+	if ((int)pid <= 0)
+		return -ESRCH;
+	pthread_mutex_lock(&t->k->tasks_lock);
+	u = process_find_task(t->k, (int)pid);
+	if (u && u->host_tid > 0)
+		host = u->host_tid;
+	pthread_mutex_unlock(&t->k->tasks_lock);
+	return host;
+}
+
+/* A task's CPUs: its host thread's, which are the sandbox's (the host's
+ * affinity at start) unless sched_setaffinity narrowed them. */
 int64_t sys_sched_getaffinity(struct task *t, const uint64_t a[6])
 {
 	cpu_set_t set;
 	size_t len = a[1] < sizeof(set) ? (size_t)a[1] : sizeof(set);
+	pid_t host;
 
 	if (a[1] < sizeof(unsigned long) || (a[1] & (sizeof(unsigned long) - 1)))
 		return -EINVAL;
-	if (sched_getaffinity(0, sizeof(set), &set))
-		return -errno;
+	host = affinity_target(t, a[0]);
+	if (host < 0)
+		return host;
+	if (sched_getaffinity(host, sizeof(set), &set))
+		return errno == ESRCH ? -ESRCH : -EINVAL;
 	if (mm_copy_out(t->mm, a[2], &set, len))
 		return -EFAULT;
 	return (int64_t)len;
 }
 
+/* Pin a task's host thread to the CPUs asked for, of the sandbox's: as
+ * Linux's, a mask shorter than the kernel's reads as zeros past its end,
+ * longer is cut, and one without a CPU of the sandbox is EINVAL. */
 int64_t sys_sched_setaffinity(struct task *t, const uint64_t a[6])
 {
-	return 0; /* accepted: tasks are host threads the host schedules */
+	cpu_set_t want, set;
+	size_t len = a[1] < sizeof(want) ? (size_t)a[1] : sizeof(want);
+	pid_t host;
+
+	CPU_ZERO(&want);
+	if (mm_copy_in(t->mm, &want, a[2], len))
+		return -EFAULT;
+	host = affinity_target(t, a[0]);
+	if (host < 0)
+		return host;
+	CPU_AND(&set, &want, &t->k->cpus);
+	if (CPU_COUNT(&set) == 0)
+		return -EINVAL;
+	if (sched_setaffinity(host, sizeof(set), &set))
+		return errno == ESRCH ? -ESRCH : -EINVAL;
+	return 0;
 }
 
 int64_t sys_getcpu(struct task *t, const uint64_t a[6])

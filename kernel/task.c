@@ -357,6 +357,7 @@ int task_run(struct task *t)
 
 	current = t;
 	t->thread = pthread_self();
+	t->host_tid = gettid();
 	while (!t->exited) {
 		signal_deliver(t);
 		if (t->exited)

@@ -117,6 +117,7 @@ struct task {
 	struct platform_context *ctx;
 	struct abi_regs regs;
 	pthread_t thread;
+	pid_t host_tid; /* of @thread, once it runs: sched_setaffinity pins it */
 
 	int tid;
 	uint64_t syscall_seq;	  /* the number of the syscall being served (kernel.syscall_seq) */

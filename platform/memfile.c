@@ -66,6 +66,8 @@ int memfile_init(struct memfile *mf, uint64_t size, struct memacct *acct)
 	segset_init(&mf->pool, &pool_ops);
 	segset_init(&mf->fresh, &pool_ops);
 	mf->pool_max = abi_page_round_down(size / 8 < MEMFILE_POOL_MAX ? size / 8 : MEMFILE_POOL_MAX);
+	if (sched_getaffinity(0, sizeof(mf->cpus), &mf->cpus))
+		CPU_ZERO(&mf->cpus);
 	return 0;
 
 err_close:
@@ -289,6 +291,9 @@ static void *filler_main(void *arg)
 	struct memfile *mf = arg;
 	struct file_range c;
 
+	/* A guest thread that pinned itself must not pin its helper too. */
+	if (CPU_COUNT(&mf->cpus))
+		(void)sched_setaffinity(0, sizeof(mf->cpus), &mf->cpus);
 	pthread_mutex_lock(&mf->lock);
 	while (!mf->stopping) {
 		uint64_t room = mf->fill_want > mf->fresh_bytes ? mf->fill_want - mf->fresh_bytes : 0;

@@ -46,6 +46,7 @@
 #define KSENTRY_PLATFORM_MEMFILE_H
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
 
 #include "platform/file_range.h"
@@ -74,6 +75,7 @@ struct memfile {
 	pthread_cond_t fill_cond;   /* the filler waits here for work */
 	pthread_cond_t filled_cond; /* a free waits here for @filling to end */
 	pthread_t filler;
+	cpu_set_t cpus; /* the filler's: the process's at init, not the pin of whoever starts it */
 	bool prefill, filler_running, stopping;
 };
 
