@@ -305,6 +305,10 @@ int vdso_init(struct kernel *k)
 	memcpy((unsigned char *)v->d + ABI_PAGE_SIZE, vdso_image, vdso_image_len);
 	pthread_mutex_init(&v->lock, NULL);
 	task_cond_init(&v->cond);
+	/* getcpu without an exit: rdtscp in the guest gives what the getcpu
+	 * syscall would (sched_getcpu() of the vCPU's thread). */
+	if (k->platform && k->platform->getcpu_host)
+		v->d->flags |= VDSO_GETCPU_RDTSCP;
 	/* Without a steady TSC that the guest reads as the host does, the
 	 * page stays without VDSO_CLOCK_OK: every call is a syscall. */
 	if (k->platform && k->platform->tsc_host && host_tsc_steady())

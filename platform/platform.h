@@ -129,6 +129,7 @@ struct platform {
 	const char *name;        /* "kvm", "ptrace" */
 	bool shared_as;          /* several contexts may run in one address space (threads) */
 	bool tsc_host;           /* guest rdtsc reads the host's TSC (the vDSO clocks need it) */
+	bool getcpu_host;        /* guest rdtscp's TSC_AUX is the host CPU's (vDSO getcpu) */
 	const char *description; /* one line for --debug and bench output */
 };
 

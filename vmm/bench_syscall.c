@@ -273,7 +273,7 @@ static void process_rows(const char *platform, bool quick)
 {
 	char self[PATH_MAX], load[PATH_MAX + 32], out[1024], rounds[16], forks[16], *slash;
 	double sp[ROUNDS], np[ROUNDS], sf[ROUNDS], nf[ROUNDS], sc[ROUNDS], nc[ROUNDS];
-	double spp[ROUNDS], npp[ROUNDS];
+	double spp[ROUNDS], npp[ROUNDS], sg[ROUNDS], ng[ROUNDS];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	int r;
 
@@ -302,17 +302,20 @@ static void process_rows(const char *platform, bool quick)
 		npp[r] = value_of(out, "pipe_pingpong_poll");
 		nf[r] = value_of(out, "fork_exit_wait");
 		nc[r] = value_of(out, "libc_clock_gettime");
+		ng[r] = value_of(out, "libc_getcpu");
 		if (bench_run_capture(sandbox, out, sizeof(out)))
 			return;
 		sp[r] = value_of(out, "pipe_pingpong");
 		spp[r] = value_of(out, "pipe_pingpong_poll");
 		sf[r] = value_of(out, "fork_exit_wait");
 		sc[r] = value_of(out, "libc_clock_gettime");
+		sg[r] = value_of(out, "libc_getcpu");
 	}
 	row("pipe ping-pong, two processes", sp, np, "native");
 	row("pipe ping-pong, poll before read", spp, npp, "native");
 	row("fork + exit + wait", sf, nf, "native");
 	row("clock_gettime via libc (vDSO)", sc, nc, "native");
+	row("sched_getcpu via libc (vDSO)", sg, ng, "native");
 }
 
 int bench_syscall_main(int argc, char **argv)

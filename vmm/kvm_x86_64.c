@@ -35,6 +35,7 @@
 #include <fcntl.h>
 #include <linux/kvm.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -135,7 +136,7 @@ struct kvm_platform {
 	uint64_t zap_gpa;
 	int kick_signal;
 	struct kvm_sregs sregs; /* ring-3 template; cr3 and tr.base per context */
-	char desc[400];		/* platform.description */
+	char desc[512];		/* platform.description */
 	char vcpu_why[160];	/* why the last vCPU could not be set up */
 
 	struct pagetable upper;	  /* the trampoline; never unmapped */
@@ -1286,6 +1287,62 @@ static int open_vm(struct kvm_platform *p, char *why, size_t n)
 	return 0;
 }
 
+/* A guest of one code page at PROBE_VA, to ask this KVM how it behaves. */
+struct probe {
+	struct file_range fr;
+	struct platform_as *as;
+	struct platform_context *pc;
+};
+
+#define PROBE_VA UINT64_C(0x400000)
+
+static int probe_start(struct kvm_platform *p, const unsigned char *code, size_t len,
+		       struct probe *pr, char *why, size_t n)
+{
+	int err;
+
+	err = memfile_alloc(p->mf, PG, PG, MEMACCT_SYSTEM, &pr->fr);
+	if (err)
+		return err;
+	memcpy(memfile_map(p->mf, pr->fr), code, len);
+	err = kvm_new_as(&p->base, &pr->as);
+	if (err)
+		goto out_free;
+	err = pr->as->ops->map(pr->as, PROBE_VA, pr->fr, PROT_READ | PROT_EXEC);
+	if (!err) {
+		p->vcpu_why[0] = '\0';
+		err = kvm_new_context(&p->base, pr->as, &pr->pc);
+		if (err && p->vcpu_why[0])
+			snprintf(why, n, "cannot set up a vCPU: %s", p->vcpu_why);
+	}
+	if (!err)
+		return 0;
+	pr->as->ops->unmap(pr->as, PROBE_VA, PG);
+	kvm_as_destroy(pr->as);
+out_free:
+	memfile_free(p->mf, pr->fr);
+	return err;
+}
+
+static void probe_end(struct kvm_platform *p, struct probe *pr)
+{
+	kvm_ctx_destroy(pr->pc);
+	pr->as->ops->unmap(pr->as, PROBE_VA, PG);
+	kvm_as_destroy(pr->as);
+	memfile_free(p->mf, pr->fr);
+}
+
+/* Run the probe from its first byte to the syscall it must end in. */
+static int probe_run(struct probe *pr, struct abi_regs *r)
+{
+	struct platform_trap trap;
+	int err;
+
+	*r = (struct abi_regs){.rip = PROBE_VA, .eflags = RFLAGS_FIXED};
+	err = kvm_ctx_run(pr->pc, r, &trap);
+	return err ? err : trap.kind == PLATFORM_TRAP_SYSCALL ? 0 : -EIO;
+}
+
 /*
  * Which kind of KVM is this?  Run `syscall` in ring 3 on vCPU 0, with
  * LSTAR at the PVM stub, SMEP and SMAP off: hardware KVM executes the stub
@@ -1294,58 +1351,73 @@ static int open_vm(struct kvm_platform *p, char *why, size_t n)
 static int probe_mode(struct kvm_platform *p, char *why, size_t n)
 {
 	static const unsigned char code[] = {0x0f, 0x31, 0x0f, 0x05, 0x0f, 0x0b}; /* rdtsc; syscall; ud2 */
-	const uint64_t code_va = 0x400000;
-	struct platform_context *pc;
-	struct platform_as *as;
-	struct file_range fr;
-	struct abi_regs r = {.rip = code_va, .eflags = RFLAGS_FIXED};
-	struct platform_trap trap;
-	struct kvm_context *ctx;
+	struct abi_regs r;
+	struct probe pr;
 	uint64_t before, after, guest_tsc;
 	int err;
 
 	p->mode = KVM_MODE_PVM; /* maps the stub and doorbell, sets LSTAR there */
-	err = memfile_alloc(p->mf, PG, PG, MEMACCT_SYSTEM, &fr);
+	err = probe_start(p, code, sizeof(code), &pr, why, n);
 	if (err)
 		return err;
-	memcpy(memfile_map(p->mf, fr), code, sizeof(code));
-	err = kvm_new_as(&p->base, &as);
-	if (err)
-		goto out_free;
-	err = as->ops->map(as, code_va, fr, PROT_READ | PROT_EXEC);
-	if (!err) {
-		p->vcpu_why[0] = '\0';
-		err = kvm_new_context(&p->base, as, &pc);
-		if (err && p->vcpu_why[0])
-			snprintf(why, n, "cannot set up a vCPU: %s", p->vcpu_why);
-	}
-	if (err)
-		goto out_as;
-	ctx = (struct kvm_context *)pc;
 	p->sregs.cr4 &= ~(uint64_t)(CR4_SMEP | CR4_SMAP);
 	before = platform_rdtsc();
-	err = kvm_ctx_run(pc, &r, &trap);
+	err = probe_run(&pr, &r);
 	after = platform_rdtsc();
 	p->sregs.cr4 = p->cr4;
 	/* The guest's TSC is the host's (PVM; hardware KVM offsets it):
 	 * then the vDSO may turn it into the host's clocks. */
 	guest_tsc = (r.rdx & 0xffffffff) << 32 | (r.rax & 0xffffffff);
 	p->base.tsc_host = !err && before <= guest_tsc && guest_tsc <= after;
-	if (!err && trap.kind != PLATFORM_TRAP_SYSCALL)
-		err = -EIO;
 	if (err) {
 		snprintf(why, n, "the probe guest did not reach the syscall doorbell");
-	} else if ((ctx->vcpu->run->s.regs.sregs.cs.selector & 3) == 0) {
+	} else if ((((struct kvm_context *)pr.pc)->vcpu->run->s.regs.sregs.cs.selector & 3) == 0) {
 		p->mode = KVM_MODE_HARDWARE;
-		err = vcpu_set_msrs(p, ctx->vcpu, lstar_of(p));
+		err = vcpu_set_msrs(p, ((struct kvm_context *)pr.pc)->vcpu, lstar_of(p));
 	}
-	kvm_ctx_destroy(pc);
-out_as:
-	as->ops->unmap(as, code_va, PG);
-	kvm_as_destroy(as);
-out_free:
-	memfile_free(p->mf, fr);
+	probe_end(p, &pr);
 	return err;
+}
+
+/*
+ * Does the guest's rdtscp read the host's TSC_AUX, which Linux sets to
+ * the CPU's number (and node << 12)?  Then the vDSO's getcpu needs no
+ * exit, and says what sched_getcpu() says on the vCPU's thread, as the
+ * getcpu syscall does.  PVM runs the guest's rdtscp on the host's CPU;
+ * hardware KVM gives each vCPU a TSC_AUX of its own, so there the answer
+ * is no.  Asked on two CPUs (the thread pinned to each in turn), so that
+ * a constant cannot pass; a guest fault (no rdtscp) is a no.
+ */
+static void probe_getcpu(struct kvm_platform *p)
+{
+	static const unsigned char code[] = {
+		0x0f, 0x01, 0xf9, /* rdtscp */
+		0x89, 0xcf,	  /* mov %ecx, %edi */
+		0x0f, 0x05,	  /* syscall */
+		0x0f, 0x0b,	  /* ud2 */
+	};
+	cpu_set_t old, one;
+	struct abi_regs r;
+	struct probe pr;
+	char why[64];
+	int asked = 0;
+	bool ok = true;
+
+	if (p->mode != KVM_MODE_PVM || sched_getaffinity(0, sizeof(old), &old) ||
+	    probe_start(p, code, sizeof(code), &pr, why, sizeof(why)))
+		return;
+	for (int cpu = 0; cpu < CPU_SETSIZE && asked < 2 && ok; cpu++) {
+		if (!CPU_ISSET(cpu, &old))
+			continue;
+		CPU_ZERO(&one);
+		CPU_SET(cpu, &one);
+		ok = !sched_setaffinity(0, sizeof(one), &one) && !probe_run(&pr, &r) &&
+		     (r.rdi & 0xfff) == (uint64_t)cpu && sched_getcpu() == cpu;
+		asked++;
+	}
+	(void)sched_setaffinity(0, sizeof(old), &old);
+	probe_end(p, &pr);
+	p->base.getcpu_host = ok && asked == 2;
 }
 
 int kvm_platform_create(struct memfile *mf, struct platform **out, char *why, size_t whylen)
@@ -1384,7 +1456,8 @@ int kvm_platform_create(struct memfile *mf, struct platform **out, char *why, si
 		kvm_platform_destroy(&p->base);
 		return err;
 	}
-	snprintf(p->desc, sizeof(p->desc), "kvm (%s; smep %s, smap %s, xsave %s, fsgsbase %s; signal frames carry xfeatures 0x%lx, %zu bytes; %s)",
+	probe_getcpu(p);
+	snprintf(p->desc, sizeof(p->desc), "kvm (%s; smep %s, smap %s, xsave %s, fsgsbase %s; signal frames carry xfeatures 0x%lx, %zu bytes; %s; %s)",
 		 p->mode == KVM_MODE_PVM
 			 ? "PVM: syscall stays in ring 3, user stub + MMIO doorbell, sync regs"
 			 : "hardware: syscall enters ring 0, supervisor stub + out, sync regs",
@@ -1395,7 +1468,9 @@ int kvm_platform_create(struct memfile *mf, struct platform **out, char *why, si
 		 (unsigned long)p->fpu_xfeatures,
 		 p->fpu_size,
 		 p->base.tsc_host ? "guest TSC is the host's: vDSO clocks"
-				  : "guest TSC offset: vDSO clocks make syscalls");
+				  : "guest TSC offset: vDSO clocks make syscalls",
+		 p->base.getcpu_host ? "guest rdtscp reads the host CPU: vDSO getcpu"
+				     : "vDSO getcpu makes a syscall");
 	p->base.description = p->desc;
 	*out = &p->base;
 	return 0;

@@ -503,6 +503,8 @@ int ptrace_platform_create(struct memfile *mf, struct platform **out)
 	p->base.ops = &ptrace_platform_ops;
 	p->base.name = "ptrace";
 	p->base.tsc_host = true; /* guest code is a host process */
+	/* getcpu_host stays false: rdtscp in the stub would say the stub's
+	 * CPU, and getcpu and sched_setaffinity are the task's thread's. */
 	p->base.description = "ptrace (PTRACE_SYSEMU stub processes)";
 	p->mf = mf;
 	probe_xsave(p);

@@ -22,7 +22,7 @@
 #include "platform/tsc.h"
 
 #define VDSO_CLOCK_OK	   1u /* the TSC fields may be used */
-#define VDSO_GETCPU_RDTSCP 2u /* rdtscp's TSC_AUX holds the cpu (and node << 12) */
+#define VDSO_GETCPU_RDTSCP 2u /* rdtscp's TSC_AUX holds the host cpu (and node << 12) */
 
 enum vdso_clock { VDSO_MONOTONIC, VDSO_REALTIME, VDSO_BOOTTIME };
 

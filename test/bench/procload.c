@@ -2,10 +2,13 @@
  * procload [ROUNDS] [FORKS]: the process workloads of `ksentry bench
  * syscall`, run in the sandbox and natively (the same binary): a pipe
  * ping-pong between two processes (with plain blocking reads, and with a
- * poll(2) before each read, as event loops do) and fork+exit+wait.  Prints
+ * poll(2) before each read, as event loops do), fork+exit+wait, and libc's
+ * clock_gettime and sched_getcpu (the vDSO's in the sandbox).  Prints
  * "NAME VALUE us/op" lines.
  */
+#define _GNU_SOURCE /* sched_getcpu */
 #include <poll.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -92,5 +95,13 @@ int main(int argc, char **argv)
 	for (int i = 0; i < 100000; i++)
 		now_us();
 	printf("libc_clock_gettime %.4f us/op\n", (now_us() - t0) / 100000);
+
+	/* libc's sched_getcpu: the vDSO's getcpu where the platform lets
+	 * rdtscp say the host CPU. */
+	t0 = now_us();
+	for (int i = 0; i < 100000; i++)
+		if (sched_getcpu() < 0)
+			return 1;
+	printf("libc_getcpu %.4f us/op\n", (now_us() - t0) / 100000);
 	return 0;
 }

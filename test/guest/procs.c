@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <setjmp.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -1229,6 +1230,39 @@ static long long ts_ns(const struct timespec *ts)
  * alone (vdso.sh in meson.build): the libc calls made none. */
 #define VDSO_ROUNDS   5000
 #define VDSO_SYSCALLS (3 * 2 * VDSO_ROUNDS + 2 * 2 * 1000)
+#define GETCPU_ROUNDS 500
+
+/* getcpu through libc (the vDSO) on each of the first two CPUs the
+ * process may use, pinned there: it must say that CPU, as the syscall
+ * does.  The explicit getcpu syscalls are 2 * GETCPU_ROUNDS a CPU.
+ * Returns the mismatches. */
+static int vdso_getcpu_bad(void)
+{
+	cpu_set_t all, one;
+	int bad = 0, asked = 0;
+
+	EXPECT(sched_getaffinity(0, sizeof(all), &all) == 0);
+	for (int cpu = 0; cpu < CPU_SETSIZE && asked < 2; cpu++) {
+		if (!CPU_ISSET(cpu, &all))
+			continue;
+		CPU_ZERO(&one);
+		CPU_SET(cpu, &one);
+		EXPECT(sched_setaffinity(0, sizeof(one), &one) == 0);
+		for (int i = 0; i < GETCPU_ROUNDS; i++) {
+			unsigned a = ~0u, c = ~0u;
+
+			syscall(SYS_getcpu, &a, NULL, NULL);
+			bad += sched_getcpu() != cpu;
+			syscall(SYS_getcpu, &c, NULL, NULL);
+			bad += a != (unsigned)cpu || c != (unsigned)cpu;
+		}
+		asked++;
+	}
+	EXPECT(sched_setaffinity(0, sizeof(all), &all) == 0);
+	CPU_ZERO(&one);
+	EXPECT(sched_setaffinity(0, sizeof(one), &one) == -1 && errno == EINVAL);
+	return bad;
+}
 
 static void test_vdso(void)
 {
@@ -1265,6 +1299,8 @@ static void test_vdso(void)
 		syscall(SYS_clock_gettime, CLOCK_REALTIME, &c);
 		bad += a.tv_sec > t || t > c.tv_sec;
 	}
+	EXPECT(bad == 0);
+	bad = vdso_getcpu_bad();
 	EXPECT(bad == 0);
 	/* It keeps time: 50 ms of sleep are 50 ms (and a bit) of clock. */
 	clock_gettime(CLOCK_MONOTONIC, &a);
