@@ -211,7 +211,7 @@ static void make_files(const char *dir, int files)
 
 int main(int argc, char **argv)
 {
-	const char *dir = argc > 1 ? argv[1] : ".";
+	const char *dir = argv[1];
 	size_t mib = argc > 2 ? (size_t)atol(argv[2]) : 64;
 	int files = argc > 3 ? atoi(argv[3]) : 1000;
 	const char *list = argc > 4 ? argv[4] : "all";
@@ -221,6 +221,10 @@ int main(int argc, char **argv)
 	int n;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc < 2) { /* no default directory: it writes hundreds of MiB there */
+		fprintf(stderr, "usage: fuseload DIR [MIB [FILES [WORKLOADS]]]\n");
+		return 2;
+	}
 	if (!list_ok(list))
 		return 2;
 	if (wanted(list, "seq_1m"))
