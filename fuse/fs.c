@@ -82,6 +82,10 @@ struct fuse_inode {
 	struct pagecache pc;	    /* pages mmap'd (regular files) */
 	struct fuse_negative *neg;  /* missing names (directories), newest first; lock */
 	unsigned nneg;		    /* lock */
+	/* READDIRPLUS_AUTO, as Linux's FUSE_I_INIT_RDPLUS and ADVISE_RDPLUS:
+	 * a READDIRPLUS entry brought this node; a lookup in this directory
+	 * (or a use of a name an entry brought) asks for READDIRPLUS next. */
+	bool init_rdplus, advise_rdplus; /* lock */
 };
 
 struct fuse_file {
@@ -363,6 +367,14 @@ static struct fuse_arg name_arg(const char *name)
 	return (struct fuse_arg){name, strlen(name) + 1};
 }
 
+/* Set one of @fi's lock-protected flags. */
+static void set_flag(struct fuse_inode *fi, bool *flag)
+{
+	pthread_mutex_lock(&fi->lock);
+	*flag = true;
+	pthread_mutex_unlock(&fi->lock);
+}
+
 /* LOOKUP, answered from the negative entries where it can be: a reply of
  * node ID 0 with an entry timeout is an absence to remember, as Linux's
  * negative dentries. */
@@ -385,7 +397,10 @@ static int fuse_lookup(struct vfs_inode *dir, const char *name, struct vfs_inode
 			neg_add(fino(dir), name, &e, epoch);
 		return -ENOENT;
 	}
-	return inode_from_entry(dir->fs, fc, &e, out);
+	err = inode_from_entry(dir->fs, fc, &e, out);
+	if (!err)
+		set_flag(fino(dir), &fino(dir)->advise_rdplus);
+	return err;
 }
 
 static int fuse_revalidate(struct vfs_inode *dir, const char *name, struct vfs_inode *child)
@@ -393,7 +408,7 @@ static int fuse_revalidate(struct vfs_inode *dir, const char *name, struct vfs_i
 	struct fuse_inode *fi = fino(child);
 	struct fuse_arg a = name_arg(name);
 	struct fuse_entry_out e;
-	bool fresh;
+	bool fresh, rdplus;
 
 	uint64_t epoch = current_epoch(conn_of(dir)), dir_epoch;
 
@@ -404,7 +419,12 @@ static int fuse_revalidate(struct vfs_inode *dir, const char *name, struct vfs_i
 	/* Stale after its timeout, or once the server invalidated a name in
 	 * its directory (the epoch says which names were checked since). */
 	fresh = !expired(fi->entry_expiry) && fi->entry_epoch >= dir_epoch;
+	rdplus = fresh && fi->init_rdplus; /* a name READDIRPLUS brought is in use */
+	if (rdplus)
+		fi->init_rdplus = false;
 	pthread_mutex_unlock(&fi->lock);
+	if (rdplus)
+		set_flag(fino(dir), &fino(dir)->advise_rdplus);
 	if (fresh)
 		return 1;
 	memset(&e, 0, sizeof(e));
@@ -1784,12 +1804,6 @@ static size_t dirent_record(const unsigned char *p, size_t have, bool plus, stru
 }
 
 /*
- * A READDIRPLUS entry names a node the server counted a lookup for: cache
- * it as a child of the directory (or forget it if the name is cached
- * already), as Linux's fuse_direntplus_link.  Node 0, "." and ".." carry
- * nothing to keep.  -EIO for an entry inode_from_entry refuses.
- */
-/*
  * A READDIRPLUS entry for a name cached already, of the same node and
  * type: the node keeps one more lookup (forgotten with the rest at
  * eviction) and takes the fresh attributes, as Linux's
@@ -1808,6 +1822,7 @@ static bool recount_cached(struct vfs_file *f, const struct fuse_entry_out *e, c
 		pthread_mutex_lock(&fi->lock);
 		fi->nlookup++; /* the server counted this lookup too */
 		fi->entry_expiry = expiry_after(e->entry_valid, e->entry_valid_nsec);
+		fi->init_rdplus = true;
 		pthread_mutex_unlock(&fi->lock);
 	}
 	if (d)
@@ -1815,6 +1830,12 @@ static bool recount_cached(struct vfs_file *f, const struct fuse_entry_out *e, c
 	return same;
 }
 
+/*
+ * A READDIRPLUS entry names a node the server counted a lookup for: cache
+ * it as a child of the directory (or forget it if the name is cached
+ * already), as Linux's fuse_direntplus_link.  Node 0, "." and ".." carry
+ * nothing to keep.  -EIO for an entry inode_from_entry refuses.
+ */
 static int dirent_link(struct vfs_file *f, const struct fuse_entry_out *e, const char *name,
 		       size_t len)
 {
@@ -1837,23 +1858,47 @@ static int dirent_link(struct vfs_file *f, const struct fuse_entry_out *e, const
 		vfs_inode_put(inode);
 		return 0;
 	}
+	set_flag(fino(inode), &fino(inode)->init_rdplus);
 	if (vfs_dentry_add(f->path.dentry, cname, inode, &d) == 0)
 		vfs_dentry_put(d);
 	return 0;
 }
 
 /*
- * READDIR, or READDIRPLUS where the server took FUSE_DO_READDIRPLUS:
+ * READDIR, or READDIRPLUS where use_plus says so:
  * parse the reply's entries, trusting nothing, and emit them; *@pos is
  * the server's offset cookie of the next entry.  Every entry of a
  * READDIRPLUS reply is linked, even past what the caller's buffer takes,
  * since the server counted a lookup for each.
  */
+/*
+ * READDIRPLUS or READDIR for the request from @pos?  As Linux's
+ * fuse_use_readdirplus: with READDIRPLUS_AUTO, only the first request of
+ * a listing, and one after a lookup in the directory or a use of a name
+ * a READDIRPLUS brought (a reader that stats what it lists); a plain
+ * listing takes the small entries and caches nothing.
+ */
+static bool use_plus(struct fuse_file *ff, uint64_t pos)
+{
+	struct fuse_inode *dir = ff->fi;
+	bool advised;
+
+	if (!(dir->fc->flags & FUSE_DO_READDIRPLUS))
+		return false;
+	if (!(dir->fc->flags & FUSE_READDIRPLUS_AUTO))
+		return true;
+	pthread_mutex_lock(&dir->lock);
+	advised = dir->advise_rdplus;
+	dir->advise_rdplus = false;
+	pthread_mutex_unlock(&dir->lock);
+	return advised || pos == 0;
+}
+
 static int fdir_iterate(struct vfs_file *f, uint64_t *pos, vfs_emit_fn emit, void *ctx)
 {
 	struct fuse_file *ff = f->priv;
 	struct fuse_conn *fc = ff->fi->fc;
-	bool plus = fc->flags & FUSE_DO_READDIRPLUS;
+	bool plus = false;
 	uint32_t want = ff->dir_want ? ff->dir_want : DIR_BUF;
 	unsigned char *buf = malloc(want);
 	size_t taken = 0; /* reply bytes of the entries the reader took */
@@ -1866,6 +1911,7 @@ static int fdir_iterate(struct vfs_file *f, uint64_t *pos, vfs_emit_fn emit, voi
 		struct fuse_read_in in = {.fh = ff->fh, .offset = *pos, .size = want};
 		size_t got = 0, at = 0;
 
+		plus = use_plus(ff, *pos);
 		err = fuse_request(fc, plus ? FUSE_READDIRPLUS : FUSE_READDIR, ff->fi->nodeid,
 				   &(struct fuse_arg){&in, sizeof(in)}, 1, buf, want, false, &got);
 		if (err || got == 0)
