@@ -117,6 +117,7 @@ struct kvm_vcpu {
 	struct kvm_run *run;
 	struct file_range area; /* TSS page + trap stack page */
 	bool used;		/* ran a task before: FPU state must be reset */
+	bool stale_fpu;		/* holds that task's FPU state still: reset before it runs or is read */
 	struct kvm_vcpu *next;	/* in the pool; protected by kvm_platform.lock */
 };
 
@@ -504,8 +505,12 @@ static int vcpu_get(struct kvm_platform *p, struct kvm_vcpu **out)
 		p->nr_vcpus++;
 	pthread_mutex_unlock(&p->lock);
 	if (v) {
+		/* Reset when first run or read, not now: a fork's child gets
+		 * its parent's state (set_fpu) before either, and a reset
+		 * there would be a KVM_SET_XSAVE for nothing. */
+		v->stale_fpu = v->used;
 		*out = v;
-		return v->used ? vcpu_reset_fpu(p, v) : 0;
+		return 0;
 	}
 	if (id >= p->max_vcpus)
 		return -EAGAIN; /* KVM's limit on vCPUs, documented */
@@ -1019,6 +1024,8 @@ static void kicked_exit(struct kvm_context *ctx, struct abi_regs *r, struct plat
 	trap->kind = PLATFORM_TRAP_KICKED;
 }
 
+static int fpu_fresh(struct kvm_context *ctx);
+
 static int kvm_ctx_run(struct platform_context *pc, struct abi_regs *r, struct platform_trap *trap)
 {
 	struct kvm_context *ctx = (struct kvm_context *)pc;
@@ -1034,6 +1041,8 @@ static int kvm_ctx_run(struct platform_context *pc, struct abi_regs *r, struct p
 		return 0;
 	}
 	err = regs_load(ctx, r);
+	if (!err && ctx->vcpu->stale_fpu)
+		err = fpu_fresh(ctx); /* a context's first run only */
 	if (err)
 		return err;
 
@@ -1093,14 +1102,31 @@ static void kvm_ctx_kick(struct platform_context *pc)
 	pthread_kill(ctx->thread, ctx->p->kick_signal);
 }
 
+/* Nothing of the vCPU's last task may reach this one: reset its FPU
+ * state if it still holds that task's. */
+static int fpu_fresh(struct kvm_context *ctx)
+{
+	int err;
+
+	if (!ctx->vcpu->stale_fpu)
+		return 0;
+	err = vcpu_reset_fpu(ctx->p, ctx->vcpu);
+	if (!err)
+		ctx->vcpu->stale_fpu = false;
+	return err;
+}
+
 /* KVM_GET_XSAVE's region is XSAVE's standard format (its first 512
  * bytes FXSAVE's) whether or not the guest has XSAVE. */
 static int kvm_ctx_get_fpu(struct platform_context *pc, void *buf)
 {
 	struct kvm_context *ctx = (struct kvm_context *)pc;
-	struct kvm_xsave *xs = malloc(sizeof(*xs));
-	int err = 0;
+	struct kvm_xsave *xs;
+	int err = fpu_fresh(ctx);
 
+	if (err)
+		return err;
+	xs = malloc(sizeof(*xs));
 	if (!xs)
 		return -ENOMEM;
 	if (ioctl(ctx->vcpu->fd, KVM_GET_XSAVE, xs)) {
@@ -1124,8 +1150,10 @@ static int kvm_ctx_set_fpu(struct platform_context *pc, const void *buf)
 	if (!xs)
 		return -ENOMEM;
 	img = (unsigned char *)xs->region;
-	if (!pc->fpu_xfeatures && ioctl(ctx->vcpu->fd, KVM_GET_XSAVE, xs)) {
-		err = -errno;
+	/* Without XSAVE the image is only part of what KVM holds: the rest
+	 * comes from the vCPU, which must not be the last task's. */
+	if (!pc->fpu_xfeatures && ((err = fpu_fresh(ctx)) || ioctl(ctx->vcpu->fd, KVM_GET_XSAVE, xs))) {
+		err = err ? err : -errno;
 		goto out;
 	}
 	memcpy(img, buf, pc->fpu_size);
@@ -1138,6 +1166,8 @@ static int kvm_ctx_set_fpu(struct platform_context *pc, const void *buf)
 	}
 	if (ioctl(ctx->vcpu->fd, KVM_SET_XSAVE, xs))
 		err = -errno;
+	else
+		ctx->vcpu->stale_fpu = false; /* all of it replaced */
 out:
 	free(xs);
 	return err;

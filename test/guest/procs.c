@@ -116,6 +116,12 @@ static void set_mxcsr(unsigned m)
 	__asm__ volatile("ldmxcsr %0" ::"m"(m));
 }
 
+/* Runs with the MXCSR it inherited, then is gone. */
+static void *fpu_thread(void *arg)
+{
+	return (void *)(uintptr_t)get_mxcsr();
+}
+
 static void test_cow(void)
 {
 	size_t len = 4 << 20;
@@ -141,6 +147,26 @@ static void test_cow(void)
 	buf[0] = 'q'; /* the parent still writes its own copy */
 	EXPECT(buf[0] == 'q');
 	free(buf);
+	/* exec starts from the initial FPU state, whatever the vCPU it gets
+	 * last ran: round toward zero stays behind (main's "fpu-exec").  A
+	 * thread that ran with it and is gone leaves its vCPU at the top of
+	 * the pool, where the exec's new context takes one. */
+	pid = fork();
+	if (pid == 0) {
+		pthread_t th;
+		void *seen = NULL;
+
+		set_mxcsr(mxcsr | 0x6000);
+		/* No threads under ptrace (EAGAIN): the exec alone, then. */
+		if (!pthread_create(&th, NULL, fpu_thread, NULL) &&
+		    (pthread_join(th, &seen) || ((uintptr_t)seen & 0x6000) != 0x6000))
+			_exit(7);
+		usleep(20000); /* the thread's exit has given its vCPU back */
+		execl("/proc/self/exe", "procs", "fpu-exec", (char *)NULL);
+		_exit(6);
+	}
+	EXPECT(waitpid(pid, &status, 0) == pid);
+	EXPECT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
 /* fork of 256 MiB of touched memory, timed: it must not copy up front. */
@@ -1335,6 +1361,8 @@ int main(int argc, char **argv)
 	};
 	const char *what = argc > 1 ? argv[1] : "";
 
+	if (!strcmp(what, "fpu-exec")) /* test_cow's exec: the initial MXCSR */
+		return get_mxcsr() == 0x1f80 ? 0 : 5;
 	if (argc > 2)
 		test_dir = argv[2];
 
