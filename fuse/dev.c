@@ -382,6 +382,22 @@ static void abandon(struct fuse_req *req)
 	req->in_sg_len = 0;
 }
 
+/* task_wait_spin's tests, read without fc->lock. */
+static bool req_done(void *arg)
+{
+	struct fuse_req *req = arg;
+
+	return __atomic_load_n(&req->state, __ATOMIC_ACQUIRE) == FUSE_REQ_DONE;
+}
+
+static bool conn_readable(void *arg)
+{
+	struct fuse_conn *fc = arg;
+
+	return __atomic_load_n(&fc->pending, __ATOMIC_ACQUIRE) ||
+	       !__atomic_load_n(&fc->connected, __ATOMIC_ACQUIRE);
+}
+
 /* Send @req and wait for its answer (see fuse_request). */
 static int request(struct fuse_conn *fc, struct fuse_req *req, size_t *out_len)
 {
@@ -414,7 +430,8 @@ static int request(struct fuse_conn *fc, struct fuse_req *req, size_t *out_len)
 	}
 	queue(fc, req);
 	while (req->state != FUSE_REQ_DONE) {
-		err = task_wait(t, &req->done_cond, &fc->lock, fc->timeout_ms ? &deadline : NULL);
+		err = task_wait_spin(t, &req->done_cond, &fc->lock, fc->timeout_ms ? &deadline : NULL,
+				     req_done, req);
 		if (err == -ETIMEDOUT && req->state != FUSE_REQ_DONE) {
 hung:
 			/* A hung server: end the connection, and with it every
@@ -719,7 +736,8 @@ static ssize_t dev_read(struct vfs_file *f, struct vfs_io *io, uint64_t off)
 			if (f->flags & O_NONBLOCK)
 				err = -EAGAIN;
 			else
-				err = task_wait(task_current(), &fc->readable, &fc->lock, NULL);
+				err = task_wait_spin(task_current(), &fc->readable, &fc->lock, NULL,
+						     conn_readable, fc);
 		}
 		if (!err && !fc->connected)
 			err = -ENODEV;

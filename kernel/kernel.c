@@ -188,6 +188,7 @@ int kernel_init(struct kernel *k, struct memfile *mf, struct memacct *acct,
 		CPU_ZERO(&k->cpus);
 		CPU_SET(0, &k->cpus);
 	}
+	k->spin_max = (unsigned)CPU_COUNT(&k->cpus) - 1;
 
 	err = host_root ? make_overlay_root(mf, host_root, &root) : tmpfs_create_fs(mf, 0755, &root);
 	if (err)

@@ -49,6 +49,8 @@ struct kernel {
 	FILE *strace;       /* where --strace lines go, or NULL */
 	struct timespec boot_time; /* CLOCK_MONOTONIC at start, for uptime */
 	cpu_set_t cpus;            /* the host CPUs the sandbox may use (its affinity at start) */
+	unsigned spin_max;         /* task_wait_spin's spinners at most: CPUs - 1 */
+	unsigned spinning;         /* task_wait_spin's spinners now; atomic */
 	struct mm_frames frames;   /* owners of frames that fork shares */
 
 	/* Tasks and processes; see kernel/task.h for what tasks_lock covers. */

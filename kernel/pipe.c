@@ -44,6 +44,15 @@ static struct pipe *pipe_of(struct vfs_file *f)
 	return f->priv;
 }
 
+/* Data to read, or no writer left (task_wait_spin's test: no lock). */
+static bool readable(void *arg)
+{
+	struct pipe *p = arg;
+
+	return __atomic_load_n(&p->len, __ATOMIC_ACQUIRE) ||
+	       !__atomic_load_n(&p->writers, __ATOMIC_ACQUIRE);
+}
+
 static ssize_t pipe_read(struct vfs_file *f, struct vfs_io *io, uint64_t off)
 {
 	struct pipe *p = pipe_of(f);
@@ -58,7 +67,7 @@ static ssize_t pipe_read(struct vfs_file *f, struct vfs_io *io, uint64_t off)
 			err = -EAGAIN;
 			goto out_unlock;
 		}
-		err = task_wait(task_current(), &p->changed, &p->lock, NULL);
+		err = task_wait_spin(task_current(), &p->changed, &p->lock, NULL, readable, p);
 		if (err)
 			goto out_unlock;
 	}

@@ -38,6 +38,12 @@ uint64_t poll_seq(void)
 	return s;
 }
 
+/* The sequence moved past *@arg (task_wait_spin's test: no lock). */
+static bool moved(void *arg)
+{
+	return __atomic_load_n(&seq, __ATOMIC_ACQUIRE) != *(const uint64_t *)arg;
+}
+
 int poll_sleep(struct task *t, uint64_t seen, const struct timespec *deadline)
 {
 	int err = 0;
@@ -46,7 +52,7 @@ int poll_sleep(struct task *t, uint64_t seen, const struct timespec *deadline)
 	pthread_mutex_lock(&lock);
 	sleepers++;
 	while (seq == seen && !err)
-		err = task_wait(t, &changed, &lock, deadline);
+		err = task_wait_spin(t, &changed, &lock, deadline, moved, &seen);
 	sleepers--;
 	pthread_mutex_unlock(&lock);
 	return err;

@@ -261,6 +261,52 @@ int task_wait(struct task *t, pthread_cond_t *c, pthread_mutex_t *m,
 	return r == ETIMEDOUT ? -ETIMEDOUT : 0;
 }
 
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Spin with @m dropped until @ready, a signal, or TASK_SPIN_NS; true if
+ * @ready said yes.  Takes a spinner's place, or returns false at once. */
+static bool spin(struct task *t, pthread_mutex_t *m, bool (*ready)(void *), void *arg)
+{
+	struct kernel *k = t->k;
+	uint64_t until;
+	bool yes = false;
+
+	if (__atomic_add_fetch(&k->spinning, 1, __ATOMIC_RELAXED) > k->spin_max) {
+		__atomic_sub_fetch(&k->spinning, 1, __ATOMIC_RELAXED);
+		return false;
+	}
+	pthread_mutex_unlock(m);
+	until = mono_ns() + TASK_SPIN_NS;
+	for (unsigned i = 1;; i++) {
+		if (ready(arg)) {
+			yes = true;
+			break;
+		}
+		if (task_signal_pending(t) || ((i & 63) == 0 && mono_ns() > until))
+			break;
+		__builtin_ia32_pause();
+	}
+	__atomic_sub_fetch(&k->spinning, 1, __ATOMIC_RELAXED);
+	pthread_mutex_lock(m);
+	return yes;
+}
+
+int task_wait_spin(struct task *t, pthread_cond_t *c, pthread_mutex_t *m,
+		   const struct timespec *deadline, bool (*ready)(void *), void *arg)
+{
+	/* Spun in vain: what came between its last look and @m taken again
+	 * signalled no one, so look once more, under @m, before sleeping. */
+	if (t && t->k->spin_max && (spin(t, m, ready, arg) || ready(arg)))
+		return 0;
+	return task_wait(t, c, m, deadline);
+}
+
 /*
  * The waiter holds its object's mutex while it registers (mutex ->
  * wake_lock), so the waker may not block on that mutex while it holds

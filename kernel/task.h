@@ -203,6 +203,23 @@ struct timespec task_deadline_ms(unsigned ms);
 int task_wait(struct task *t, pthread_cond_t *c, pthread_mutex_t *m,
 	      const struct timespec *deadline);
 
+/*
+ * task_wait, after spinning up to TASK_SPIN_NS with @m dropped while
+ * @ready(@arg) says no: a hand-off between two host threads through a
+ * condition variable costs ~30 us here (the sleeper's CPU must be woken,
+ * an IPI through the nested hypervisor), a spin ~0.5 us.  For waits whose
+ * answer usually comes within tens of microseconds from a thread on
+ * another CPU (a FUSE request and its server).  At most one spinner per
+ * CPU of the sandbox but one, none on a single CPU, so that the thread
+ * that must answer always has a CPU.  @ready is called without @m and
+ * must read what it looks at atomically.  Returns as task_wait (0: check
+ * the condition again).
+ */
+int task_wait_spin(struct task *t, pthread_cond_t *c, pthread_mutex_t *m,
+		   const struct timespec *deadline, bool (*ready)(void *), void *arg);
+
+#define TASK_SPIN_NS 150000
+
 /* Is a signal pending for @t that it does not block (or must it exit)? */
 bool task_signal_pending(struct task *t);
 
