@@ -430,8 +430,13 @@ static int request(struct fuse_conn *fc, struct fuse_req *req, size_t *out_len)
 	}
 	queue(fc, req);
 	while (req->state != FUSE_REQ_DONE) {
-		err = task_wait_spin(t, &req->done_cond, &fc->lock, fc->timeout_ms ? &deadline : NULL,
-				     req_done, req);
+		/* A big READ or WRITE keeps the server longer than a spin:
+		 * the CPU is the server's (and the memory file's filler's). */
+		if (req->in_len + req->in_sg_len + req->out_size <= FUSE_SPIN_BYTES)
+			err = task_wait_spin(t, &req->done_cond, &fc->lock,
+					     fc->timeout_ms ? &deadline : NULL, req_done, req);
+		else
+			err = task_wait(t, &req->done_cond, &fc->lock, fc->timeout_ms ? &deadline : NULL);
 		if (err == -ETIMEDOUT && req->state != FUSE_REQ_DONE) {
 hung:
 			/* A hung server: end the connection, and with it every

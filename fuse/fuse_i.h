@@ -44,6 +44,7 @@
 #define FUSE_MAX_BG_QUEUE 1024
 #define FUSE_NODE_BUCKETS 1024 /* the node table's hash */
 #define FUSE_READAHEAD_OFFER (128 * 1024) /* INIT's max_readahead */
+#define FUSE_SPIN_BYTES (64 * 1024) /* a caller spins for answers to requests this small */
 
 struct fuse_conn;
 struct fuse_inode;
