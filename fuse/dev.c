@@ -227,7 +227,9 @@ static void queue(struct fuse_conn *fc, struct fuse_req *req)
 	*fc->pending_tail = req;
 	fc->pending_tail = &req->next;
 	fc->npending++;
-	pthread_cond_signal(&fc->readable); /* one server thread takes it */
+	/* One server thread takes it: one spinning in read, or one woken. */
+	if (!fc->readers_spinning)
+		pthread_cond_signal(&fc->readable);
 	poll_wake();
 }
 
@@ -434,7 +436,7 @@ static int request(struct fuse_conn *fc, struct fuse_req *req, size_t *out_len)
 		 * the CPU is the server's (and the memory file's filler's). */
 		if (req->in_len + req->in_sg_len + req->out_size <= FUSE_SPIN_BYTES)
 			err = task_wait_spin(t, &req->done_cond, &fc->lock,
-					     fc->timeout_ms ? &deadline : NULL, req_done, req);
+					     fc->timeout_ms ? &deadline : NULL, req_done, req, NULL);
 		else
 			err = task_wait(t, &req->done_cond, &fc->lock, fc->timeout_ms ? &deadline : NULL);
 		if (err == -ETIMEDOUT && req->state != FUSE_REQ_DONE) {
@@ -740,9 +742,14 @@ static ssize_t dev_read(struct vfs_file *f, struct vfs_io *io, uint64_t off)
 		while (fc->connected && !fc->pending && !err) {
 			if (f->flags & O_NONBLOCK)
 				err = -EAGAIN;
+			else if (fc->processing)
+				/* Another server thread has a request: it comes
+				 * back to read soon, and the CPU is its and its
+				 * caller's; this one sleeps until woken. */
+				err = task_wait(task_current(), &fc->readable, &fc->lock, NULL);
 			else
 				err = task_wait_spin(task_current(), &fc->readable, &fc->lock, NULL,
-						     conn_readable, fc);
+						     conn_readable, fc, &fc->readers_spinning);
 		}
 		if (!err && !fc->connected)
 			err = -ENODEV;

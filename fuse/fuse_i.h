@@ -100,6 +100,7 @@ struct fuse_conn {
 	 * or for room in the queue on @changed (counted by @changed_waiters,
 	 * so that no broadcast is paid for while nobody waits). */
 	pthread_cond_t readable;
+	unsigned readers_spinning; /* server threads spinning in read (no signal needed); lock */
 	pthread_cond_t changed;
 	unsigned changed_waiters;
 	int refs;		 /* device files + the mount */

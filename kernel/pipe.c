@@ -67,7 +67,7 @@ static ssize_t pipe_read(struct vfs_file *f, struct vfs_io *io, uint64_t off)
 			err = -EAGAIN;
 			goto out_unlock;
 		}
-		err = task_wait_spin(task_current(), &p->changed, &p->lock, NULL, readable, p);
+		err = task_wait_spin(task_current(), &p->changed, &p->lock, NULL, readable, p, NULL);
 		if (err)
 			goto out_unlock;
 	}

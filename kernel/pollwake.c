@@ -52,7 +52,7 @@ int poll_sleep(struct task *t, uint64_t seen, const struct timespec *deadline)
 	pthread_mutex_lock(&lock);
 	sleepers++;
 	while (seq == seen && !err)
-		err = task_wait_spin(t, &changed, &lock, deadline, moved, &seen);
+		err = task_wait_spin(t, &changed, &lock, deadline, moved, &seen, NULL);
 	sleepers--;
 	pthread_mutex_unlock(&lock);
 	return err;

@@ -270,8 +270,10 @@ static uint64_t mono_ns(void)
 }
 
 /* Spin with @m dropped until @ready, a signal, or TASK_SPIN_NS; true if
- * @ready said yes.  Takes a spinner's place, or returns false at once. */
-static bool spin(struct task *t, pthread_mutex_t *m, bool (*ready)(void *), void *arg)
+ * @ready said yes.  Takes a spinner's place, or returns false at once.
+ * *@spinners (if not NULL) counts this spinner, changed under @m. */
+static bool spin(struct task *t, pthread_mutex_t *m, bool (*ready)(void *), void *arg,
+		 unsigned *spinners)
 {
 	struct kernel *k = t->k;
 	uint64_t until;
@@ -281,6 +283,8 @@ static bool spin(struct task *t, pthread_mutex_t *m, bool (*ready)(void *), void
 		__atomic_sub_fetch(&k->spinning, 1, __ATOMIC_RELAXED);
 		return false;
 	}
+	if (spinners)
+		(*spinners)++;
 	pthread_mutex_unlock(m);
 	until = mono_ns() + TASK_SPIN_NS;
 	for (unsigned i = 1;; i++) {
@@ -294,15 +298,18 @@ static bool spin(struct task *t, pthread_mutex_t *m, bool (*ready)(void *), void
 	}
 	__atomic_sub_fetch(&k->spinning, 1, __ATOMIC_RELAXED);
 	pthread_mutex_lock(m);
+	if (spinners)
+		(*spinners)--;
 	return yes;
 }
 
 int task_wait_spin(struct task *t, pthread_cond_t *c, pthread_mutex_t *m,
-		   const struct timespec *deadline, bool (*ready)(void *), void *arg)
+		   const struct timespec *deadline, bool (*ready)(void *), void *arg,
+		   unsigned *spinners)
 {
 	/* Spun in vain: what came between its last look and @m taken again
 	 * signalled no one, so look once more, under @m, before sleeping. */
-	if (t && t->k->spin_max && (spin(t, m, ready, arg) || ready(arg)))
+	if (t && t->k->spin_max && (spin(t, m, ready, arg, spinners) || ready(arg)))
 		return 0;
 	return task_wait(t, c, m, deadline);
 }

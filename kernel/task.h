@@ -212,11 +212,14 @@ int task_wait(struct task *t, pthread_cond_t *c, pthread_mutex_t *m,
  * another CPU (a FUSE request and its server).  At most one spinner per
  * CPU of the sandbox but one, none on a single CPU, so that the thread
  * that must answer always has a CPU.  @ready is called without @m and
- * must read what it looks at atomically.  Returns as task_wait (0: check
- * the condition again).
+ * must read what it looks at atomically.  *@spinners (if not NULL) counts
+ * the waiters spinning now, under @m: a waker that sees one need not wake
+ * a sleeper, which would wake for nothing.  Returns as task_wait (0:
+ * check the condition again).
  */
 int task_wait_spin(struct task *t, pthread_cond_t *c, pthread_mutex_t *m,
-		   const struct timespec *deadline, bool (*ready)(void *), void *arg);
+		   const struct timespec *deadline, bool (*ready)(void *), void *arg,
+		   unsigned *spinners);
 
 #define TASK_SPIN_NS 150000
 
