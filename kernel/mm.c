@@ -903,10 +903,13 @@ int mm_munmap(struct mm *mm, uint64_t addr, uint64_t len)
 	return err;
 }
 
+static void grow_populate(struct mm *mm, struct file_range grow);
+
 int mm_mprotect(struct mm *mm, uint64_t addr, uint64_t len, unsigned prot)
 {
 	struct segset_seg *seg;
 	struct file_range r;
+	bool grew = true; /* all of @r private anonymous, inaccessible, now writable */
 	int err, merr;
 
 	if ((prot & ~ABI_PROT_MASK) || !abi_page_aligned(addr))
@@ -930,6 +933,7 @@ int mm_mprotect(struct mm *mm, uint64_t addr, uint64_t len, unsigned prot)
 
 		seg = segset_isolate(&mm->vmas, seg, r);
 		v = vma_of(seg);
+		grew = grew && !v->mobj && !v->shared && v->prot == PROT_NONE && (prot & PROT_WRITE);
 		/* A shared file mapping made writable: its pages were pinned
 		 * clean; let faults pin them again, dirty. */
 		if (v->mobj && v->shared && (prot & PROT_WRITE) && !(v->prot & PROT_WRITE)) {
@@ -955,6 +959,8 @@ int mm_mprotect(struct mm *mm, uint64_t addr, uint64_t len, unsigned prot)
 	merr = map_pmas(mm, r);
 	if (!err)
 		err = merr;
+	if (!err && grew)
+		grow_populate(mm, r);
 out_unlock:
 	pthread_mutex_unlock(&mm->lock);
 	return err;
@@ -1185,18 +1191,20 @@ void mm_set_brk_start(struct mm *mm, uint64_t start)
 }
 
 /*
- * Back and map what brk just grew, up to MM_BRK_POPULATE bytes of it:
- * malloc grows the heap a little at a time (glibc by its 128 KiB top pad
- * plus the request) and touches the growth at once, so every brk would
- * otherwise be followed by a fault or two, each a VM exit (a FUSE server
- * storing a new file: ~1,400 brk calls for 256 MiB).  Best effort: what
- * memory cannot back now faults in later, as it would have.  Caller holds
- * the lock; @grow is a heap VMA's range.
+ * Back and map the first MM_GROW_POPULATE bytes of anonymous memory
+ * malloc just grew: the heap by brk (glibc grows it by its 128 KiB top
+ * pad plus the request), or a thread arena by mprotect of its reserved
+ * PROT_NONE space (64 KiB and more at a time); malloc touches the growth
+ * at once, so each grow would otherwise be followed by a fault or two,
+ * each a VM exit (a FUSE server storing a new file: ~1,400 brk calls, or
+ * ~4,100 mprotects multi-threaded, for 256 MiB).  Best effort: what
+ * memory cannot back now faults in later, as it would have.  Caller
+ * holds the lock; @grow lies in private anonymous VMAs.
  */
-static void brk_populate(struct mm *mm, struct file_range grow)
+static void grow_populate(struct mm *mm, struct file_range grow)
 {
-	if (file_range_len(grow) > MM_BRK_POPULATE)
-		grow.end = grow.start + MM_BRK_POPULATE;
+	if (file_range_len(grow) > MM_GROW_POPULATE)
+		grow.end = grow.start + MM_GROW_POPULATE;
 	if (back_range(mm, grow) == 0)
 		(void)map_pmas(mm, grow);
 }
@@ -1223,7 +1231,7 @@ uint64_t mm_brk(struct mm *mm, uint64_t addr)
 			commit_uncharge(mm, file_range_len(grow));
 			goto out_unlock;
 		}
-		brk_populate(mm, grow);
+		grow_populate(mm, grow);
 	} else if (new_end < old_end) {
 		unmap_range(mm, file_range_make(new_end, old_end));
 	}

@@ -20,9 +20,10 @@
  * up to MM_FAULT_AROUND_MAX pages (2 MiB), as Linux's readahead grows:
  * filling a large buffer costs a fault per 2 MiB, not per 64 KiB; any
  * other fault starts again at MM_FAULT_AROUND.  mm_populate() backs
- * whole ranges eagerly (ELF segments, the initial stack), and brk backs
- * the first MM_BRK_POPULATE bytes of each growth of the heap (malloc
- * touches them at once).
+ * whole ranges eagerly (ELF segments, the initial stack), and brk, or
+ * mprotect of PROT_NONE anonymous memory to writable, backs the first
+ * MM_GROW_POPULATE bytes of each growth (malloc's heap and thread arenas:
+ * malloc touches them at once).
  *
  * Every private anonymous frame is charged to Anonymous.  fork shares
  * frames between mms instead of copying them (mm_fork): both PMAs point at
@@ -60,7 +61,7 @@
 
 #define MM_FAULT_AROUND 16 /* pages backed and mapped per fault */
 #define MM_FAULT_AROUND_MAX 512 /* ... by a fault in anonymous memory touched in order */
-#define MM_BRK_POPULATE (UINT64_C(1) << 20) /* backed by brk of each growth, at most */
+#define MM_GROW_POPULATE (UINT64_C(1) << 20) /* backed by brk, or mprotect from PROT_NONE, of each growth, at most */
 
 /* Where top-down mmap placement starts, below the stack's region. */
 #define MM_MMAP_BASE UINT64_C(0x00007f0000000000)

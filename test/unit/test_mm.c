@@ -319,12 +319,12 @@ Test(mm, brk_grows_and_shrinks)
 	cr_assert_eq(mm_brk(&mm, start + 16 * PG), start + PG);
 }
 
-/* brk backs and maps the first MM_BRK_POPULATE bytes of each growth
+/* brk backs and maps the first MM_GROW_POPULATE bytes of each growth
  * (malloc touches them at once: no fault each), and no more; a heap grown
  * past what memory holds still grows, and faults the rest in later. */
 Test(mm, brk_populates_what_it_grows)
 {
-	uint64_t start = 0x600000, grow = MM_BRK_POPULATE + 64 * PG, before;
+	uint64_t start = 0x600000, grow = MM_GROW_POPULATE + 64 * PG, before;
 	int maps = fas.maps;
 
 	mm_set_brk_start(&mm, start);
@@ -336,13 +336,36 @@ Test(mm, brk_populates_what_it_grows)
 
 	before = memfile_allocated(&mf);
 	cr_assert_eq(mm_brk(&mm, start + 48 * PG + grow), start + 48 * PG + grow);
-	cr_assert_eq(memfile_allocated(&mf) - before, MM_BRK_POPULATE, "the first 1 MiB only");
-	cr_assert_not_null(xlate_at(start + 48 * PG + MM_BRK_POPULATE - PG));
-	cr_assert_null(xlate_at(start + 48 * PG + MM_BRK_POPULATE), "the rest waits for a fault");
+	cr_assert_eq(memfile_allocated(&mf) - before, MM_GROW_POPULATE, "the first 1 MiB only");
+	cr_assert_not_null(xlate_at(start + 48 * PG + MM_GROW_POPULATE - PG));
+	cr_assert_null(xlate_at(start + 48 * PG + MM_GROW_POPULATE), "the rest waits for a fault");
 
 	cr_assert_eq(mm_brk(&mm, start), start);
 	cr_assert_eq(memfile_allocated(&mf), 0, "shrunk: every frame freed");
 	cr_assert_null(xlate_at(start));
+}
+
+/* mprotect of PROT_NONE anonymous memory to writable (a glibc thread
+ * arena growing) backs and maps it as brk does; other changes of rights
+ * back nothing. */
+Test(mm, mprotect_from_none_populates)
+{
+	uint64_t a = map_anon(512 * PG, PROT_NONE), before = memfile_allocated(&mf);
+
+	cr_assert_eq(mm_mprotect(&mm, a, 16 * PG, PROT_READ | PROT_WRITE), 0);
+	cr_assert_eq(memfile_allocated(&mf) - before, 16 * PG, "the 16 pages made writable");
+	for (uint64_t va = a; va < a + 16 * PG; va += PG)
+		cr_assert_not_null(xlate_at(va), "page %lu", (va - a) / PG);
+	cr_assert_null(xlate_at(a + 16 * PG), "still PROT_NONE: nothing");
+	cr_assert_eq(*guest_byte(a + 15 * PG), 0);
+
+	before = memfile_allocated(&mf);
+	cr_assert_eq(mm_mprotect(&mm, a + 16 * PG, 16 * PG, PROT_READ), 0);
+	cr_assert_eq(memfile_allocated(&mf), before, "made readable only: nothing backed");
+	cr_assert_eq(mm_mprotect(&mm, a + 16 * PG, 16 * PG, PROT_READ | PROT_WRITE), 0);
+	cr_assert_eq(memfile_allocated(&mf), before, "was not PROT_NONE: nothing backed");
+	cr_assert_eq(mm_munmap(&mm, a, 512 * PG), 0);
+	cr_assert_eq(memfile_allocated(&mf), 0);
 }
 
 Test(mm, brk_past_memory_still_grows)
