@@ -905,6 +905,19 @@ int mm_munmap(struct mm *mm, uint64_t addr, uint64_t len)
 
 static void grow_populate(struct mm *mm, struct file_range grow);
 
+/* Does @at continue writable private anonymous memory right below it?
+ * A glibc arena grows so (each mprotect extends its writable part); a
+ * thread stack made writable above its guard page does not, and its
+ * low end, what grow_populate would back, is the part a stack seldom
+ * touches.  Caller holds the lock. */
+static bool grows_below(struct mm *mm, uint64_t at)
+{
+	struct segset_seg *seg = at ? segset_find(&mm->vmas, at - 1, NULL) : NULL;
+	const struct mm_vma *v = seg ? vma_of(seg) : NULL;
+
+	return v && !v->mobj && !v->shared && (v->prot & PROT_WRITE);
+}
+
 int mm_mprotect(struct mm *mm, uint64_t addr, uint64_t len, unsigned prot)
 {
 	struct segset_seg *seg;
@@ -959,7 +972,7 @@ int mm_mprotect(struct mm *mm, uint64_t addr, uint64_t len, unsigned prot)
 	merr = map_pmas(mm, r);
 	if (!err)
 		err = merr;
-	if (!err && grew)
+	if (!err && grew && grows_below(mm, r.start))
 		grow_populate(mm, r);
 out_unlock:
 	pthread_mutex_unlock(&mm->lock);

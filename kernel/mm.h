@@ -21,9 +21,10 @@
  * filling a large buffer costs a fault per 2 MiB, not per 64 KiB; any
  * other fault starts again at MM_FAULT_AROUND.  mm_populate() backs
  * whole ranges eagerly (ELF segments, the initial stack), and brk, or
- * mprotect of PROT_NONE anonymous memory to writable, backs the first
- * MM_GROW_POPULATE bytes of each growth (malloc's heap and thread arenas:
- * malloc touches them at once).
+ * mprotect of PROT_NONE anonymous memory to writable right above
+ * writable anonymous memory, backs the first MM_GROW_POPULATE bytes of
+ * each growth (malloc's heap and thread arenas: malloc touches them at
+ * once; a thread stack made writable above its guard is not backed).
  *
  * Every private anonymous frame is charged to Anonymous.  fork shares
  * frames between mms instead of copying them (mm_fork): both PMAs point at

@@ -408,7 +408,7 @@ static void *clone_thread(void *arg)
 	int err;
 
 	c->thread = pthread_self();
-	c->host_tid = gettid();
+	__atomic_store_n(&c->host_tid, gettid(), __ATOMIC_RELEASE); /* read under tasks_lock */
 	if (s->flags & CLONE_VM) {
 		c->mm = mm_get(p->mm);
 		err = pl->ops->new_context(pl, c->mm->as, &c->ctx);

@@ -344,25 +344,39 @@ int64_t sys_sysinfo(struct task *t, const uint64_t a[6])
 }
 
 /*
- * The host thread behind task @pid (0: the caller), for the affinity
- * calls: tasks are host threads, so a task's CPUs are its thread's.
- * Returns the host tid, or -ESRCH.
+ * sched_setaffinity (@set) or sched_getaffinity (@get) on the host thread
+ * behind task @pid (0: the caller): tasks are host threads, so a task's
+ * CPUs are its thread's.  Another task's is asked under tasks_lock, which
+ * its exit takes before its thread can end: its host tid cannot have been
+ * given to another thread meanwhile.  Returns 0, -ESRCH or -EINVAL.
  */
-static pid_t affinity_target(struct task *t, uint64_t pid)
+static int task_affinity(struct task *t, uint64_t pid, const cpu_set_t *set, cpu_set_t *get)
 {
 	struct task *u;
-	pid_t host = -ESRCH;
+	pid_t host = 0;
+	int r;
 
-	if (pid == 0 || (int)pid == t->tid)
-		return gettid();
-	if ((int)pid <= 0)
+	if ((int)pid < 0)
 		return -ESRCH;
-	pthread_mutex_lock(&t->k->tasks_lock);
-	u = process_find_task(t->k, (int)pid);
-	if (u && u->host_tid > 0)
-		host = u->host_tid;
-	pthread_mutex_unlock(&t->k->tasks_lock);
-	return host;
+	if (pid && (int)pid != t->tid) {
+		pthread_mutex_lock(&t->k->tasks_lock);
+		u = process_find_task(t->k, (int)pid);
+		host = u ? u->host_tid : 0;
+		if (host <= 0) {
+			pthread_mutex_unlock(&t->k->tasks_lock);
+			return -ESRCH;
+		}
+	}
+	if (set && CPU_COUNT(set) == 0)
+		r = -EINVAL; /* after the task was found, as Linux's order */
+	else if (set ? sched_setaffinity(host, sizeof(*set), set)
+		     : sched_getaffinity(host, sizeof(*get), get))
+		r = errno == ESRCH ? -ESRCH : -EINVAL;
+	else
+		r = 0;
+	if (host)
+		pthread_mutex_unlock(&t->k->tasks_lock);
+	return r;
 }
 
 /* A task's CPUs: its host thread's, which are the sandbox's (the host's
@@ -371,15 +385,13 @@ int64_t sys_sched_getaffinity(struct task *t, const uint64_t a[6])
 {
 	cpu_set_t set;
 	size_t len = a[1] < sizeof(set) ? (size_t)a[1] : sizeof(set);
-	pid_t host;
+	int err;
 
 	if (a[1] < sizeof(unsigned long) || (a[1] & (sizeof(unsigned long) - 1)))
 		return -EINVAL;
-	host = affinity_target(t, a[0]);
-	if (host < 0)
-		return host;
-	if (sched_getaffinity(host, sizeof(set), &set))
-		return errno == ESRCH ? -ESRCH : -EINVAL;
+	err = task_affinity(t, a[0], NULL, &set);
+	if (err)
+		return err;
 	if (mm_copy_out(t->mm, a[2], &set, len))
 		return -EFAULT;
 	return (int64_t)len;
@@ -392,20 +404,12 @@ int64_t sys_sched_setaffinity(struct task *t, const uint64_t a[6])
 {
 	cpu_set_t want, set;
 	size_t len = a[1] < sizeof(want) ? (size_t)a[1] : sizeof(want);
-	pid_t host;
 
 	CPU_ZERO(&want);
 	if (mm_copy_in(t->mm, &want, a[2], len))
 		return -EFAULT;
-	host = affinity_target(t, a[0]);
-	if (host < 0)
-		return host;
 	CPU_AND(&set, &want, &t->k->cpus);
-	if (CPU_COUNT(&set) == 0)
-		return -EINVAL;
-	if (sched_setaffinity(host, sizeof(set), &set))
-		return errno == ESRCH ? -ESRCH : -EINVAL;
-	return 0;
+	return task_affinity(t, a[0], &set, NULL);
 }
 
 int64_t sys_getcpu(struct task *t, const uint64_t a[6])

@@ -410,7 +410,7 @@ int task_run(struct task *t)
 
 	current = t;
 	t->thread = pthread_self();
-	t->host_tid = gettid();
+	__atomic_store_n(&t->host_tid, gettid(), __ATOMIC_RELEASE); /* read under tasks_lock */
 	while (!t->exited) {
 		signal_deliver(t);
 		if (t->exited)

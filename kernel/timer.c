@@ -128,6 +128,9 @@ static void *timer_thread(void *arg)
 {
 	struct kernel *k = arg;
 
+	/* Started by whichever task armed a timer first: not that task's
+	 * pin (sched_setaffinity), the sandbox's CPUs. */
+	(void)sched_setaffinity(0, sizeof(k->cpus), &k->cpus);
 	pthread_mutex_lock(&k->timer_lock);
 	while (!k->timer_stop) {
 		struct timespec now = mono_now(), next = {0, 0};

@@ -250,7 +250,7 @@ static bool next_unbacked(struct memfile *mf, uint64_t max, struct file_range *o
 	struct segset_gap g;
 
 	for (g = segset_lower_bound_gap(&mf->used, mf->hint); segset_gap_ok(g);
-	     g = segset_gap_next_non_empty(segset_gap_next_gap(g))) {
+	     g = segset_gap_next_non_empty(g)) {
 		struct file_range gr = segset_gap_range(g);
 		uint64_t at = gr.start > mf->hint ? gr.start : mf->hint, pool_end, fresh_end;
 
@@ -400,14 +400,14 @@ void memfile_trim(struct memfile *mf)
 	struct segset_seg *seg;
 
 	pthread_mutex_lock(&mf->lock);
+	mf->fill_want = 0; /* the filler picks no new chunk: the wait ends */
 	wait_filling(mf, file_range_make(0, mf->size));
 	pool_trim(mf);
 	for (seg = segset_first(&mf->fresh); seg; seg = segset_next(seg))
 		punch(mf, seg->range);
 	segset_clear(&mf->fresh);
 	mf->fresh_bytes = 0;
-	mf->fill_want = 0; /* learn again */
-	mf->unbacked_taken = 0;
+	mf->unbacked_taken = 0; /* learn again */
 	pthread_mutex_unlock(&mf->lock);
 }
 

@@ -1287,6 +1287,9 @@ static int vdso_getcpu_bad(void)
 	EXPECT(sched_setaffinity(0, sizeof(all), &all) == 0);
 	CPU_ZERO(&one);
 	EXPECT(sched_setaffinity(0, sizeof(one), &one) == -1 && errno == EINVAL);
+	EXPECT(sched_setaffinity(999999, sizeof(all), &all) == -1 && errno == ESRCH);
+	EXPECT(sched_getaffinity(999999, sizeof(one), &one) == -1 && errno == ESRCH);
+	EXPECT(sched_getaffinity(getpid(), sizeof(one), &one) == 0 && CPU_EQUAL(&one, &all));
 	return bad;
 }
 

@@ -345,16 +345,20 @@ Test(mm, brk_populates_what_it_grows)
 	cr_assert_null(xlate_at(start));
 }
 
-/* mprotect of PROT_NONE anonymous memory to writable (a glibc thread
- * arena growing) backs and maps it as brk does; other changes of rights
- * back nothing. */
+/* mprotect of PROT_NONE anonymous memory to writable right above its
+ * writable part (a glibc thread arena growing) backs and maps it as brk
+ * does; the first part made writable (as a thread stack above its guard
+ * page) and other changes of rights back nothing. */
 Test(mm, mprotect_from_none_populates)
 {
 	uint64_t a = map_anon(512 * PG, PROT_NONE), before = memfile_allocated(&mf);
 
-	cr_assert_eq(mm_mprotect(&mm, a, 16 * PG, PROT_READ | PROT_WRITE), 0);
-	cr_assert_eq(memfile_allocated(&mf) - before, 16 * PG, "the 16 pages made writable");
-	for (uint64_t va = a; va < a + 16 * PG; va += PG)
+	cr_assert_eq(mm_mprotect(&mm, a, 4 * PG, PROT_READ | PROT_WRITE), 0);
+	cr_assert_eq(memfile_allocated(&mf), before, "nothing writable below: not backed");
+	cr_assert_null(xlate_at(a));
+	cr_assert_eq(mm_mprotect(&mm, a + 4 * PG, 12 * PG, PROT_READ | PROT_WRITE), 0);
+	cr_assert_eq(memfile_allocated(&mf) - before, 12 * PG, "the 12 pages it grew by");
+	for (uint64_t va = a + 4 * PG; va < a + 16 * PG; va += PG)
 		cr_assert_not_null(xlate_at(va), "page %lu", (va - a) / PG);
 	cr_assert_null(xlate_at(a + 16 * PG), "still PROT_NONE: nothing");
 	cr_assert_eq(*guest_byte(a + 15 * PG), 0);
