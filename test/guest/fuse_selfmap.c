@@ -138,15 +138,18 @@ static void serve_one(unsigned char *buf, size_t size)
 static void *serve(void *arg)
 {
 	static __thread unsigned char buf[1 << 17];
-	bool mapped_read = arg != NULL;
+	static int claimed; /* a thread took the mapped read */
 
 	for (;;) {
 		unsigned char *into = buf;
 		ssize_t n;
 
-		if (mapped_read && copied_out && !copied_in) {
-			/* Once: read the next request into an unfilled, writable
-			 * private page (its fault reads it in, then copies it). */
+		/* Once, by whichever thread reads first after the reply (the
+		 * sandbox may hand every request to the thread that spins in
+		 * read, so either must be able to): read the next request into
+		 * an unfilled, writable private page (its fault reads it in,
+		 * the other thread answering, then copies it). */
+		if (copied_out && !copied_in && !__atomic_exchange_n(&claimed, 1, __ATOMIC_ACQ_REL)) {
 			into = fresh_page(MNT "/data2", PROT_READ | PROT_WRITE);
 			if (!into)
 				into = buf;
@@ -186,7 +189,7 @@ int main(void)
 		pthread_t other;
 
 		pthread_create(&other, NULL, serve, NULL);
-		serve((void *)1);
+		serve(NULL);
 		_exit(0);
 	}
 	close(dev);
