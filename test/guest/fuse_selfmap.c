@@ -144,15 +144,20 @@ static void *serve(void *arg)
 		unsigned char *into = buf;
 		ssize_t n;
 
-		/* Once, by whichever thread reads first after the reply (the
-		 * sandbox may hand every request to the thread that spins in
-		 * read, so either must be able to): read the next request into
-		 * an unfilled, writable private page (its fault reads it in,
-		 * the other thread answering, then copies it). */
+		/* Once, by whichever thread reads first after the reply: read
+		 * the next request into an unfilled, writable private page
+		 * (its fault reads it in, the other thread answering, then
+		 * copies it).  The sandbox may hand every request to the
+		 * thread that spins in read, so until the mapped read is done
+		 * the other thread comes back to read late: the next request
+		 * goes to the one waiting in the mapping, and the fault's READ
+		 * to the other all the same. */
 		if (copied_out && !copied_in && !__atomic_exchange_n(&claimed, 1, __ATOMIC_ACQ_REL)) {
 			into = fresh_page(MNT "/data2", PROT_READ | PROT_WRITE);
 			if (!into)
 				into = buf;
+		} else if (claimed && !copied_in) {
+			usleep(2000);
 		}
 		n = read(dev, into, sizeof(buf));
 		if (n < 0 && errno == EINTR)
