@@ -637,10 +637,12 @@ int fuse_send_destroy(struct fuse_conn *fc)
 	if (!fc->initialized) {
 		fc->destroying = true;
 		abort_locked(fc);
-	} else if (fc->active_background || fc->bg_queue) {
-		/* RELEASEs or writeback still out: the FORGETs of their
-		 * inodes follow their answers, and DESTROY follows those
-		 * (unlock_ended), so that the server is told of every node. */
+	} else if (fc->active_background || fc->bg_queue || fc->ended || fc->thens_running) {
+		/* RELEASEs or writeback still out, or an answered one whose
+		 * ->then (its inode's FORGET) another thread is running now:
+		 * the FORGETs follow, and DESTROY follows those
+		 * (destroy_if_wanted), so that the server is told of every
+		 * node. */
 		fc->destroy_wanted = true;
 	} else {
 		destroy_now(fc);
