@@ -1865,13 +1865,6 @@ static int dirent_link(struct vfs_file *f, const struct fuse_entry_out *e, const
 }
 
 /*
- * READDIR, or READDIRPLUS where use_plus says so:
- * parse the reply's entries, trusting nothing, and emit them; *@pos is
- * the server's offset cookie of the next entry.  Every entry of a
- * READDIRPLUS reply is linked, even past what the caller's buffer takes,
- * since the server counted a lookup for each.
- */
-/*
  * READDIRPLUS or READDIR for the request from @pos?  As Linux's
  * fuse_use_readdirplus: with READDIRPLUS_AUTO, only the first request of
  * a listing, and one after a lookup in the directory or a use of a name
@@ -1894,6 +1887,13 @@ static bool use_plus(struct fuse_file *ff, uint64_t pos)
 	return advised || pos == 0;
 }
 
+/*
+ * READDIR, or READDIRPLUS where use_plus says so: parse the reply's
+ * entries, trusting nothing, and emit them; *@pos is the server's offset
+ * cookie of the next entry.  Every entry of a
+ * READDIRPLUS reply is linked, even past what the caller's buffer takes,
+ * since the server counted a lookup for each.
+ */
 static int fdir_iterate(struct vfs_file *f, uint64_t *pos, vfs_emit_fn emit, void *ctx)
 {
 	struct fuse_file *ff = f->priv;

@@ -269,14 +269,15 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* Spin with @m dropped until @ready, a signal, or TASK_SPIN_NS; true if
- * @ready said yes.  Takes a spinner's place, or returns false at once.
- * *@spinners (if not NULL) counts this spinner, changed under @m. */
-static bool spin(struct task *t, pthread_mutex_t *m, bool (*ready)(void *), void *arg,
-		 unsigned *spinners)
+/* Spin with @m dropped until @ready, a signal, TASK_SPIN_NS or the
+ * (CLOCK_MONOTONIC) @deadline if sooner; true if @ready said yes.  Takes
+ * a spinner's place, or returns false at once.  *@spinners (if not NULL)
+ * counts this spinner, changed under @m. */
+static bool spin(struct task *t, pthread_mutex_t *m, const struct timespec *deadline,
+		 bool (*ready)(void *), void *arg, unsigned *spinners)
 {
 	struct kernel *k = t->k;
-	uint64_t until;
+	uint64_t until, end;
 	bool yes = false;
 
 	if (__atomic_add_fetch(&k->spinning, 1, __ATOMIC_RELAXED) > k->spin_max) {
@@ -287,6 +288,12 @@ static bool spin(struct task *t, pthread_mutex_t *m, bool (*ready)(void *), void
 		(*spinners)++;
 	pthread_mutex_unlock(m);
 	until = mono_ns() + TASK_SPIN_NS;
+	/* Not past the caller's own deadline (a short ppoll timeout). */
+	if (deadline) {
+		end = (uint64_t)deadline->tv_sec * 1000000000u + (uint64_t)deadline->tv_nsec;
+		if (end < until)
+			until = end;
+	}
 	for (unsigned i = 1;; i++) {
 		if (ready(arg)) {
 			yes = true;
@@ -309,7 +316,7 @@ int task_wait_spin(struct task *t, pthread_cond_t *c, pthread_mutex_t *m,
 {
 	/* Spun in vain: what came between its last look and @m taken again
 	 * signalled no one, so look once more, under @m, before sleeping. */
-	if (t && t->k->spin_max && (spin(t, m, ready, arg, spinners) || ready(arg)))
+	if (t && t->k->spin_max && (spin(t, m, deadline, ready, arg, spinners) || ready(arg)))
 		return 0;
 	return task_wait(t, c, m, deadline);
 }
